@@ -1,0 +1,1001 @@
+"""Load spec files into the typed IR of `ir.py`, validating everything strictly.
+
+`load` reads every given file, collects all errors (with file, line and key path) and raises
+`SpecErrors` if there is any; bad input never surfaces as a Python traceback.
+Runs on Python 3.9 (inside Pants) and 3.11.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+from specgen.errors import SpecError, SpecErrors
+from specgen.ir import (
+    MISSING,
+    SCALARS,
+    Consumed,
+    Domain,
+    Event,
+    Field,
+    Manifest,
+    Model,
+    Operation,
+    OperationEvents,
+    Output,
+    Param,
+    Rest,
+    Schema,
+    SpecSet,
+    TypeRef,
+)
+
+KeyPath = Tuple[Any, ...]  # ("models", "User", "fields", "id") or ("consumes", 0, "domain")
+
+MODELS, EVENTS, DOMAIN, MANIFEST = "models", "events", "domain", "manifest"
+RESERVED_DOMAINS = ("clients",)  # the manifest generates generated.<service>.clients
+
+_CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ENUM_VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH_PARAM = re.compile(r"\{([^{}]*)\}")
+_LIST_OUTPUT = re.compile(r"^\s*list\[\s*([^\[\]\s]+)\s*\]\s*$")
+
+_NUMERIC_CONSTRAINTS = ("ge", "gt", "le", "lt")
+_LENGTH_CONSTRAINTS = ("min_length", "max_length")
+_CONSTRAINTS = _NUMERIC_CONSTRAINTS + _LENGTH_CONSTRAINTS
+_MODEL_KEYS = ("fields", "variants", "description")
+_FIELD_KEYS = ("type", "readonly", "default", "optional", "description") + _CONSTRAINTS
+_VARIANT_KEYS = ("exclude", "optional")
+_EVENT_KEYS = ("message", "publish", "subscribe", "description")
+_DOMAIN_KEYS = ("domain", "description", "config", "operations")
+_OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description")
+_PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + _CONSTRAINTS
+_REST_KEYS = ("method", "path", "status")
+_OPERATION_EVENT_KEYS = ("subscribe", "publish_on_success", "publish_on_error")
+_CONSUMES_KEYS = ("service", "domain", "operations")
+_TYPE_FORM_KEYS = {
+    "list": ("type", "of"),
+    "optional": ("type", "of"),
+    "dict": ("type", "key", "value"),
+    "enum": ("type", "values", "default"),
+}
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
+_VARIANTS_WITHOUT_READONLY = ("Create", "Update")  # readonly fields are server-owned
+_TYPE_ALIASES = {
+    "integer": "int", "long": "int", "str": "string", "text": "string", "boolean": "bool",
+    "double": "float", "number": "float", "decimal": "float", "timestamp": "datetime",
+    "date": "datetime", "guid": "uuid", "array": "list", "map": "dict", "object": "dict",
+}
+
+
+# ---------------------------------------------------------------------------- file layout
+
+
+@dataclass(frozen=True)
+class SpecPath:
+    kind: str  # models | events | domain | manifest
+    service: str = ""
+    domain: str = ""
+
+
+class _PathProblem(Exception):
+    def __init__(self, message: str, hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _classify(path: str) -> SpecPath:
+    parts = path.replace("\\", "/").split("/")
+    if len(parts) < 3 or parts[-2] != "spec" or not parts[-1].endswith(".yaml"):
+        raise _PathProblem(
+            "not a spec file path",
+            "use shared/spec/{models,events}.yaml or <service>/spec/<domain|manifest>.yaml",
+        )
+    directory, stem = parts[-3], parts[-1][: -len(".yaml")]
+    if directory == "shared":
+        if stem in (MODELS, EVENTS):
+            return SpecPath(stem)
+        raise _PathProblem("shared/spec holds only models.yaml and events.yaml")
+    if not _is_identifier(directory):
+        raise _PathProblem(f"service name '{directory}' is not a Python identifier")
+    if stem == MANIFEST:
+        return SpecPath(MANIFEST, directory)
+    if not _is_identifier(stem):
+        raise _PathProblem(f"domain name '{stem}' is not a Python identifier")
+    if stem in RESERVED_DOMAINS:
+        raise _PathProblem(
+            f"domain name '{stem}' is reserved",
+            f"generated.{directory}.{stem} is generated from the manifest; rename the file",
+        )
+    return SpecPath(DOMAIN, directory, stem)
+
+
+def _path_error(path: str, problem: _PathProblem) -> SpecError:
+    return SpecError(path, 1, "", problem.message, problem.hint)
+
+
+def classify(path: str) -> SpecPath:
+    """The kind, service and domain of a spec path; raises SpecErrors for any other path."""
+    try:
+        return _classify(path)
+    except _PathProblem as problem:
+        raise SpecErrors([_path_error(path, problem)]) from None
+
+
+def spec_kind(path: str) -> str:
+    """"models", "events", "domain" or "manifest", from the path alone."""
+    return classify(path).kind
+
+
+def module_name(path: str) -> str:
+    """The Python module generated from a spec path, from the path alone."""
+    spec = classify(path)
+    if spec.kind in (MODELS, EVENTS):
+        return f"generated.{spec.kind}"
+    if spec.kind == MANIFEST:
+        return f"generated.{spec.service}.clients"
+    return f"generated.{spec.service}.{spec.domain}"
+
+
+# ---------------------------------------------------------------------------- YAML with lines
+
+
+def _format_key_path(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Doc:
+    """One spec file: its path, the line of every key path, and the shared error list."""
+
+    def __init__(self, file: str, errors: List[SpecError]) -> None:
+        self.file = file
+        self.errors = errors
+        self.lines: Dict[KeyPath, int] = {}
+
+    def line(self, path: KeyPath) -> int:
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def error(self, path: KeyPath, message: str, hint: Optional[str] = None, line: Optional[int] = None) -> None:
+        where = line if line is not None else self.line(path)
+        self.errors.append(SpecError(self.file, where, _format_key_path(path), message, hint))
+
+
+def _parse_yaml(doc: _Doc, text: str) -> Any:
+    """The document as plain values (None when unreadable), recording every key path's line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        doc.lines[()] = mark.line + 1 if mark else 1
+        doc.error((), f"invalid YAML: {getattr(exc, 'problem', None) or exc}")
+        return None
+    if node is None:
+        doc.error((), "the file is empty")
+        return None
+    return _node_value(doc, node, (), yaml.SafeLoader(""))
+
+
+def _node_value(doc: _Doc, node: yaml.Node, path: KeyPath, constructor: yaml.SafeLoader) -> Any:
+    doc.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        return _mapping_value(doc, node, path, constructor)
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(doc, item, path + (index,), constructor) for index, item in enumerate(node.value)]
+    try:
+        return constructor.construct_object(node)
+    except (yaml.YAMLError, ValueError) as exc:
+        doc.error(path, f"invalid value: {getattr(exc, 'problem', None) or exc}")
+        return None
+
+
+def _mapping_value(doc: _Doc, node: yaml.MappingNode, path: KeyPath, constructor: yaml.SafeLoader) -> dict:
+    result: Dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key_line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            doc.error(path, "a key must be a plain name", line=key_line)
+            continue
+        key = key_node.value  # the text as written: `on:` stays "on", `200:` stays "200"
+        if key in result:
+            doc.error(path + (key,), f"duplicate key '{key}'", line=key_line)
+            continue
+        doc.lines[path + (key,)] = key_line
+        result[key] = _node_value(doc, value_node, path + (key,), constructor)
+    return result
+
+
+# ---------------------------------------------------------------------------- value checks
+
+
+def _is_identifier(name: Any) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> Optional[str]:
+    matches = difflib.get_close_matches(word, list(candidates), n=1)
+    return f"did you mean '{matches[0]}'?" if matches else None
+
+
+def _mapping(doc: _Doc, path: KeyPath, value: Any, null_is_empty: bool = False) -> Optional[dict]:
+    if value is None and null_is_empty:
+        return {}
+    if isinstance(value, dict):
+        return value
+    doc.error(path, f"expected a mapping, got {_describe(value)}")
+    return None
+
+
+def _check_keys(doc: _Doc, path: KeyPath, body: dict, allowed: Sequence[str], required: Sequence[str] = ()) -> None:
+    for key in body:
+        if key not in allowed:
+            doc.error(path + (key,), f"unknown key '{key}'", _did_you_mean(key, allowed))
+    for key in required:
+        if key not in body:
+            doc.error(path, f"missing key '{key}'")
+
+
+def _string(doc: _Doc, path: KeyPath, value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value
+    doc.error(path, f"expected a string, got {_describe(value)}")
+    return None
+
+
+def _optional_string(doc: _Doc, path: KeyPath, body: dict, key: str) -> Optional[str]:
+    return None if body.get(key) is None else _string(doc, path + (key,), body[key])
+
+
+def _bool(doc: _Doc, path: KeyPath, body: dict, key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if isinstance(value, bool):
+        return value
+    doc.error(path + (key,), f"expected true or false, got {_describe(value)}")
+    return default
+
+
+def _string_list(doc: _Doc, path: KeyPath, value: Any) -> List[Tuple[int, str]]:
+    """(index, item) of the string items; null is an empty list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        doc.error(path, f"expected a list, got {_describe(value)}")
+        return []
+    items = []
+    for index, item in enumerate(value):
+        if _string(doc, path + (index,), item) is not None:
+            items.append((index, item))
+    return items
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------- types
+
+
+class _TypeProblem(Exception):
+    def __init__(self, message: str, hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def type_text(type_: TypeRef) -> str:
+    """The shorthand spelling of a type, for messages."""
+    if type_.kind in ("scalar", "model"):
+        return type_.name
+    if type_.kind == "dict":
+        return f"dict[{type_text(type_.key)},{type_text(type_.of)}]"
+    if type_.kind == "enum":
+        return f"enum[{','.join(type_.values)}]"
+    return f"{type_.kind}[{type_text(type_.of)}]"
+
+
+def _parse_type_text(text: str) -> TypeRef:
+    if "<" in text or ">" in text:
+        raise _TypeProblem(f"unknown type '{text}'", f"did you mean '{text.replace('<', '[').replace('>', ']')}'?")
+    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\S", text)
+    end, type_ = _parse_type_tokens(tokens, 0, text)
+    if end != len(tokens):
+        raise _TypeProblem(f"invalid type '{text}'")
+    return type_
+
+
+def _parse_type_tokens(tokens: List[str], position: int, text: str) -> Tuple[int, TypeRef]:
+    if position >= len(tokens):
+        raise _TypeProblem(f"invalid type '{text}'")
+    name, position = tokens[position], position + 1
+    has_arguments = position < len(tokens) and tokens[position] == "["
+    if name not in ("list", "dict"):
+        if has_arguments:
+            raise _TypeProblem(f"unknown type '{text}'", "only list[T] and dict[K,V] take type arguments")
+        return position, _named_type(name)
+    if not has_arguments:
+        raise _TypeProblem(f"'{name}' needs type arguments", "write list[T]" if name == "list" else "write dict[K,V]")
+    arguments, position = [], position + 1
+    while True:
+        position, argument = _parse_type_tokens(tokens, position, text)
+        arguments.append(argument)
+        separator = tokens[position] if position < len(tokens) else ""
+        position += 1
+        if separator == "]":
+            break
+        if separator != ",":
+            raise _TypeProblem(f"invalid type '{text}'")
+    if name == "list" and len(arguments) == 1:
+        return position, TypeRef("list", of=arguments[0])
+    if name == "dict" and len(arguments) == 2:
+        return position, _dict_type(arguments[0], arguments[1])
+    raise _TypeProblem(f"invalid type '{text}'", "write list[T] or dict[K,V]")
+
+
+def _named_type(name: str) -> TypeRef:
+    if name in SCALARS:
+        return TypeRef("scalar", name)
+    if name in _TYPE_ALIASES:
+        raise _TypeProblem(f"unknown type '{name}'", f"did you mean '{_TYPE_ALIASES[name]}'?")
+    if name[:1].isupper():
+        return TypeRef("model", name)  # resolved once every model is known
+    raise _TypeProblem(f"unknown type '{name}'", _did_you_mean(name, SCALARS + ("list", "dict")))
+
+
+def _dict_type(key: TypeRef, value: TypeRef) -> TypeRef:
+    if key.kind != "scalar" or key.name == "float":
+        raise _TypeProblem(f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'")
+    return TypeRef("dict", key=key, of=value)
+
+
+def _base_type(type_: TypeRef) -> TypeRef:
+    return type_.of if type_.kind == "optional" and type_.of is not None else type_
+
+
+def _fits(type_: TypeRef, value: Any) -> bool:
+    """Whether a default value is valid for the type."""
+    if value is None:
+        return type_.kind == "optional"
+    if type_.kind == "optional":
+        return _fits(type_.of, value)
+    if type_.kind == "enum":
+        return value in type_.values
+    if type_.kind == "list":
+        return isinstance(value, list) and all(_fits(type_.of, item) for item in value)
+    if type_.kind == "dict":
+        return isinstance(value, dict) and all(_fits(type_.of, item) for item in value.values())
+    if type_.kind == "model":
+        return isinstance(value, dict)
+    if type_.name == "bool":
+        return isinstance(value, bool)
+    if type_.name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_.name == "float":
+        return _is_number(value)
+    return isinstance(value, str)  # string, datetime (ISO 8601), uuid
+
+
+def _model_names(type_: Optional[TypeRef]) -> List[str]:
+    if type_ is None:
+        return []
+    own = [type_.name] if type_.kind == "model" else []
+    return own + _model_names(type_.of) + _model_names(type_.key)
+
+
+@dataclass(frozen=True)
+class _FieldSite:
+    """Where a model field was declared, to resolve its model references later."""
+
+    doc: _Doc
+    type_path: KeyPath
+    model: str
+    field: Field
+
+
+# ---------------------------------------------------------------------------- the loader
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.errors: List[SpecError] = []
+        self.models: List[Model] = []
+        self.model_files: Dict[str, str] = {}
+        self.schemas: Dict[str, Schema] = {}
+        self.field_sites: List[_FieldSite] = []
+        self.events: Dict[str, Event] = {}
+        self.event_files: Dict[str, str] = {}
+        self.domains: Dict[Tuple[str, str], Tuple[Domain, _Doc]] = {}
+        self.manifests: Dict[str, Manifest] = {}
+
+    def load(self, files: Mapping[str, str]) -> SpecSet:
+        documents: Dict[str, List[Tuple[SpecPath, _Doc, Any]]] = {MODELS: [], EVENTS: [], DOMAIN: [], MANIFEST: []}
+        for path in sorted(files):
+            try:
+                spec = _classify(path)
+            except _PathProblem as problem:
+                self.errors.append(_path_error(path, problem))
+                continue
+            doc = _Doc(path, self.errors)
+            root = _parse_yaml(doc, files[path])
+            if root is not None:
+                documents[spec.kind].append((spec, doc, root))
+        for _, doc, root in documents[MODELS]:
+            self.load_models(doc, root)
+        self.resolve_field_types()
+        for _, doc, root in documents[EVENTS]:
+            self.load_events(doc, root)
+        for spec, doc, root in documents[DOMAIN]:
+            self.load_domain(spec, doc, root)
+        self.check_services()
+        for spec, doc, root in documents[MANIFEST]:
+            self.load_manifest(spec, doc, root)
+        if self.errors:
+            raise SpecErrors(self.errors)
+        return SpecSet(
+            models=tuple(self.models),
+            events=tuple(self.events.values()),
+            domains=tuple(domain for domain, _ in self.domains.values()),
+            manifests=tuple(self.manifests.values()),
+            schemas=tuple(self.schemas.values()),
+        )
+
+    # --- shared helpers
+
+    def section(self, doc: _Doc, root: Any, key: str) -> dict:
+        body = _mapping(doc, (), root)
+        if body is None:
+            return {}
+        _check_keys(doc, (), body, (key,), required=(key,))
+        return _mapping(doc, (key,), body.get(key), null_is_empty=True) or {}
+
+    def type(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[TypeRef]:
+        if isinstance(value, dict):
+            return self.type_form(doc, path, value)
+        if not isinstance(value, str):
+            doc.error(path, f"expected a type name or a mapping, got {_describe(value)}")
+            return None
+        try:
+            return _parse_type_text(value)
+        except _TypeProblem as problem:
+            doc.error(path, problem.message, problem.hint)
+            return None
+
+    def type_form(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
+        """The full form of a type: {type: list|optional, of}, {type: dict, key, value}, {type: enum, ...}."""
+        kind = body.get("type")
+        if not isinstance(kind, str):
+            _check_keys(doc, path, body, ("type",), required=("type",))
+            if "type" in body:
+                doc.error(path + ("type",), f"expected a type name, got {_describe(kind)}")
+            return None
+        allowed = _TYPE_FORM_KEYS.get(kind, ("type",))
+        _check_keys(doc, path, body, allowed, required=[key for key in allowed if key != "default"])
+        if kind == "enum":
+            return self.enum(doc, path, body)
+        if kind not in _TYPE_FORM_KEYS:
+            return self.type(doc, path + ("type",), kind)
+        if any(key not in body for key in allowed if key != "default"):
+            return None
+        if kind == "dict":
+            return self.dict_form(doc, path, body)
+        of = self.type(doc, path + ("of",), body["of"])
+        return TypeRef(kind, of=of) if of else None
+
+    def dict_form(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
+        key = self.type(doc, path + ("key",), body["key"])
+        value = self.type(doc, path + ("value",), body["value"])
+        if key is None or value is None:
+            return None
+        try:
+            return _dict_type(key, value)
+        except _TypeProblem as problem:
+            doc.error(path + ("key",), problem.message, problem.hint)
+            return None
+
+    def enum(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
+        values = _string_list(doc, path + ("values",), body.get("values"))
+        names = [value for _, value in values]
+        for index, value in values:
+            if not _ENUM_VALUE.match(value):
+                doc.error(path + ("values", index), f"enum value '{value}' is not a name", "use letters, digits and _")
+            elif names.index(value) != index:
+                doc.error(path + ("values", index), f"duplicate enum value '{value}'")
+        if "values" in body and len(set(names)) < 2:
+            doc.error(path + ("values",), "an enum needs at least two values")
+        default = body.get("default", MISSING)
+        if default is not MISSING and default not in names:
+            doc.error(path + ("default",), f"enum default {default!r} is not one of its values", f"use one of {', '.join(names)}")
+            default = MISSING
+        return TypeRef("enum", values=tuple(names), enum_default=default)
+
+    def constraints(self, doc: _Doc, path: KeyPath, body: dict, type_: TypeRef) -> Tuple[Tuple[str, Any], ...]:
+        base = _base_type(type_)
+        found = []
+        for key in (key for key in _CONSTRAINTS if key in body):
+            value = body[key]
+            if key in _NUMERIC_CONSTRAINTS:
+                applies = base.kind == "scalar" and base.name in ("int", "float")
+                valid = _is_number(value)
+                kinds, expected = "numeric types", "a number"
+            else:
+                applies = base.kind == "list" or (base.kind == "scalar" and base.name == "string")
+                valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+                kinds, expected = "string and list types", "a non-negative integer"
+            if not applies:
+                doc.error(path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'")
+            elif not valid:
+                doc.error(path + (key,), f"'{key}' must be {expected}, got {value!r}")
+            else:
+                found.append((key, value))
+        return tuple(found)
+
+    def schema_name(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[str]:
+        name = _string(doc, path, value)
+        if name is not None and name not in self.schemas:
+            doc.error(path, f"unknown schema '{name}'", _did_you_mean(name, list(self.schemas)))
+        return name
+
+    # --- models
+
+    def load_models(self, doc: _Doc, root: Any) -> None:
+        for name, value in self.section(doc, root, MODELS).items():
+            path = (MODELS, name)
+            if not _CAMEL_CASE.match(name):
+                doc.error(path, f"model name '{name}' is not CamelCase")
+                continue
+            if name in self.model_files:
+                doc.error(path, f"model '{name}' is already defined in {self.model_files[name]}")
+                continue
+            self.model_files[name] = doc.file
+            body = _mapping(doc, path, value)
+            if body is not None:
+                _check_keys(doc, path, body, _MODEL_KEYS, required=("fields",))
+                self.add_model(doc, path, name, body)
+
+    def add_model(self, doc: _Doc, path: KeyPath, name: str, body: dict) -> None:
+        fields = self.fields(doc, path + ("fields",), name, body.get("fields"))
+        description = _optional_string(doc, path, body, "description")
+        schema = Schema(name, name, None, fields, description)
+        variants = []
+        for variant_name, value in (_mapping(doc, path + ("variants",), body.get("variants"), True) or {}).items():
+            variant = self.variant(doc, path + ("variants", variant_name), schema, variant_name, value)
+            if variant is not None:
+                variants.append(variant)
+        if name in self.schemas:  # a variant class of an earlier model took the name
+            doc.error(path, f"model name '{name}' is already the class of variant {self.schemas[name].model}.{self.schemas[name].variant}")
+        self.schemas[name] = schema
+        for variant in variants:
+            self.schemas[variant.class_name] = variant
+        self.models.append(Model(name, schema, tuple(variants)))
+
+    def fields(self, doc: _Doc, path: KeyPath, model: str, value: Any) -> Tuple[Field, ...]:
+        fields = []
+        for name, body in (_mapping(doc, path, value, null_is_empty=True) or {}).items():
+            field = self.field(doc, path + (name,), model, name, body)
+            if field is not None:
+                fields.append(field)
+        return tuple(fields)
+
+    def field(self, doc: _Doc, path: KeyPath, model: str, name: str, value: Any) -> Optional[Field]:
+        if not _is_identifier(name) or name.startswith("_"):
+            doc.error(path, f"field name '{name}' is not a Python identifier")
+            return None
+        if isinstance(value, str):  # shorthand: `age: int`
+            body, type_path = {"type": value}, path
+        else:
+            body, type_path = _mapping(doc, path, value), path + ("type",)
+            if body is None:
+                return None
+            _check_keys(doc, path, body, _FIELD_KEYS, required=("type",))
+        type_ = self.type(doc, type_path, body["type"]) if "type" in body else None
+        if type_ is None:
+            return None
+        optional = _bool(doc, path, body, "optional", False)
+        default = body.get("default", MISSING)
+        if default is not MISSING and not _fits(TypeRef("optional", of=type_) if optional else type_, default):
+            doc.error(path + ("default",), f"default {default!r} does not fit type '{type_text(type_)}'")
+        field = Field(
+            name=name,
+            type=type_,
+            readonly=_bool(doc, path, body, "readonly", False),
+            optional=optional,
+            default=default,
+            description=_optional_string(doc, path, body, "description"),
+            constraints=self.constraints(doc, path, body, type_),
+        )
+        self.field_sites.append(_FieldSite(doc, type_path, model, field))
+        return field
+
+    def variant(self, doc: _Doc, path: KeyPath, model: Schema, name: str, value: Any) -> Optional[Schema]:
+        if not _CAMEL_CASE.match(name):
+            doc.error(path, f"variant name '{name}' is not CamelCase")
+            return None
+        body = _mapping(doc, path, value, null_is_empty=True)
+        if body is None:
+            return None
+        _check_keys(doc, path, body, _VARIANT_KEYS)
+        class_name = model.model + name
+        if class_name in self.model_files or class_name in self.schemas:
+            doc.error(path, f"variant class '{class_name}' collides with an existing class of that name")
+            return None
+        drops_readonly = name in _VARIANTS_WITHOUT_READONLY
+        excluded = {field for _, field in self.field_names(doc, path + ("exclude",), model, body.get("exclude"))}
+        optional = set()
+        for index, field_name in self.field_names(doc, path + ("optional",), model, body.get("optional")):
+            field = next(field for field in model.fields if field.name == field_name)
+            if field_name in excluded:
+                doc.error(path + ("optional", index), f"field '{field_name}' is both excluded and optional")
+            elif drops_readonly and field.readonly:
+                doc.error(
+                    path + ("optional", index),
+                    f"field '{field_name}' is readonly",
+                    f"readonly fields are not part of {class_name}; remove it from the list",
+                )
+            optional.add(field_name)
+        fields = tuple(
+            replace(field, optional=True) if field.name in optional else field
+            for field in model.fields
+            if field.name not in excluded and not (drops_readonly and field.readonly)
+        )
+        return Schema(class_name, model.model, name, fields, model.description)
+
+    def field_names(self, doc: _Doc, path: KeyPath, model: Schema, value: Any) -> List[Tuple[int, str]]:
+        known = [field.name for field in model.fields]
+        names = []
+        for index, name in _string_list(doc, path, value):
+            if name in known:
+                names.append((index, name))
+            else:
+                doc.error(path + (index,), f"model '{model.model}' has no field '{name}'", _did_you_mean(name, known))
+        return names
+
+    def resolve_field_types(self) -> None:
+        for site in self.field_sites:
+            for name in _model_names(site.field.type):
+                if name not in self.schemas:
+                    site.doc.error(site.type_path, f"unknown type '{name}'", _did_you_mean(name, list(self.schemas)))
+            contained = site.field.type
+            if contained.kind == "model" and not site.field.optional and self.model_of(contained.name) == site.model:
+                site.doc.error(
+                    site.type_path,
+                    f"model '{site.model}' contains itself",
+                    "make the field optional or a list",
+                )
+
+    def model_of(self, class_name: str) -> Optional[str]:
+        schema = self.schemas.get(class_name)
+        return schema.model if schema else None
+
+    # --- events
+
+    def load_events(self, doc: _Doc, root: Any) -> None:
+        """Events: `publish` defaults to true, `subscribe` to false."""
+        for name, value in self.section(doc, root, EVENTS).items():
+            path = (EVENTS, name)
+            if not _SNAKE_CASE.match(name) or not _is_identifier(name):
+                doc.error(path, f"event name '{name}' is not snake_case")
+                continue
+            if name in self.event_files:
+                doc.error(path, f"event '{name}' is already defined in {self.event_files[name]}")
+                continue
+            body = _mapping(doc, path, value)
+            if body is None:
+                continue
+            _check_keys(doc, path, body, _EVENT_KEYS, required=("message",))
+            message = self.schema_name(doc, path + ("message",), body["message"]) if "message" in body else None
+            self.event_files[name] = doc.file
+            self.events[name] = Event(
+                name=name,
+                message=message or "",
+                publish=_bool(doc, path, body, "publish", True),
+                subscribe=_bool(doc, path, body, "subscribe", False),
+                description=_optional_string(doc, path, body, "description"),
+            )
+
+    # --- domains
+
+    def load_domain(self, spec: SpecPath, doc: _Doc, root: Any) -> None:
+        body = _mapping(doc, (), root)
+        if body is None:
+            return
+        _check_keys(doc, (), body, _DOMAIN_KEYS, required=("operations",))
+        if "domain" in body and body["domain"] != spec.domain:
+            doc.error(("domain",), f"domain {body['domain']!r} does not match the file name '{spec.domain}'", f"write domain: {spec.domain}")
+        _optional_string(doc, (), body, "description")  # for readers of the spec only
+        prefix, tags = self.rest_config(doc, body.get("config"), spec.domain)
+        operations = []
+        for name, value in (_mapping(doc, ("operations",), body.get("operations"), True) or {}).items():
+            operation = self.operation(doc, ("operations", name), name, value)
+            if operation is not None:
+                operations.append(operation)
+        key = (spec.service, spec.domain)
+        if key in self.domains:
+            doc.error((), f"domain '{spec.service}.{spec.domain}' is already loaded from {self.domains[key][1].file}")
+            return
+        self.domains[key] = (Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations)), doc)
+
+    def rest_config(self, doc: _Doc, value: Any, domain: str) -> Tuple[str, Tuple[str, ...]]:
+        """The REST prefix and tags: "/<domain>" and [<domain>] unless given."""
+        config = _mapping(doc, ("config",), value, null_is_empty=True) or {}
+        _check_keys(doc, ("config",), config, ("rest",))
+        path = ("config", "rest")
+        rest = _mapping(doc, path, config.get("rest"), null_is_empty=True) or {}
+        _check_keys(doc, path, rest, ("prefix", "tags"))
+        prefix = f"/{domain}"
+        if "prefix" in rest:
+            given = _string(doc, path + ("prefix",), rest["prefix"])
+            if given is not None and given and not given.startswith("/"):
+                doc.error(path + ("prefix",), f"prefix '{given}' must start with '/'", f"write '/{given}'")
+            prefix = given if given is not None else prefix
+        tags = (domain,)
+        if "tags" in rest:
+            tags = tuple(tag for _, tag in _string_list(doc, path + ("tags",), rest["tags"]))
+        return prefix, tags
+
+    def operation(self, doc: _Doc, path: KeyPath, name: str, value: Any) -> Optional[Operation]:
+        if not _is_identifier(name):
+            doc.error(path, f"operation name '{name}' is not a Python identifier")
+            return None
+        body = _mapping(doc, path, value)
+        if body is None:
+            return None
+        _check_keys(doc, path, body, _OPERATION_KEYS)
+        rest = self.rest(doc, path + ("rest",), body["rest"]) if "rest" in body else None
+        operation = Operation(
+            name=name,
+            input=self.schema_name(doc, path + ("input",), body["input"]) if "input" in body else None,
+            output=self.output(doc, path + ("output",), body.get("output")),
+            params=self.params(doc, path, body.get("params"), rest),
+            rest=rest,
+            events=self.operation_events(doc, path + ("events",), body.get("events")),
+            description=_optional_string(doc, path, body, "description"),
+        )
+        self.check_transport(doc, path, operation)
+        self.check_events(doc, path, operation)
+        return operation
+
+    def output(self, doc: _Doc, path: KeyPath, value: Any) -> Output:
+        if value is None:
+            return Output(None)
+        text = _string(doc, path, value)
+        if text is None:
+            return Output(None)
+        as_list = _LIST_OUTPUT.match(text)
+        name = as_list.group(1) if as_list else text
+        self.schema_name(doc, path, name)
+        return Output(name, is_list=bool(as_list))
+
+    def rest(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[Rest]:
+        body = _mapping(doc, path, value)
+        if body is None:
+            return None
+        _check_keys(doc, path, body, _REST_KEYS, required=("method",))
+        method = _string(doc, path + ("method",), body["method"]) if "method" in body else None
+        if method is None:
+            return None
+        if method.upper() not in _METHODS:
+            doc.error(path + ("method",), f"unknown method '{method}'", _did_you_mean(method.upper(), _METHODS))
+            return None
+        method = method.upper()
+        route = _string(doc, path + ("path",), body.get("path", "")) or ""
+        if route and not route.startswith("/"):
+            doc.error(path + ("path",), f"path '{route}' must be empty or start with '/'", f"write '/{route}'")
+        status = body.get("status", _DEFAULT_STATUS.get(method, 200))
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            doc.error(path + ("status",), f"status must be an HTTP status code, got {status!r}")
+            status = _DEFAULT_STATUS.get(method, 200)
+        return Rest(method, route, status)
+
+    def params(self, doc: _Doc, path: KeyPath, value: Any, rest: Optional[Rest]) -> Tuple[Param, ...]:
+        """Parameters; a param's source is "path" when `{name}` is in the rest path, else "query"."""
+        in_path = _PATH_PARAM.findall(rest.path) if rest else []
+        items = value if isinstance(value, list) else []
+        if value is not None and not isinstance(value, list):
+            doc.error(path + ("params",), f"expected a list, got {_describe(value)}")
+        params: List[Param] = []
+        for index, item in enumerate(items):
+            param = self.param(doc, path + ("params", index), item, in_path)
+            if param is None:
+                continue
+            if any(other.name == param.name for other in params):
+                doc.error(path + ("params", index), f"duplicate parameter '{param.name}'")
+                continue
+            params.append(param)
+        declared = [param.name for param in params]
+        for name in in_path:
+            if name not in declared:
+                doc.error(path + ("rest", "path"), f"path parameter '{name}' is not declared in params", f"add '- {name}' to params")
+        return tuple(params)
+
+    def param(self, doc: _Doc, path: KeyPath, value: Any, in_path: List[str]) -> Optional[Param]:
+        body = {"name": value} if isinstance(value, str) else _mapping(doc, path, value)
+        if body is None:
+            return None
+        _check_keys(doc, path, body, _PARAM_KEYS, required=("name",))
+        name = body.get("name")
+        if not _is_identifier(name):
+            if "name" in body:
+                doc.error(path + ("name",), f"parameter name {name!r} is not a Python identifier")
+            return None
+        type_ = self.type(doc, path + ("type",), body.get("type", "string"))
+        if type_ is not None and type_.kind not in ("scalar", "enum"):
+            doc.error(path + ("type",), f"parameter type must be a scalar or an enum, not '{type_text(type_)}'")
+            type_ = None
+        source = body.get("source", "path" if name in in_path else "query")
+        if source not in ("path", "query"):
+            doc.error(path + ("source",), f"source must be 'path' or 'query', got {source!r}")
+        elif source == "path" and name not in in_path:
+            doc.error(path, f"path parameter '{name}' does not appear in the rest path", f"add '{{{name}}}' to rest.path")
+        explicitly_required = _bool(doc, path, body, "required", True)
+        default = body.get("default", MISSING)
+        if source == "path" and not explicitly_required:
+            doc.error(path + ("required",), "a path parameter is always required")
+        if type_ is None:
+            return None
+        if default is not MISSING and not _fits(type_, default):
+            doc.error(path + ("default",), f"default {default!r} does not fit type '{type_text(type_)}'")
+        return Param(
+            name=name,
+            type=type_,
+            source=source,
+            required=source == "path" or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
+            default=default,
+            description=_optional_string(doc, path, body, "description"),
+            constraints=self.constraints(doc, path, body, type_),
+        )
+
+    def operation_events(self, doc: _Doc, path: KeyPath, value: Any) -> OperationEvents:
+        body = _mapping(doc, path, value, null_is_empty=True) or {}
+        _check_keys(doc, path, body, _OPERATION_EVENT_KEYS)
+        names = {}
+        for key in _OPERATION_EVENT_KEYS:
+            name = _string(doc, path + (key,), body[key]) if key in body else None
+            if name is not None and name not in self.events:
+                doc.error(path + (key,), f"unknown event '{name}'", _did_you_mean(name, list(self.events)))
+                name = None
+            names[key] = name
+        return OperationEvents(**names)
+
+    def check_transport(self, doc: _Doc, path: KeyPath, operation: Operation) -> None:
+        if operation.rest is None and operation.events.subscribe is None:
+            doc.error(path, f"operation '{operation.name}' has no transport", "add 'rest' or 'events.subscribe'")
+        rest = operation.rest
+        if rest is not None and rest.method in ("GET", "DELETE") and operation.input is not None:
+            doc.error(path + ("input",), f"a {rest.method} operation cannot have an input body", "pass values as params")
+        if rest is not None and rest.status == 204 and operation.output.schema is not None:
+            doc.error(path + ("rest", "status"), "status 204 has no body but the operation has an output", "remove output or change the status")
+
+    def check_events(self, doc: _Doc, path: KeyPath, operation: Operation) -> None:
+        """Subscribing needs the event's message as input; published messages are built from the
+        output (on success) or the input (on error) by field name, so their required fields must exist there."""
+        path = path + ("events",)
+        events = operation.events
+        if events.subscribe is not None:
+            event = self.events[events.subscribe]
+            if not event.subscribe:
+                doc.error(path + ("subscribe",), f"event '{event.name}' is not subscribable", "set 'subscribe: true' on it in events.yaml")
+            elif operation.input != event.message:
+                doc.error(
+                    path + ("subscribe",),
+                    f"the input {operation.input or 'none'!r} is not the message '{event.message}' of event '{event.name}'",
+                    f"write input: {event.message}",
+                )
+        for key, source in (("publish_on_success", "output"), ("publish_on_error", "input")):
+            name = getattr(events, key)
+            if name is None:
+                continue
+            event = self.events[name]
+            if not event.publish:
+                doc.error(path + (key,), f"event '{name}' is not publishable", "set 'publish: true' on it in events.yaml")
+                continue
+            schema = operation.output.schema if source == "output" else operation.input
+            if source == "output" and operation.output.is_list:
+                doc.error(path + (key,), f"{key} cannot build the message of event '{name}' from a list output")
+            elif schema is None:
+                doc.error(path + (key,), f"{key} builds the message of event '{name}' from the {source}, but the operation has none")
+            else:
+                self.check_message_source(doc, path + (key,), event, schema)
+
+    def check_message_source(self, doc: _Doc, path: KeyPath, event: Event, source: str) -> None:
+        if source not in self.schemas or event.message not in self.schemas:
+            return  # already reported
+        available = {field.name for field in self.schemas[source].fields}
+        for field in self.schemas[event.message].fields:
+            if field.required and field.name not in available:
+                doc.error(path, f"message '{event.message}' of event '{event.name}' needs field '{field.name}', which '{source}' lacks")
+
+    def check_services(self) -> None:
+        """Operation names and routes are unique within a service, across its domains."""
+        names: Dict[Tuple[str, str], str] = {}
+        routes: Dict[Tuple[str, str, str], str] = {}
+        for (service, _), (domain, doc) in sorted(self.domains.items()):
+            for operation in domain.operations:
+                path = ("operations", operation.name)
+                earlier = names.setdefault((service, operation.name), domain.file)
+                if earlier != domain.file:
+                    doc.error(path, f"operation '{operation.name}' is already defined in {earlier}")
+                if operation.rest is None:
+                    continue
+                full_path = domain.prefix + operation.rest.path
+                route = (service, operation.rest.method, _PATH_PARAM.sub("{}", full_path))
+                owner = routes.setdefault(route, f"{domain.name}.{operation.name}")
+                if owner != f"{domain.name}.{operation.name}":
+                    doc.error(path + ("rest",), f"route {operation.rest.method} {full_path} is already used by {owner}")
+
+    # --- manifests
+
+    def load_manifest(self, spec: SpecPath, doc: _Doc, root: Any) -> None:
+        """`consumes` entries; an empty or missing operations list means every REST operation."""
+        body = _mapping(doc, (), root)
+        if body is None:
+            return
+        _check_keys(doc, (), body, ("consumes",))
+        items = body.get("consumes")
+        if items is not None and not isinstance(items, list):
+            doc.error(("consumes",), f"expected a list, got {_describe(items)}")
+            items = None
+        consumed = []
+        for index, item in enumerate(items or []):
+            entry = self.consumed(doc, ("consumes", index), item)
+            if entry is not None:
+                consumed.append(entry)
+        self.manifests[spec.service] = Manifest(spec.service, doc.file, tuple(consumed))
+
+    def consumed(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[Consumed]:
+        body = _mapping(doc, path, value)
+        if body is None:
+            return None
+        _check_keys(doc, path, body, _CONSUMES_KEYS, required=("service", "domain"))
+        service = _string(doc, path + ("service",), body["service"]) if "service" in body else None
+        name = _string(doc, path + ("domain",), body["domain"]) if "domain" in body else None
+        if service is None or name is None:
+            return None
+        if (service, name) not in self.domains:
+            known = sorted(domain for owner, domain in self.domains if owner == service)
+            hint = f"known domains of {service}: {', '.join(known)}" if known else f"no domain spec of service '{service}' was loaded"
+            doc.error(path + ("domain",), f"unknown domain '{service}.{name}'", hint)
+            return None
+        domain = self.domains[(service, name)][0]
+        by_name = {operation.name: operation for operation in domain.operations}
+        listed = _string_list(doc, path + ("operations",), body.get("operations"))
+        if not listed:
+            return Consumed(service, name, tuple(op.name for op in domain.operations if op.rest is not None))
+        for index, operation in listed:
+            if operation not in by_name:
+                doc.error(path + ("operations", index), f"unknown operation '{operation}' in {service}.{name}", _did_you_mean(operation, list(by_name)))
+            elif by_name[operation].rest is None:
+                doc.error(path + ("operations", index), f"operation '{operation}' has no rest transport and cannot be called over HTTP")
+        return Consumed(service, name, tuple(operation for _, operation in listed))
+
+
+def load(files: Mapping[str, str]) -> SpecSet:
+    """Load a spec set from {repo-relative path: YAML text}; raises SpecErrors listing every problem.
+
+    Any subset of files may be given; cross-file references are checked against what was given.
+    """
+    return _Loader().load(files)
