@@ -1,0 +1,43 @@
+"""What the Pants plugin calls: every output generated from one spec file of a loaded spec set."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+from specgen.generators.asyncapi import asyncapi_document
+from specgen.generators.clients import render_clients
+from specgen.generators.domain import render_domain
+from specgen.generators.events import render_events
+from specgen.generators.models import render_models
+from specgen.generators.openapi import openapi_fragment
+from specgen.generators.typescript import render_typescript
+from specgen.ir import Domain, SpecSet
+from specgen.loader import spec_kind
+
+__all__ = ["asyncapi_document", "generate_python", "generate_typescript", "openapi_fragment"]
+
+
+def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
+    """{output path relative to the source root: content} for the spec file at `path`."""
+    kind = spec_kind(path)
+    if kind == "models":
+        return {"generated/models.py": render_models(spec, path)}
+    if kind == "events":
+        return {"generated/events.py": render_events(spec, path)}
+    if kind == "domain":
+        domain = _domain_of(spec, path)
+        return {f"generated/{domain.service}/{domain.name}.py": render_domain(spec, domain)}
+    if kind == "manifest":
+        manifest = next(m for m in spec.manifests if m.file == path)
+        return {f"generated/{manifest.service}/clients.py": render_clients(spec, manifest)}
+    raise ValueError(f"{path}: no Python output for a {kind!r} spec")
+
+
+def generate_typescript(spec: SpecSet, source: str = "the model specs") -> str:
+    """models.ts for every schema of the spec set; `source` names them in the header."""
+    return render_typescript(spec, source)
+
+
+def _domain_of(spec: SpecSet, path: str) -> Domain:
+    return next(d for d in spec.domains if d.file == path)
+

@@ -1,0 +1,1 @@
+"""One module per generated output; each renders a template from `specgen/templates`."""

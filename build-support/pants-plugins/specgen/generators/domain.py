@@ -1,0 +1,144 @@
+"""generated/<service>/<domain>.py: the controller protocol, the FastAPI router, the subscribers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from specgen.generators.naming import camel, upper_snake
+from specgen.generators.openapi import openapi_fragment
+from specgen.generators.operations import (
+    by_requiredness,
+    output_annotation,
+    param_annotation,
+    param_default,
+    uses_literal,
+)
+from specgen.generators.render import render
+from specgen.ir import Domain, Operation, Param, SpecSet
+
+
+@dataclass(frozen=True)
+class OperationView:
+    operation: Operation
+    signature: str  # the protocol method's parameters after self
+    call: str  # keyword arguments passing them on
+    returns: str
+    success_channel: Optional[str]
+    error_channel: Optional[str]
+    error_source: str  # what the error event is built from: the body, else the parameters
+    subscribe_channel: Optional[str]
+    subscribe_message: Optional[str]
+    subscribe_call: str  # call arguments taken from the triggering message
+
+
+@dataclass(frozen=True)
+class RouteView:
+    view: OperationView
+    method: str
+    path: str
+    status: int
+    response_model: Optional[str]
+    arguments: List[str]  # the route function's parameters, controller and bus included
+
+
+def render_domain(spec: SpecSet, domain: Domain) -> str:
+    views = [_operation_view(spec, op) for op in domain.operations]
+    routes = [_route_view(domain, view) for view in views if view.operation.rest]
+    publishing = [v.operation.name for v in views if v.success_channel or v.error_channel]
+    channels = {c for v in views for c in (v.success_channel, v.error_channel, v.subscribe_channel) if c}
+    models = {v.subscribe_message for v in views} | {
+        name for v in views for name in (v.operation.input, v.operation.output.schema)
+    }
+    return render(
+        "domain.py.j2",
+        domain.file,
+        domain=domain,
+        controller=camel(domain.name) + "Controller",
+        views=views,
+        routes=routes,
+        publishing=publishing,
+        subscribing=[v for v in views if v.subscribe_channel],
+        channels=sorted(channels),
+        models=sorted(name for name in models if name),
+        uses_literal=uses_literal(domain.operations),
+        fastapi_names=_fastapi_names(routes),
+        openapi=openapi_fragment(spec, domain),
+    )
+
+
+def _operation_view(spec: SpecSet, op: Operation) -> OperationView:
+    params = by_requiredness(op.params)
+    signature = [f"{p.name}: {param_annotation(p)}" for p in params]
+    call = [f"{p.name}={p.name}" for p in params]
+    if op.input:
+        signature.insert(0, f"body: {op.input}")
+        call.insert(0, "body=body")
+    subscribed = spec.event(op.events.subscribe) if op.events.subscribe else None
+    subscribe_call = [f"{p.name}=message.{p.name}" for p in params]
+    if op.input:
+        subscribe_call.insert(0, "body=message")
+    return OperationView(
+        operation=op,
+        signature=", ".join(signature),
+        call=", ".join(call),
+        returns=output_annotation(op),
+        success_channel=_channel(op.events.publish_on_success),
+        error_channel=_channel(op.events.publish_on_error),
+        error_source="body" if op.input else "{" + ", ".join(f"{p.name!r}: {p.name}" for p in params) + "}",
+        subscribe_channel=_channel(op.events.subscribe),
+        subscribe_message=subscribed.message if subscribed else None,
+        subscribe_call=", ".join(subscribe_call),
+    )
+
+
+def _route_view(domain: Domain, view: OperationView) -> RouteView:
+    op = view.operation
+    assert op.rest is not None
+    required = [p for p in by_requiredness(op.params) if param_default(p) is None]
+    defaulted = [p for p in by_requiredness(op.params) if param_default(p) is not None]
+    arguments = [_route_argument(p) for p in required]
+    if op.input:
+        arguments.append(f"body: {op.input}")
+    arguments.append(f"controller_: Annotated[{camel(domain.name)}Controller, Depends(controller)]")
+    if view.success_channel or view.error_channel:
+        arguments.append("bus_: Annotated[EventBus, Depends(event_bus)]")
+    arguments += [f"{_route_argument(p)} = {param_default(p)}" for p in defaulted]
+    return RouteView(
+        view=view,
+        method=op.rest.method.lower(),
+        path=op.rest.path,
+        status=op.rest.status,
+        response_model=view.returns if op.output.schema else None,
+        arguments=arguments,
+    )
+
+
+def _route_argument(param: Param) -> str:
+    """`name: Annotated[T, Query(...)]`; plain `name: T` for a path parameter with no metadata."""
+    metadata = [f"{name}={value!r}" for name, value in param.constraints]
+    if param.description:
+        metadata.append(f"description={param.description!r}")
+    annotation = param_annotation(param)
+    if param.source == "path" and not metadata:
+        return f"{param.name}: {annotation}"
+    return f"{param.name}: Annotated[{annotation}, {_source_class(param)}({', '.join(metadata)})]"
+
+
+def _source_class(param: Param) -> str:
+    return "Path" if param.source == "path" else "Query"
+
+
+def _fastapi_names(routes: List[RouteView]) -> List[str]:
+    names = {"APIRouter"}
+    if routes:
+        names.add("Depends")
+    for route in routes:
+        if route.response_model is None:
+            names.add("Response")
+        names.update(_source_class(p) for p in route.view.operation.params if "Annotated[" in _route_argument(p))
+    return sorted(names)
+
+
+def _channel(event: Optional[str]) -> Optional[str]:
+    return upper_snake(event) if event else None

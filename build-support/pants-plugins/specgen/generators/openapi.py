@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 fragment of a domain: exactly what its generated router serves."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from specgen.generators.jsonschema import COMPONENTS, component_schemas, constrained, described, nullable
+from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
+
+OPENAPI_VERSION = "3.1.0"
+
+# FastAPI's own schemas of its 422 answer, so the fragment matches what the app says and does.
+_VALIDATION_SCHEMAS: Dict[str, Dict[str, Any]] = {
+    "HTTPValidationError": {
+        "title": "HTTPValidationError",
+        "type": "object",
+        "properties": {
+            "detail": {"title": "Detail", "type": "array", "items": {"$ref": COMPONENTS + "ValidationError"}}
+        },
+    },
+    "ValidationError": {
+        "title": "ValidationError",
+        "type": "object",
+        "properties": {
+            "loc": {"title": "Location", "type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"title": "Message", "type": "string"},
+            "type": {"title": "Error Type", "type": "string"},
+        },
+        "required": ["loc", "msg", "type"],
+    },
+}
+
+
+def route_path(domain: Domain, rest: Rest) -> str:
+    return domain.prefix + rest.path
+
+
+def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
+    paths: Dict[str, Dict[str, Any]] = {}
+    referenced: List[str] = []
+    validates = False
+    for operation in domain.operations:
+        if operation.rest is None:
+            continue
+        item = paths.setdefault(route_path(domain, operation.rest), {})
+        item[operation.rest.method.lower()] = _operation(domain, operation, operation.rest)
+        referenced += [name for name in (operation.input, operation.output.schema) if name]
+        validates = validates or _validates(operation)
+    schemas = component_schemas(spec, referenced)
+    if validates:
+        schemas.update(_VALIDATION_SCHEMAS)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": f"{domain.service}.{domain.name}", "version": "0.0.0"},
+        "paths": paths,
+        "components": {"schemas": {name: schemas[name] for name in sorted(schemas)}},
+    }
+
+
+def _validates(operation: Operation) -> bool:
+    """FastAPI answers 422 whenever there is anything to validate."""
+    return bool(operation.params) or operation.input is not None
+
+
+def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, Any]:
+    result: Dict[str, Any] = {"tags": list(domain.tags), "operationId": operation.name}
+    if operation.description:
+        result["description"] = operation.description
+    if operation.params:
+        result["parameters"] = [_parameter(param) for param in operation.params]
+    if operation.input:
+        result["requestBody"] = {"required": True, "content": _json({"$ref": COMPONENTS + operation.input})}
+    success: Dict[str, Any] = {"description": "Successful Response"}
+    if operation.output.schema:
+        body: Dict[str, Any] = {"$ref": COMPONENTS + operation.output.schema}
+        success["content"] = _json({"type": "array", "items": body} if operation.output.is_list else body)
+    result["responses"] = {str(rest.status): success}
+    if _validates(operation):
+        result["responses"]["422"] = {
+            "description": "Validation Error",
+            "content": _json({"$ref": COMPONENTS + "HTTPValidationError"}),
+        }
+    return result
+
+
+def _parameter(param: Param) -> Dict[str, Any]:
+    schema = constrained(param.type, param.constraints)
+    if not param.required and param.default is MISSING:
+        schema = nullable(schema)
+    result: Dict[str, Any] = {"name": param.name, "in": param.source, "required": param.required}
+    if param.description:
+        result["description"] = param.description
+    result["schema"] = described(schema, None, param.default)
+    return result
+
+
+def _json(schema: Dict[str, Any]) -> Dict[str, Any]:
+    return {"application/json": {"schema": schema}}

@@ -1,0 +1,38 @@
+"""Operation signatures shared by the domain router, its controller protocol and the clients."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from specgen.generators.pytypes import annotation, literal_enum, value_literal
+from specgen.ir import MISSING, Operation, Param
+
+
+def param_annotation(param: Param) -> str:
+    text = annotation(param.type, literal_enum)
+    if not param.required and param.default is MISSING:
+        text += " | None"
+    return text
+
+
+def param_default(param: Param) -> Optional[str]:
+    """Python source of the parameter's default, None when it must be given."""
+    if param.required:
+        return None
+    return "None" if param.default is MISSING else value_literal(param.default, param.type)
+
+
+def by_requiredness(params: Tuple[Param, ...]) -> List[Param]:
+    """Required parameters first: Python wants defaulted ones last."""
+    return sorted(params, key=lambda param: param_default(param) is not None)
+
+
+def output_annotation(operation: Operation) -> str:
+    schema = operation.output.schema
+    if schema is None:
+        return "None"
+    return f"list[{schema}]" if operation.output.is_list else schema
+
+
+def uses_literal(operations: Tuple[Operation, ...]) -> bool:
+    return any(param.type.kind == "enum" for operation in operations for param in operation.params)

@@ -1,0 +1,1 @@
+"""Runtime library shared by the services and their specgen-generated code."""
