@@ -239,6 +239,15 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _show(value: Any) -> str:
+    """A value as YAML spells it, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
 def _did_you_mean(word: str, candidates: Sequence[str]) -> Optional[str]:
     matches = difflib.get_close_matches(word, list(candidates), n=1)
     return f"did you mean '{matches[0]}'?" if matches else None
@@ -529,7 +538,7 @@ class _Loader:
             doc.error(path + ("values",), "an enum needs at least two values")
         default = body.get("default", MISSING)
         if default is not MISSING and default not in names:
-            doc.error(path + ("default",), f"enum default {default!r} is not one of its values", f"use one of {', '.join(names)}")
+            doc.error(path + ("default",), f"enum default {_show(default)} is not one of its values", f"use one of {', '.join(dict.fromkeys(names))}")
             default = MISSING
         return TypeRef("enum", values=tuple(names), enum_default=default)
 
@@ -549,7 +558,7 @@ class _Loader:
             if not applies:
                 doc.error(path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'")
             elif not valid:
-                doc.error(path + (key,), f"'{key}' must be {expected}, got {value!r}")
+                doc.error(path + (key,), f"'{key}' must be {expected}, got {_show(value)}")
             else:
                 found.append((key, value))
         return tuple(found)
@@ -587,7 +596,7 @@ class _Loader:
             if variant is not None:
                 variants.append(variant)
         if name in self.schemas:  # a variant class of an earlier model took the name
-            doc.error(path, f"model name '{name}' is already the class of variant {self.schemas[name].model}.{self.schemas[name].variant}")
+            doc.error(path, f"model '{name}' collides with a variant class of model '{self.schemas[name].model}'")
         self.schemas[name] = schema
         for variant in variants:
             self.schemas[variant.class_name] = variant
@@ -618,7 +627,7 @@ class _Loader:
         optional = _bool(doc, path, body, "optional", False)
         default = body.get("default", MISSING)
         if default is not MISSING and not _fits(TypeRef("optional", of=type_) if optional else type_, default):
-            doc.error(path + ("default",), f"default {default!r} does not fit type '{type_text(type_)}'")
+            doc.error(path + ("default",), f"default {_show(default)} does not fit type '{type_text(type_)}'")
         field = Field(
             name=name,
             type=type_,
@@ -641,7 +650,8 @@ class _Loader:
         _check_keys(doc, path, body, _VARIANT_KEYS)
         class_name = model.model + name
         if class_name in self.model_files or class_name in self.schemas:
-            doc.error(path, f"variant class '{class_name}' collides with an existing class of that name")
+            owner = class_name if class_name in self.model_files else self.schemas[class_name].model
+            doc.error(path, f"variant class '{class_name}' collides with a class of model '{owner}'")
             return None
         drops_readonly = name in _VARIANTS_WITHOUT_READONLY
         excluded = {field for _, field in self.field_names(doc, path + ("exclude",), model, body.get("exclude"))}
@@ -725,7 +735,7 @@ class _Loader:
             return
         _check_keys(doc, (), body, _DOMAIN_KEYS, required=("operations",))
         if "domain" in body and body["domain"] != spec.domain:
-            doc.error(("domain",), f"domain {body['domain']!r} does not match the file name '{spec.domain}'", f"write domain: {spec.domain}")
+            doc.error(("domain",), f"domain {_show(body['domain'])} does not match the file name '{spec.domain}'", f"write domain: {spec.domain}")
         _optional_string(doc, (), body, "description")  # for readers of the spec only
         prefix, tags = self.rest_config(doc, body.get("config"), spec.domain)
         operations = []
@@ -775,7 +785,9 @@ class _Loader:
             events=self.operation_events(doc, path + ("events",), body.get("events")),
             description=_optional_string(doc, path, body, "description"),
         )
-        self.check_transport(doc, path, operation)
+        events = body.get("events")
+        declares_transport = "rest" in body or (isinstance(events, dict) and "subscribe" in events)
+        self.check_transport(doc, path, operation, declares_transport)
         self.check_events(doc, path, operation)
         return operation
 
@@ -807,7 +819,7 @@ class _Loader:
             doc.error(path + ("path",), f"path '{route}' must be empty or start with '/'", f"write '/{route}'")
         status = body.get("status", _DEFAULT_STATUS.get(method, 200))
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-            doc.error(path + ("status",), f"status must be an HTTP status code, got {status!r}")
+            doc.error(path + ("status",), f"status must be an HTTP status code, got {_show(status)}")
             status = _DEFAULT_STATUS.get(method, 200)
         return Rest(method, route, status)
 
@@ -840,7 +852,7 @@ class _Loader:
         name = body.get("name")
         if not _is_identifier(name):
             if "name" in body:
-                doc.error(path + ("name",), f"parameter name {name!r} is not a Python identifier")
+                doc.error(path + ("name",), f"parameter name {_show(name)} is not a Python identifier")
             return None
         type_ = self.type(doc, path + ("type",), body.get("type", "string"))
         if type_ is not None and type_.kind not in ("scalar", "enum"):
@@ -848,7 +860,7 @@ class _Loader:
             type_ = None
         source = body.get("source", "path" if name in in_path else "query")
         if source not in ("path", "query"):
-            doc.error(path + ("source",), f"source must be 'path' or 'query', got {source!r}")
+            doc.error(path + ("source",), f"source must be 'path' or 'query', got {_show(source)}")
         elif source == "path" and name not in in_path:
             doc.error(path, f"path parameter '{name}' does not appear in the rest path", f"add '{{{name}}}' to rest.path")
         explicitly_required = _bool(doc, path, body, "required", True)
@@ -858,7 +870,7 @@ class _Loader:
         if type_ is None:
             return None
         if default is not MISSING and not _fits(type_, default):
-            doc.error(path + ("default",), f"default {default!r} does not fit type '{type_text(type_)}'")
+            doc.error(path + ("default",), f"default {_show(default)} does not fit type '{type_text(type_)}'")
         return Param(
             name=name,
             type=type_,
@@ -881,8 +893,8 @@ class _Loader:
             names[key] = name
         return OperationEvents(**names)
 
-    def check_transport(self, doc: _Doc, path: KeyPath, operation: Operation) -> None:
-        if operation.rest is None and operation.events.subscribe is None:
+    def check_transport(self, doc: _Doc, path: KeyPath, operation: Operation, declares_transport: bool) -> None:
+        if not declares_transport:
             doc.error(path, f"operation '{operation.name}' has no transport", "add 'rest' or 'events.subscribe'")
         rest = operation.rest
         if rest is not None and rest.method in ("GET", "DELETE") and operation.input is not None:
@@ -900,9 +912,10 @@ class _Loader:
             if not event.subscribe:
                 doc.error(path + ("subscribe",), f"event '{event.name}' is not subscribable", "set 'subscribe: true' on it in events.yaml")
             elif operation.input != event.message:
+                given = f"not '{operation.input}'" if operation.input else "the operation has none"
                 doc.error(
                     path + ("subscribe",),
-                    f"the input {operation.input or 'none'!r} is not the message '{event.message}' of event '{event.name}'",
+                    f"subscribing to event '{event.name}' needs input '{event.message}', {given}",
                     f"write input: {event.message}",
                 )
         for key, source in (("publish_on_success", "output"), ("publish_on_error", "input")):
