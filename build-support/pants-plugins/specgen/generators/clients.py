@@ -8,7 +8,14 @@ from typing import List, Tuple
 
 from specgen.generators.naming import camel
 from specgen.generators.openapi import route_path
-from specgen.generators.operations import by_requiredness, output_annotation, param_annotation, param_default, uses_literal
+from specgen.generators.operations import (
+    by_requiredness,
+    output_annotation,
+    param_annotation,
+    param_default,
+    param_imports,
+    uses_literal,
+)
 from specgen.generators.render import render
 from specgen.ir import Manifest, Operation, SpecSet
 
@@ -52,6 +59,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         clients=clients,
         models=sorted(name for name in models if name),
         uses_literal=uses_literal(tuple(operations)),
+        imports=param_imports(tuple(operations)),
         uses_type_adapter=any(op.output.is_list for op in operations),
     )
 

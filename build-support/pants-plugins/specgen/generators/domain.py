@@ -11,6 +11,7 @@ from specgen.generators.operations import (
     by_requiredness,
     output_annotation,
     param_annotation,
+    param_imports,
     param_default,
     uses_literal,
 )
@@ -26,7 +27,6 @@ class OperationView:
     returns: str
     success_channel: Optional[str]
     error_channel: Optional[str]
-    error_source: str  # what the error event is built from: the body, else the parameters
     subscribe_channel: Optional[str]
     subscribe_message: Optional[str]
     subscribe_call: str  # call arguments taken from the triggering message
@@ -62,6 +62,7 @@ def render_domain(spec: SpecSet, domain: Domain) -> str:
         channels=sorted(channels),
         models=sorted(name for name in models if name),
         uses_literal=uses_literal(domain.operations),
+        imports=param_imports(domain.operations),
         fastapi_names=_fastapi_names(routes),
         openapi=openapi_fragment(spec, domain),
     )
@@ -85,7 +86,6 @@ def _operation_view(spec: SpecSet, op: Operation) -> OperationView:
         returns=output_annotation(op),
         success_channel=_channel(op.events.publish_on_success),
         error_channel=_channel(op.events.publish_on_error),
-        error_source="body" if op.input else "{" + ", ".join(f"{p.name!r}: {p.name}" for p in params) + "}",
         subscribe_channel=_channel(op.events.subscribe),
         subscribe_message=subscribed.message if subscribed else None,
         subscribe_call=", ".join(subscribe_call),

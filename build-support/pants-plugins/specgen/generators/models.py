@@ -32,7 +32,7 @@ def render_models(spec: SpecSet, source: str) -> str:
     return render(
         "models.py.j2",
         source,
-        imports=needed_imports(iter(types)),
+        imports=needed_imports(types),
         uses_field=any(line.assignment.startswith(" = Field(") for c in classes for line in c.fields),
         enums=enums,
         classes=classes,

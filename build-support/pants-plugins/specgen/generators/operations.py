@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from specgen.generators.pytypes import annotation, literal_enum, value_literal
+from specgen.generators.pytypes import annotation, literal_enum, needed_imports, value_literal, walk
 from specgen.ir import MISSING, Operation, Param
 
 
@@ -36,3 +36,8 @@ def output_annotation(operation: Operation) -> str:
 
 def uses_literal(operations: Tuple[Operation, ...]) -> bool:
     return any(param.type.kind == "enum" for operation in operations for param in operation.params)
+
+
+def param_imports(operations: Tuple[Operation, ...]) -> Dict[str, bool]:
+    """The standard-library imports the parameters' annotations need."""
+    return needed_imports(t for operation in operations for param in operation.params for t in walk(param.type))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 from specgen.generators.naming import upper_snake
 from specgen.ir import MISSING, Field, TypeRef
@@ -75,7 +75,7 @@ def walk(type_ref: TypeRef) -> Iterator[TypeRef]:
             yield from walk(inner)
 
 
-def needed_imports(type_refs: Iterator[TypeRef]) -> dict[str, bool]:
+def needed_imports(type_refs: Iterable[TypeRef]) -> Dict[str, bool]:
     """Which standard-library names the given types use, by import line."""
     kinds = {(t.kind, t.name) for t in type_refs}
     return {

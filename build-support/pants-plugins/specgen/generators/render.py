@@ -23,6 +23,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["py"] = py_literal
     env.filters["repr"] = repr
+    env.filters["rstrip"] = lambda text: text.rstrip("\n")  # a macro's last newline
     env.filters["docstring"] = docstring
     return env
 
