@@ -1,0 +1,151 @@
+"""Behaviour of generated.<service>.<domain>: routes, events, subscribers, the OpenAPI fragment."""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+from typing import Any, Callable, List
+
+import pytest
+
+from specgen.generators.conftest import COMPAT, SHOP
+
+pytest.importorskip("fastapi")
+import httpx  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from faststream.redis import TestRedisBroker  # noqa: E402
+
+from servicekit.api import merge_openapi, serve_spec_openapi  # noqa: E402
+from servicekit.events import EventBus  # noqa: E402
+from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
+
+NEW = {"name": "Ann", "address": {"street": "Main St 1", "city": "Berlin"}}
+
+
+@pytest.fixture
+def shop(generate_into_path: Callable[..., Any]) -> Any:
+    """The generated modules, a fake controller, an event bus recording published events, an app."""
+    generate_into_path(SHOP)
+    models = importlib.import_module("generated.models")
+    events = importlib.import_module("generated.events")
+    customers = importlib.import_module("generated.shop.customers")
+    controller = InMemoryCustomers(models)
+    bus = EventBus("redis://127.0.0.1:6379")
+    published: List[Any] = []
+    for channel in (events.CUSTOMER_CREATED, events.CUSTOMER_REJECTED):
+        bus.subscribe(channel, "recorder", _recorder(published))
+    app = FastAPI()
+    app.include_router(customers.create_router(lambda: controller, lambda: bus))
+    return SimpleNamespace(models=models, events=events, customers=customers, controller=controller, bus=bus, published=published, app=app)
+
+
+def _recorder(published: List[Any]) -> Callable[[Any], Any]:
+    async def record(message: Any) -> None:
+        published.append(message)
+
+    return record
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test")
+
+
+@pytest.mark.asyncio
+async def test_routes_answer_with_the_spec_status_codes(shop: Any) -> None:
+    async with TestRedisBroker(shop.bus.broker), _client(shop.app) as client:
+        created = await client.post("/customers", json=NEW)
+        assert created.status_code == 201
+        customer_id = created.json()["id"]
+        assert (await client.get(f"/customers/{customer_id}")).json()["name"] == "Ann"
+        updated = await client.patch(f"/customers/{customer_id}", json={"age": 30})
+        assert updated.status_code == 200 and updated.json()["age"] == 30 and updated.json()["name"] == "Ann"
+        deleted = await client.delete(f"/customers/{customer_id}")
+        assert (deleted.status_code, deleted.content) == (204, b"")
+        assert (await client.get(f"/customers/{customer_id}")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_validation_errors_are_422(shop: Any) -> None:
+    async with TestRedisBroker(shop.bus.broker), _client(shop.app) as client:
+        assert (await client.post("/customers", json={**NEW, "extra": 1})).status_code == 422
+        assert (await client.get("/customers/not-a-uuid")).status_code == 422
+        assert (await client.get("/customers", params={"limit": 0})).status_code == 422
+        assert (await client.get("/customers", params={"tier": "platinum"})).status_code == 422
+    assert shop.controller.calls == []
+
+
+@pytest.mark.asyncio
+async def test_query_parameters_reach_the_controller_with_defaults(shop: Any) -> None:
+    async with TestRedisBroker(shop.bus.broker), _client(shop.app) as client:
+        await client.post("/customers", json=NEW)
+        await client.post("/customers", json={**NEW, "tier": "gold"})
+        everyone = await client.get("/customers")
+        gold = await client.get("/customers", params={"tier": "gold", "limit": 5})
+    assert len(everyone.json()) == 2 and [c["tier"] for c in gold.json()] == ["gold"]
+    assert shop.controller.calls[-2:] == ["list_customers(limit=10, tier=None)", "list_customers(limit=5, tier=gold)"]
+
+
+@pytest.mark.asyncio
+async def test_success_publishes_the_success_event_from_the_output(shop: Any) -> None:
+    async with TestRedisBroker(shop.bus.broker), _client(shop.app) as client:
+        created = (await client.post("/customers", json=NEW)).json()
+    assert shop.published == [shop.models.CustomerChanged(id=created["id"], name="Ann")]
+
+
+@pytest.mark.asyncio
+async def test_failure_publishes_the_error_event_from_the_input_and_reraises(shop: Any) -> None:
+    async with TestRedisBroker(shop.bus.broker), _client(shop.app) as client:
+        response = await client.post("/customers", json={**NEW, "name": "fail"})
+    assert response.status_code == 500
+    assert shop.published == [shop.models.CustomerRejected(name="fail")]
+
+
+def test_a_domain_publishing_events_needs_a_bus(shop: Any) -> None:
+    with pytest.raises(ValueError, match="create_customer"):
+        shop.customers.create_router(lambda: shop.controller)
+
+
+@pytest.mark.asyncio
+async def test_subscribed_events_run_the_operation(shop: Any) -> None:
+    shop.customers.register_subscribers(shop.bus, shop.controller, "shop")
+    async with TestRedisBroker(shop.bus.broker):
+        await shop.bus.publish(shop.events.CUSTOMER_IMPORTED, shop.models.CustomerCreate(name="Imported", address=NEW["address"]))
+    assert "import_customer" in shop.controller.calls
+    assert [message.name for message in shop.published] == ["Imported"]
+
+
+def _routes(document: dict) -> dict:
+    """(path, method) -> (operationId, status codes, parameters) of an OpenAPI document."""
+    return {
+        (path, method): (
+            operation["operationId"],
+            sorted(operation["responses"]),
+            sorted((p["name"], p["in"], p["required"]) for p in operation.get("parameters", [])),
+            "requestBody" in operation,
+        )
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def test_openapi_fragment_matches_what_fastapi_serves(shop: Any) -> None:
+    assert _routes(shop.customers.OPENAPI) == _routes(shop.app.openapi())
+    assert set(shop.customers.OPENAPI["components"]["schemas"]) <= set(shop.app.openapi()["components"]["schemas"]) | {"Address", "Customer"}
+
+
+@pytest.mark.asyncio
+async def test_served_openapi_is_the_merged_fragments(generate_into_path: Callable[..., Any]) -> None:
+    generate_into_path(COMPAT)
+    users = importlib.import_module("generated.backend.users")
+    debug = importlib.import_module("generated.backend.debug")
+    app = FastAPI()
+    for domain in (users, debug):
+        app.include_router(domain.create_router(lambda: None))
+    fastapi_routes = _routes(app.openapi())
+    serve_spec_openapi(app, "backend", "1.2.3", [users.OPENAPI, debug.OPENAPI])
+    async with _client(app) as client:
+        served = (await client.get("/openapi.json")).json()
+        assert (await client.get("/docs")).status_code == 200
+    assert served == merge_openapi("backend", "1.2.3", [users.OPENAPI, debug.OPENAPI])
+    assert _routes(served) == fastapi_routes
+    assert served["paths"]["/debug/command"]["post"]["responses"]["202"]["content"]
