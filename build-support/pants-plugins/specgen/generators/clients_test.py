@@ -1,0 +1,114 @@
+"""Behaviour of generated.<service>.clients against a real uvicorn server."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import threading
+import time
+import uuid
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from specgen.generators.conftest import SHOP
+
+pytest.importorskip("uvicorn")
+import uvicorn  # noqa: E402
+from fastapi import FastAPI, Request, Response  # noqa: E402
+from faststream.redis import TestRedisBroker  # noqa: E402
+
+from servicekit.events import EventBus  # noqa: E402
+from servicekit.http import ApiError  # noqa: E402
+from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
+
+ADDRESS = {"street": "Main St 1", "city": "Berlin"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class FlakyGate:
+    """Answers 503 to the next `failures` requests, then lets requests through."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.requests = 0
+
+    async def __call__(self, request: Request, call_next: Callable[..., Any]) -> Response:
+        self.requests += 1
+        if self.failures:
+            self.failures -= 1
+            return Response(status_code=503)
+        return await call_next(request)
+
+
+@pytest.fixture
+def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
+    generate_into_path(SHOP)
+    models = importlib.import_module("generated.models")
+    customers = importlib.import_module("generated.shop.customers")
+    clients = importlib.import_module("generated.frontend.clients")
+    controller = InMemoryCustomers(models)
+    bus = EventBus("redis://127.0.0.1:6379")
+    gate = FlakyGate()
+    app = FastAPI()
+    app.middleware("http")(gate)
+    app.include_router(customers.create_router(lambda: controller, lambda: bus))
+    port = _free_port()
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uvicorn_server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert uvicorn_server.started, "uvicorn did not start"
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", gate=gate, clients=clients, models=models, bus=bus)
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.asyncio
+async def test_client_round_trip(server: Any) -> None:
+    async with TestRedisBroker(server.bus.broker), server.clients.ShopCustomersClient(server.url, backoff=0.01) as client:
+        created = await client.create_customer(server.models.CustomerCreate(name="Ann", address=ADDRESS, tier="gold"))
+        assert isinstance(created, server.models.CustomerRead)
+        assert (await client.get_customer(created.id)) == created
+        updated = await client.update_customer(server.models.CustomerUpdate(age=7), created.id)
+        assert (updated.age, updated.name) == (7, "Ann")  # unset fields are not sent
+        listed = await client.list_customers(tier="gold")
+        assert listed == [updated] and isinstance(listed[0], server.models.CustomerRead)
+        assert await client.list_customers(tier="basic") == []
+        assert await client.delete_customer(created.id) is None
+
+
+@pytest.mark.asyncio
+async def test_client_retries_503_then_succeeds(server: Any) -> None:
+    server.gate.failures = 2
+    async with server.clients.ShopCustomersClient(server.url, retries=3, backoff=0.01) as client:
+        assert await client.list_customers() == []
+    assert server.gate.requests == 3
+
+
+@pytest.mark.asyncio
+async def test_client_gives_up_after_the_last_retry(server: Any) -> None:
+    server.gate.failures = 10
+    async with server.clients.ShopCustomersClient(server.url, retries=2, backoff=0.01) as client:
+        with pytest.raises(ApiError) as raised:
+            await client.list_customers()
+    assert raised.value.status_code == 503 and server.gate.requests == 3
+
+
+@pytest.mark.asyncio
+async def test_client_raises_api_error_for_404_without_retrying(server: Any) -> None:
+    async with server.clients.ShopCustomersClient(server.url, backoff=0.01) as client:
+        with pytest.raises(ApiError) as raised:
+            await client.get_customer(uuid.uuid4())
+    assert (raised.value.status_code, raised.value.detail) == (404, "no such customer")
+    assert server.gate.requests == 1
