@@ -82,13 +82,14 @@ def object_schema(schema: Schema) -> Dict[str, Any]:
 
 def component_schemas(spec: SpecSet, roots: Iterable[str]) -> Dict[str, Dict[str, Any]]:
     """The object schemas of `roots` and of every class they reference, sorted by name."""
+    by_name = {schema.class_name: schema for schema in spec.schemas}
     found: Dict[str, Dict[str, Any]] = {}
     pending: List[str] = list(roots)
     while pending:
         name = pending.pop()
         if name in found:
             continue
-        schema = spec.schema(name)
+        schema = by_name[name]
         found[name] = object_schema(schema)
         pending += [t.name for f in schema.fields for t in walk(f.type) if t.kind == "model"]
     return {name: found[name] for name in sorted(found)}

@@ -1,0 +1,154 @@
+"""Times load + generation of a large synthetic spec set against the 1 s target.
+
+Run: PYTHONPATH=build-support/pants-plugins python -m specgen.bench_generate
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, List
+
+from specgen import load
+from specgen.generate import asyncapi_document, generate_python, generate_typescript
+
+MODELS = 500
+OPERATIONS = 200
+DOMAINS = 8
+TARGET_SECONDS = 1.0
+
+
+def _model_yaml(index: int) -> str:
+    # chains of ten models, each referencing the one before
+    reference = f"\n      parent:\n        type: Model{index - 1}Read\n        optional: true" if index % 10 else ""
+    return f"""
+  Model{index}:
+    description: Synthetic model {index}.
+    fields:
+      id:
+        type: uuid
+        readonly: true
+      name:
+        type: string
+        max_length: 40
+        description: Display name
+      count:
+        type: int
+        ge: 0
+      ratio:
+        type: float
+        optional: true
+      state:
+        type:
+          type: enum
+          values: [draft, live, gone]
+          default: draft
+      tags:
+        type: list[string]
+        default: []
+      scores:
+        type: dict[string,int]
+        default: {{}}
+      created_at:
+        type: datetime
+        readonly: true{reference}
+    variants:
+      Create: {{}}
+      Update:
+        optional: [name, count]
+      Read: {{}}"""
+
+
+def _operation_yaml(index: int) -> str:
+    model = f"Model{index % MODELS}"
+    kind = index % 4
+    if kind == 0:
+        return f"""
+  create_{index}:
+    input: {model}Create
+    output: {model}Read
+    rest:
+      method: POST
+      path: "/m{index}"
+    events:
+      publish_on_success: changed_{index % MODELS}"""
+    if kind == 1:
+        return f"""
+  list_{index}:
+    output: list[{model}Read]
+    params:
+      - name: limit
+        type: int
+        default: 10
+        ge: 1
+    rest:
+      method: GET
+      path: "/m{index}\""""
+    if kind == 2:
+        return f"""
+  update_{index}:
+    input: {model}Update
+    output: {model}Read
+    params:
+      - name: item_id
+        type: uuid
+    rest:
+      method: PATCH
+      path: "/m{index}/{{item_id}}\""""
+    return f"""
+  delete_{index}:
+    params:
+      - name: item_id
+        type: uuid
+    rest:
+      method: DELETE
+      path: "/m{index}/{{item_id}}\""""
+
+
+def synthetic_specs() -> Dict[str, str]:
+    files = {
+        "shared/spec/models.yaml": "models:" + "".join(_model_yaml(i) for i in range(MODELS)) + "\n",
+        "shared/spec/events.yaml": "events:"
+        + "".join(f"\n  changed_{i}:\n    message: Model{i}Read" for i in range(MODELS))
+        + "\n",
+    }
+    per_domain: List[List[int]] = [list(range(d, OPERATIONS, DOMAINS)) for d in range(DOMAINS)]
+    for domain, operations in enumerate(per_domain):
+        files[f"bench/spec/domain{domain}.yaml"] = (
+            f"domain: domain{domain}\nconfig:\n  rest:\n    prefix: /d{domain}\n    tags: [d{domain}]\noperations:"
+            + "".join(_operation_yaml(i) for i in operations)
+            + "\n"
+        )
+    files["client/spec/manifest.yaml"] = "consumes:" + "".join(
+        f"\n  - service: bench\n    domain: domain{d}\n    operations: []" for d in range(DOMAINS)
+    ) + "\n"
+    return files
+
+
+def main() -> None:
+    files = synthetic_specs()
+    started = time.perf_counter()
+    spec = load(files)
+    loaded = time.perf_counter()
+    timings = {}
+    for path in files:
+        begin = time.perf_counter()
+        outputs = generate_python(spec, path)
+        timings[path] = (time.perf_counter() - begin, sum(len(text) for text in outputs.values()))
+    python_done = time.perf_counter()
+    generate_typescript(spec)
+    asyncapi_document(spec)
+    finished = time.perf_counter()
+
+    total = finished - started
+    print(f"spec: {len(spec.models)} models, {len(spec.schemas)} classes, {len(spec.events)} events, "
+          f"{sum(len(d.operations) for d in spec.domains)} operations in {len(spec.domains)} domains")
+    print(f"load:              {loaded - started:.3f} s")
+    for path, (seconds, size) in timings.items():
+        print(f"generate {path:32} {seconds:.3f} s  ({size / 1024:.0f} KiB)")
+    print(f"generate_python:   {python_done - loaded:.3f} s")
+    print(f"typescript+asyncapi: {finished - python_done:.3f} s")
+    print(f"total:             {total:.3f} s = {total / TARGET_SECONDS:.2f} x the {TARGET_SECONDS:.0f} s target")
+
+
+if __name__ == "__main__":
+    main()
