@@ -1,0 +1,164 @@
+"""The typed form of a validated spec set: what the loader produces and every generator reads.
+
+Meaning is decided once, here and in the loader (which field is required, which variant drops
+what, which status a route answers with); generators only render it.
+Runs on Python 3.9 (inside Pants) and on the services' Python 3.11.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Tuple
+
+SCALARS = ("int", "float", "bool", "string", "datetime", "uuid")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """A field or parameter type.
+
+    kind is one of: "scalar" (name in SCALARS), "model" (name is a schema class name: a model or
+    a variant class such as "UserCreate"), "list" (of), "dict" (key, of = value type),
+    "optional" (of), "enum" (values; enum_default or MISSING).
+    """
+
+    kind: str
+    name: str = ""
+    of: Optional["TypeRef"] = None
+    key: Optional["TypeRef"] = None
+    values: Tuple[str, ...] = ()
+    enum_default: Any = MISSING
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: TypeRef
+    readonly: bool = False
+    optional: bool = False  # may be omitted / null; default None unless `default` is set
+    default: Any = MISSING
+    description: Optional[str] = None
+    constraints: Tuple[Tuple[str, Any], ...] = ()  # ("ge", 0), ("max_length", 20), ...
+
+    @property
+    def required(self) -> bool:
+        return not self.optional and self.default is MISSING and self.type.enum_default is MISSING
+
+
+@dataclass(frozen=True)
+class Schema:
+    """One generated Pydantic class: a model itself or one of its variants, fields resolved."""
+
+    class_name: str  # "User", "UserCreate"
+    model: str  # the model it derives from: "User"
+    variant: Optional[str]  # None for the model itself, else "Create", "Update", ...
+    fields: Tuple[Field, ...]
+    description: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    schema: Schema  # the model's own class (all fields)
+    variants: Tuple[Schema, ...]  # in spec order
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # "user_registered"
+    message: str  # schema class name
+    publish: bool
+    subscribe: bool
+    description: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeRef  # scalar or enum
+    source: str  # "path" | "query"
+    required: bool
+    default: Any = MISSING
+    description: Optional[str] = None
+    constraints: Tuple[Tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rest:
+    method: str  # upper case: GET POST PUT PATCH DELETE
+    path: str  # relative to the domain prefix, "" or "/{user_id}"
+    status: int  # resolved: POST 201, DELETE 204, else 200 unless given
+
+
+@dataclass(frozen=True)
+class OperationEvents:
+    subscribe: Optional[str] = None  # event name that triggers the operation
+    publish_on_success: Optional[str] = None  # event built from the output
+    publish_on_error: Optional[str] = None  # event built from the input
+
+
+@dataclass(frozen=True)
+class Output:
+    schema: Optional[str]  # schema class name, None for no body
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    input: Optional[str]  # schema class name of the body / event message
+    output: Output
+    params: Tuple[Param, ...]
+    rest: Optional[Rest]
+    events: OperationEvents
+    description: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Domain:
+    service: str  # "backend"
+    name: str  # the file's stem: "users"
+    file: str  # repo-relative path of the spec
+    prefix: str  # "/users"
+    tags: Tuple[str, ...]
+    operations: Tuple[Operation, ...]
+
+
+@dataclass(frozen=True)
+class Consumed:
+    service: str
+    domain: str
+    operations: Tuple[str, ...]  # resolved: an empty list in the spec means all, listed here
+
+
+@dataclass(frozen=True)
+class Manifest:
+    service: str
+    file: str
+    consumes: Tuple[Consumed, ...]
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    models: Tuple[Model, ...] = ()
+    events: Tuple[Event, ...] = ()
+    domains: Tuple[Domain, ...] = ()
+    manifests: Tuple[Manifest, ...] = ()
+    schemas: Tuple[Schema, ...] = field(default=())  # every class: models and variants, spec order
+
+    def schema(self, class_name: str) -> Schema:
+        return next(s for s in self.schemas if s.class_name == class_name)
+
+    def event(self, name: str) -> Event:
+        return next(e for e in self.events if e.name == name)
+
+    def domain(self, service: str, name: str) -> Domain:
+        return next(d for d in self.domains if d.service == service and d.name == name)
