@@ -7,6 +7,7 @@ Runs on Python 3.9 (inside Pants) and 3.11.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import keyword
 import re
@@ -406,7 +407,9 @@ def _fits(type_: TypeRef, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if type_.name == "float":
         return _is_number(value)
-    return isinstance(value, str)  # string, datetime (ISO 8601), uuid
+    if type_.name == "datetime":  # YAML reads an unquoted ISO timestamp as a date or datetime
+        return isinstance(value, (str, datetime.date))
+    return isinstance(value, str)  # string, uuid
 
 
 def _model_names(type_: Optional[TypeRef]) -> List[str]:
