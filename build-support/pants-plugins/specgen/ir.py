@@ -8,7 +8,7 @@ Runs on Python 3.9 (inside Pants) and on the services' Python 3.11.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 SCALARS = ("int", "float", "bool", "string", "datetime", "uuid")
 
@@ -154,11 +154,38 @@ class SpecSet:
     manifests: Tuple[Manifest, ...] = ()
     schemas: Tuple[Schema, ...] = field(default=())  # every class: models and variants, spec order
 
+    # Lookups by name go through dicts built on first use and kept outside the dataclass fields
+    # (eq, hash, repr and replace() see only the fields); a name not found still raises
+    # StopIteration, and the first of duplicate names wins, as with a linear search.
+
     def schema(self, class_name: str) -> Schema:
-        return next(s for s in self.schemas if s.class_name == class_name)
+        found = self._index("schemas").get(class_name)
+        return found if found is not None else next(s for s in self.schemas if s.class_name == class_name)
 
     def event(self, name: str) -> Event:
-        return next(e for e in self.events if e.name == name)
+        found = self._index("events").get(name)
+        return found if found is not None else next(e for e in self.events if e.name == name)
 
     def domain(self, service: str, name: str) -> Domain:
-        return next(d for d in self.domains if d.service == service and d.name == name)
+        found = self._index("domains").get((service, name))
+        return found if found is not None else next(d for d in self.domains if d.service == service and d.name == name)
+
+    def _index(self, kind: str) -> Dict[Any, Any]:
+        indexes: Optional[Dict[str, Dict[Any, Any]]] = self.__dict__.get("_indexes")
+        if indexes is None:
+            indexes = {}
+            object.__setattr__(self, "_indexes", indexes)  # a cache, not a field of the frozen value
+        index = indexes.get(kind)
+        if index is None:
+            index = {}
+            if kind == "schemas":
+                for schema in self.schemas:
+                    index.setdefault(schema.class_name, schema)
+            elif kind == "events":
+                for event in self.events:
+                    index.setdefault(event.name, event)
+            else:
+                for domain in self.domains:
+                    index.setdefault((domain.service, domain.name), domain)
+            indexes[kind] = index
+        return index

@@ -27,12 +27,12 @@ class ClassView:
 
 def render_models(spec: SpecSet, source: str) -> str:
     enums = _enums(spec)
-    classes = [_class_view(schema) for schema in spec.schemas]
-    types = [t for schema in spec.schemas for f in schema.fields for t in walk(f.type)]
+    lines: Dict[Tuple[str, int], FieldLine] = {}  # a variant shares most Field objects with its model
+    classes = [_class_view(schema, lines) for schema in spec.schemas]
     return render(
         "models.py.j2",
         source,
-        imports=needed_imports(types),
+        imports=needed_imports(_field_types(spec.schemas)),
         uses_field=any(line.assignment.startswith(" = Field(") for c in classes for line in c.fields),
         enums=enums,
         classes=classes,
@@ -41,11 +41,25 @@ def render_models(spec: SpecSet, source: str) -> str:
     )
 
 
+def _field_types(schemas: Tuple[Schema, ...]) -> List[TypeRef]:
+    """Every type of every field, nested ones included; each distinct TypeRef object walked once."""
+    seen: Dict[int, TypeRef] = {}
+    for schema in schemas:
+        for f in schema.fields:
+            seen.setdefault(id(f.type), f.type)
+    return [t for type_ref in seen.values() for t in walk(type_ref)]
+
+
 def _enums(spec: SpecSet) -> List[Tuple[str, List[Tuple[str, str]]]]:
     """(class name, [(member, value)]) per enum field, first seen order."""
     found: Dict[str, List[Tuple[str, str]]] = {}
+    visited = set()  # a variant repeats its model's fields: the same enum class, already found
     for schema in spec.schemas:
         for field in schema.fields:
+            seen = (schema.model, field.name, id(field.type))
+            if seen in visited:
+                continue
+            visited.add(seen)
             for type_ref in walk(field.type):
                 if type_ref.kind == "enum":
                     members = [(upper_snake(value), value) for value in type_ref.values]
@@ -53,8 +67,15 @@ def _enums(spec: SpecSet) -> List[Tuple[str, List[Tuple[str, str]]]]:
     return list(found.items())
 
 
-def _class_view(schema: Schema) -> ClassView:
-    return ClassView(schema.class_name, schema.description, tuple(_field_line(schema, f) for f in schema.fields))
+def _class_view(schema: Schema, lines: Dict[Tuple[str, int], FieldLine]) -> ClassView:
+    fields = []
+    for f in schema.fields:
+        key = (schema.model, id(f))  # the Field objects outlive the render: ids stay unique
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = _field_line(schema, f)
+        fields.append(line)
+    return ClassView(schema.class_name, schema.description, tuple(fields))
 
 
 def _field_line(schema: Schema, field: Field) -> FieldLine:
@@ -79,8 +100,14 @@ def _forward_referencing(schemas: Tuple[Schema, ...]) -> List[str]:
     """Classes naming a class defined after them (or themselves): they need model_rebuild()."""
     defined = set()
     result = []
+    references: Dict[int, List[str]] = {}  # per TypeRef object: variants share their model's types
     for schema in schemas:
-        referenced = {t.name for f in schema.fields for t in walk(f.type) if t.kind == "model"}
+        referenced = set()
+        for f in schema.fields:
+            names = references.get(id(f.type))
+            if names is None:
+                names = references[id(f.type)] = [t.name for t in walk(f.type) if t.kind == "model"]
+            referenced.update(names)
         if referenced - defined:
             result.append(schema.class_name)
         defined.add(schema.class_name)

@@ -69,10 +69,14 @@ def value_literal(value: Any, type_ref: TypeRef, enum_name: Optional[EnumNamer] 
 
 def walk(type_ref: TypeRef) -> Iterator[TypeRef]:
     """The type and every type nested in it."""
-    yield type_ref
-    for inner in (type_ref.key, type_ref.of):
-        if inner is not None:
-            yield from walk(inner)
+    pending = [type_ref]  # depth first, the type before its key before its value type
+    while pending:
+        current = pending.pop()
+        yield current
+        if current.of is not None:
+            pending.append(current.of)
+        if current.key is not None:
+            pending.append(current.key)
 
 
 def needed_imports(type_refs: Iterable[TypeRef]) -> Dict[str, bool]:

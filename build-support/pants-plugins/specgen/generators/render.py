@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import jinja2
 
@@ -36,13 +36,52 @@ def render(template: str, source: str, comment: str = "#", **context: Any) -> st
 
 def py_literal(value: Any, indent: str = "") -> str:
     """A deterministic Python literal, one item per line; dict keys keep their insertion order."""
-    inner = indent + "    "
+    out: List[str] = []
+    _write_literal(value, indent, out)
+    return "".join(out)
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})  # repr() is their literal
+
+
+def _write_literal(value: Any, indent: str, out: List[str]) -> None:
+    # One output list for the whole document: nested containers are not re-joined at every level.
     if isinstance(value, dict) and value:
-        items = [f"{inner}{key!r}: {py_literal(item, inner)},\n" for key, item in value.items()]
-        return "{\n" + "".join(items) + indent + "}"
-    if isinstance(value, (list, tuple)) and value:
-        items = [f"{inner}{py_literal(item, inner)},\n" for item in value]
-        return "[\n" + "".join(items) + indent + "]"
+        inner = indent + "    "
+        out.append("{\n")
+        for key, item in value.items():
+            if type(item) in _SCALAR_TYPES:
+                out.append(f"{inner}{key!r}: {item!r},\n")
+            elif _is_container(item):
+                out.append(f"{inner}{key!r}: ")
+                _write_literal(item, inner, out)
+                out.append(",\n")
+            else:
+                out.append(f"{inner}{key!r}: {_leaf(item)},\n")
+        out.append(indent + "}")
+    elif isinstance(value, (list, tuple)) and value:
+        inner = indent + "    "
+        out.append("[\n")
+        for item in value:
+            if type(item) in _SCALAR_TYPES:
+                out.append(f"{inner}{item!r},\n")
+            elif _is_container(item):
+                out.append(inner)
+                _write_literal(item, inner, out)
+                out.append(",\n")
+            else:
+                out.append(f"{inner}{_leaf(item)},\n")
+        out.append(indent + "]")
+    else:
+        out.append(_leaf(value))
+
+
+def _is_container(value: Any) -> bool:
+    """Whether py_literal spreads the value over lines: a non-empty dict, list or tuple."""
+    return isinstance(value, (dict, list, tuple)) and bool(value)
+
+
+def _leaf(value: Any) -> str:
     return repr(list(value) if isinstance(value, tuple) else value)
 
 

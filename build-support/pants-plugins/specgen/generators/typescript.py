@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Dict
 
 from specgen.generators.render import render
 from specgen.ir import SpecSet, TypeRef
@@ -31,4 +32,14 @@ def ts_type(type_ref: TypeRef) -> str:
 
 
 def render_typescript(spec: SpecSet, source: str) -> str:
-    return render("models.ts.j2", source, comment="//", schemas=spec.schemas, ts_type=ts_type)
+    types: Dict[int, str] = {}  # per TypeRef object: variants share their model's field types
+    schemas = []
+    for schema in spec.schemas:
+        fields = []
+        for field in schema.fields:
+            text = types.get(id(field.type))
+            if text is None:
+                text = types[id(field.type)] = ts_type(field.type)
+            fields.append((field, text))
+        schemas.append((schema, fields))
+    return render("models.ts.j2", source, comment="//", schemas=schemas)
