@@ -1,0 +1,77 @@
+"""Publishing to and consuming from event channels; no connection until publish() or start()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+import warnings
+from collections.abc import Awaitable, Callable
+
+from faststream.redis import RedisBroker, StreamSub
+from redis.asyncio import Redis
+
+from servicekit.events.channel import EventChannel, M
+from servicekit.events.delivery import Delivery, DeliveryPolicy
+
+
+class EventBus:
+    """Carries events on Redis streams, each subscription a consumer in a consumer group.
+
+    Subscribe before start(): FastStream starts the consumers it knows of at start.
+    """
+
+    def __init__(self, url: str, *, consumer: str | None = None, policy: DeliveryPolicy | None = None) -> None:
+        with warnings.catch_warnings():
+            # FastStream 0.5's stream subscriber reads only the JSON format it calls deprecated.
+            warnings.filterwarnings("ignore", "JSONMessageFormat", DeprecationWarning)
+            # FastStream logs every message; at DEBUG so that a busy worker's log stays readable.
+            self.broker = RedisBroker(url, log_level=logging.DEBUG)
+        self.policy = policy or DeliveryPolicy()
+        self._redis = Redis.from_url(url)  # a pool that connects on first command
+        self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self._deliveries: list[tuple[Delivery, Callable[..., Awaitable[object]]]] = []
+        self._reclaimers: list[asyncio.Task[None]] = []
+        self._connected = False
+
+    async def publish(self, channel: EventChannel[M], message: M, *, event_id: str | None = None) -> str:
+        """Appends the validated message to the channel's stream; returns its event id.
+
+        Pass `event_id` when publishing the same event again (a retried request): consumers then
+        handle it once.
+        """
+        if not self._connected:
+            await self.broker.connect()
+            self._connected = True
+        event_id = event_id or uuid.uuid4().hex
+        body = channel.build(message).model_dump(mode="json")
+        await self.broker.publish(body, stream=channel.stream, headers={"message_id": event_id})
+        return event_id
+
+    def subscribe(self, channel: EventChannel[M], group: str, handler: Callable[[M], Awaitable[None]]) -> None:
+        """Calls `handler` with each validated message, as one consumer of the group `group`."""
+        delivery = Delivery(channel, group, self._consumer, handler, self.policy, self._redis)
+        stream = StreamSub(
+            channel.stream, group=group, consumer=self._consumer, last_id=">", max_records=self.policy.batch_size
+        )
+        subscriber = self.broker.subscriber(stream=stream, no_ack=True)  # Delivery acknowledges
+        subscriber(delivery.handle)
+        self._deliveries.append((delivery, subscriber.consume))
+
+    async def start(self) -> None:
+        for delivery, _ in self._deliveries:
+            await delivery.ensure_group()
+        await self.broker.start()
+        self._connected = True
+        self._reclaimers = [asyncio.create_task(delivery.reclaim(consume)) for delivery, consume in self._deliveries]
+
+    async def stop(self) -> None:
+        for task in self._reclaimers:
+            task.cancel()
+        await asyncio.gather(*self._reclaimers, return_exceptions=True)
+        self._reclaimers = []
+        await self.broker.stop()
+        await self._redis.aclose()
+        self._connected = False

@@ -1,0 +1,205 @@
+"""EventBus against the local Redis: lazy connection, delivery, deduplication, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from servicekit.events import DeliveryPolicy, EventBus, EventChannel
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+FAST_RETRIES = DeliveryPolicy(max_failures=3, claim_idle=0.1, claim_interval=0.05)
+
+
+class Ping(BaseModel):
+    n: int
+
+
+@pytest.fixture
+def channel() -> EventChannel[Ping]:
+    name = f"ping_{uuid.uuid4().hex}"
+    return EventChannel(name=name, stream=f"test.{name}", message=Ping)
+
+
+@pytest_asyncio.fixture
+async def redis(channel: EventChannel[Ping]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    processed = [key async for key in client.scan_iter(f"{channel.stream}:*")]
+    await client.delete(channel.stream, channel.dead_letter_stream, *processed)
+    await client.aclose()
+
+
+async def collect(queue: asyncio.Queue[Ping], count: int) -> list[Ping]:
+    return [await asyncio.wait_for(queue.get(), 5) for _ in range(count)]
+
+
+# Run in a fresh interpreter whose sockets refuse to connect: importing, constructing and
+# subscribing must never need one.
+_NO_CONNECTION = """
+import asyncio, socket
+def refuse(*args, **kwargs):
+    raise AssertionError("connection attempted")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+asyncio.open_connection = refuse
+from pydantic import BaseModel
+from servicekit.events import EventBus, EventChannel
+class Ping(BaseModel):
+    n: int
+async def handle(message):
+    pass
+bus = EventBus("redis://127.0.0.1:6379")
+bus.subscribe(EventChannel(name="ping", stream="events.ping", message=Ping), "group", handle)
+"""
+
+
+def test_importing_and_constructing_opens_no_connection() -> None:
+    result = subprocess.run([sys.executable, "-c", _NO_CONNECTION], capture_output=True, text=True, env=os.environ)
+    assert result.returncode == 0, result.stderr
+
+
+def test_build_keeps_a_message_and_validates_anything_else(channel: EventChannel[Ping]) -> None:
+    ping = Ping(n=1)
+    assert channel.build(ping) is ping
+    assert channel.build(type("Row", (), {"n": 2})()) == Ping(n=2)
+    assert channel.dead_letter_stream == f"{channel.stream}.dead"
+
+
+@pytest.mark.asyncio
+async def test_publish_connects_lazily_and_appends_to_the_stream(channel: EventChannel[Ping], redis: Redis) -> None:
+    bus = EventBus(REDIS_URL)
+    event_id = await bus.publish(channel, Ping(n=7))
+    await bus.stop()
+    [(_, fields)] = await redis.xrange(channel.stream)
+    envelope = json.loads(fields[b"__data__"])
+    assert json.loads(envelope["data"]) == {"n": 7} and envelope["headers"]["message_id"] == event_id
+
+
+@pytest.mark.asyncio
+async def test_events_published_before_any_worker_are_delivered(channel: EventChannel[Ping], redis: Redis) -> None:
+    publisher = EventBus(REDIS_URL)
+    await publisher.publish(channel, Ping(n=1))
+    await publisher.publish(channel, Ping(n=2))
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+    worker = EventBus(REDIS_URL, consumer="late-worker")
+    worker.subscribe(channel, "testers", received.put)
+    await worker.start()
+    try:
+        assert await collect(received, 2) == [Ping(n=1), Ping(n=2)]
+        await publisher.publish(channel, Ping(n=3))
+        assert await collect(received, 1) == [Ping(n=3)]
+        assert [group["name"] for group in await redis.xinfo_groups(channel.stream)] == [b"testers"]
+    finally:
+        await worker.stop()
+        await publisher.stop()
+
+
+@pytest.mark.asyncio
+async def test_an_event_published_twice_is_handled_once(channel: EventChannel[Ping], redis: Redis) -> None:
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+    bus = EventBus(REDIS_URL)
+    bus.subscribe(channel, "testers", received.put)
+    await bus.start()
+    try:
+        event_id = await bus.publish(channel, Ping(n=1))
+        await bus.publish(channel, Ping(n=1), event_id=event_id)
+        await bus.publish(channel, Ping(n=2))
+        assert await collect(received, 2) == [Ping(n=1), Ping(n=2)]
+        assert received.empty()
+        assert (await redis.xpending(channel.stream, "testers"))["pending"] == 0
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_failing_handler_is_retried(channel: EventChannel[Ping], redis: Redis) -> None:
+    attempts: list[int] = []
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+
+    async def flaky(ping: Ping) -> None:
+        attempts.append(ping.n)
+        if len(attempts) < 2:
+            raise RuntimeError("temporarily unavailable")
+        await received.put(ping)
+
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    bus.subscribe(channel, "testers", flaky)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=1))
+        assert await collect(received, 1) == [Ping(n=1)]
+        assert attempts == [1, 1]
+        assert await redis.xlen(channel.dead_letter_stream) == 0
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_poison_message_is_dead_lettered_and_the_worker_goes_on(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    attempts: list[int] = []
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+
+    async def fails_on_13(ping: Ping) -> None:
+        attempts.append(ping.n)
+        if ping.n == 13:
+            raise ValueError("unlucky")
+        await received.put(ping)
+
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    bus.subscribe(channel, "testers", fails_on_13)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=13))
+        await bus.publish(channel, Ping(n=14))
+        assert await collect(received, 1) == [Ping(n=14)]
+        dead = await wait_for_dead_letters(redis, channel, 1)
+        assert attempts.count(13) == FAST_RETRIES.max_failures
+        assert b"unlucky" in dead[0][1][b"dead_letter_error"] and dead[0][1][b"dead_letter_group"] == b"testers"
+        await bus.publish(channel, Ping(n=15))
+        assert await collect(received, 1) == [Ping(n=15)]
+        assert (await redis.xpending(channel.stream, "testers"))["pending"] == 0
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_payload_goes_straight_to_the_dead_letter_stream(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    bus.subscribe(channel, "testers", received.put)
+    await bus.start()
+    try:
+        await redis.xadd(channel.stream, {"__data__": b"not json at all"})
+        await redis.xadd(channel.stream, {"unexpected": b"shape"})
+        await bus.broker.publish({"n": "not a number"}, stream=channel.stream)
+        await bus.publish(channel, Ping(n=1))
+        assert await collect(received, 1) == [Ping(n=1)]
+        dead = await wait_for_dead_letters(redis, channel, 3)
+        assert all(fields[b"dead_letter_error"].startswith(b"malformed payload") for _, fields in dead)
+        assert received.empty()
+    finally:
+        await bus.stop()
+
+
+async def wait_for_dead_letters(redis: Redis, channel: EventChannel[Ping], count: int) -> list:
+    for _ in range(100):
+        entries = await redis.xrange(channel.dead_letter_stream)
+        if len(entries) >= count:
+            return entries
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} dead letters, found {len(entries)}")

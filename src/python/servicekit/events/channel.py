@@ -1,0 +1,30 @@
+"""An event's name, the Redis stream carrying it and its message class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class EventChannel(Generic[M]):
+    """One event: its name, the Redis stream carrying it and its message class."""
+
+    name: str
+    stream: str
+    message: type[M]
+
+    @property
+    def dead_letter_stream(self) -> str:
+        """Where messages that cannot be handled end up, with the reason."""
+        return f"{self.stream}.dead"
+
+    def build(self, value: Any) -> M:
+        """The channel's message from `value`: itself, or validated from its attributes."""
+        if isinstance(value, self.message):
+            return value
+        return self.message.model_validate(value, from_attributes=True)

@@ -1,0 +1,45 @@
+"""A worker process for the durability tests: counts each `Numbered` event it handles in Redis.
+
+    python -m servicekit.events.counting_worker REDIS_URL STREAM_PREFIX CONSUMER
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from servicekit.events import DeliveryPolicy, EventBus, EventChannel
+
+
+class Numbered(BaseModel):
+    n: int
+
+
+def numbered_channel(prefix: str) -> EventChannel[Numbered]:
+    return EventChannel(name="numbered", stream=f"{prefix}.numbered", message=Numbered)
+
+
+def effects_key(prefix: str) -> str:
+    """A hash of event number -> how many times its effect was applied."""
+    return f"{prefix}.effects"
+
+
+async def run(url: str, prefix: str, consumer: str) -> None:
+    redis = Redis.from_url(url)
+    bus = EventBus(url, consumer=consumer, policy=DeliveryPolicy(claim_idle=0.5, claim_interval=0.1))
+
+    async def count(event: Numbered) -> None:
+        await asyncio.sleep(0.001)  # a little work, so that a kill often lands mid-message
+        await redis.hincrby(effects_key(prefix), str(event.n), 1)
+
+    bus.subscribe(numbered_channel(prefix), "counters", count)
+    await bus.start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(run(*sys.argv[1:4]))

@@ -1,0 +1,157 @@
+"""Worker processes killed mid-stream and Redis restarts lose no event and apply none twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError
+
+from servicekit.events import EventBus, counting_worker
+from servicekit.events.counting_worker import Numbered, effects_key, numbered_channel
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+EVENTS = 1000
+
+
+def start_worker(url: str, prefix: str, consumer: str) -> subprocess.Popen[str]:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", counting_worker.__name__, url, prefix, consumer],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},  # this test's own imports
+    )
+    assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    return worker
+
+
+async def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def publish_numbers(url: str, prefix: str, numbers: range) -> None:
+    bus = EventBus(url)
+    for n in numbers:
+        await bus.publish(numbered_channel(prefix), Numbered(n=n))
+    await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
+    prefix = f"test.{uuid.uuid4().hex}"
+    redis = Redis.from_url(REDIS_URL)
+    effects = effects_key(prefix)
+    await publish_numbers(REDIS_URL, prefix, range(EVENTS))  # all before any worker exists
+    first = start_worker(REDIS_URL, prefix, "first")
+    try:
+        await wait_until(lambda: _handled_at_least(redis, effects, EVENTS // 3))
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed_at = await redis.hlen(effects)
+        assert killed_at < EVENTS, "the worker finished before it could be killed"
+        second = start_worker(REDIS_URL, prefix, "second")
+        try:
+            await wait_until(lambda: _handled_at_least(redis, effects, EVENTS))
+            await wait_until(lambda: _nothing_pending(redis, prefix))
+        finally:
+            second.terminate()
+            second.wait()
+        counts = {int(n): int(times) for n, times in (await redis.hgetall(effects)).items()}
+        assert sorted(counts) == list(range(EVENTS))
+        # At least once: only a message whose effect landed just before the kill, and whose
+        # processed mark did not, may be applied a second time.
+        assert sum(counts.values()) - EVENTS <= 1
+        assert await redis.xlen(numbered_channel(prefix).dead_letter_stream) == 0
+    finally:
+        first.kill()
+        await _delete_prefix(redis, prefix)
+        await redis.aclose()
+
+
+async def _handled_at_least(redis: Redis, effects: str, count: int) -> bool:
+    return await redis.hlen(effects) >= count
+
+
+async def _nothing_pending(redis: Redis, prefix: str) -> bool:
+    return (await redis.xpending(numbered_channel(prefix).stream, "counters"))["pending"] == 0
+
+
+async def _delete_prefix(redis: Redis, prefix: str) -> None:
+    keys = [key async for key in redis.scan_iter(f"{prefix}*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await redis.delete(*keys[start : start + 500])
+
+
+@pytest.fixture
+def restartable_redis() -> Iterator[tuple[str, callable]]:  # type: ignore[valid-type]
+    """A private redis-server with an append-only file, and a function that kills and restarts it."""
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.skip("redis-server is not on PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    directory = tempfile.mkdtemp(prefix="events-restart-")
+    command = [server_binary, "--port", str(port), "--dir", directory, "--appendonly", "yes", "--save", ""]
+    command += ["--appendfsync", "always"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+    def restart() -> None:
+        nonlocal server
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+    try:
+        yield f"redis://127.0.0.1:{port}", restart
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.asyncio
+async def test_the_worker_reconnects_after_redis_restarts(restartable_redis) -> None:  # type: ignore[no-untyped-def]
+    url, restart_redis = restartable_redis
+    prefix = "restart"
+    await wait_until(lambda: _answers(url), timeout=10)
+    await publish_numbers(url, prefix, range(10))
+    worker = start_worker(url, prefix, "survivor")
+    redis = Redis.from_url(url)
+    try:
+        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 10))
+        restart_redis()
+        await wait_until(lambda: _answers(url), timeout=10)
+        await publish_numbers(url, prefix, range(10, 20))
+        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 20))
+        counts = await redis.hgetall(effects_key(prefix))
+        assert sorted(int(n) for n in counts) == list(range(20))
+        assert all(int(times) == 1 for times in counts.values())
+    finally:
+        worker.kill()
+        worker.wait()
+        await redis.aclose()
+
+
+async def _answers(url: str) -> bool:
+    client = Redis.from_url(url)
+    try:
+        return bool(await client.ping())
+    except ConnectionError:
+        return False
+    finally:
+        await client.aclose()
