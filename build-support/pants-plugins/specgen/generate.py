@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Dict
 
 from specgen.generators.asyncapi import asyncapi_document
@@ -14,7 +15,13 @@ from specgen.generators.typescript import render_typescript
 from specgen.ir import Domain, SpecSet
 from specgen.loader import spec_kind
 
-__all__ = ["asyncapi_document", "generate_python", "generate_typescript", "openapi_fragment"]
+__all__ = [
+    "asyncapi_document",
+    "generate_documents",
+    "generate_python",
+    "generate_typescript",
+    "openapi_fragment",
+]
 
 
 def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
@@ -36,6 +43,24 @@ def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
 def generate_typescript(spec: SpecSet, source: str = "the model specs") -> str:
     """models.ts for every schema of the spec set; `source` names them in the header."""
     return render_typescript(spec, source)
+
+
+def generate_documents(spec: SpecSet, path: str) -> Dict[str, str]:
+    """Non-Python outputs of one spec file, for front ends and API tooling: TypeScript types
+    (`typescript/generated/models.ts`), the AsyncAPI document, an OpenAPI document per domain."""
+    kind = spec_kind(path)
+    if kind == "models":
+        return {"typescript/generated/models.ts": generate_typescript(spec, path)}
+    if kind == "events":
+        return {"asyncapi/events.json": _json(asyncapi_document(spec))}
+    if kind == "domain":
+        domain = _domain_of(spec, path)
+        return {f"openapi/{domain.service}/{domain.name}.json": _json(openapi_fragment(spec, domain))}
+    return {}
+
+
+def _json(document: object) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def _domain_of(spec: SpecSet, path: str) -> Domain:

@@ -1,0 +1,52 @@
+"""Spec -> documents for other languages and tools (TypeScript types, OpenAPI, AsyncAPI).
+
+Nothing in the build consumes them; `pants export-codegen ::` writes them under
+dist/codegen/<[specgen].documents_root>/ for front ends and API tooling."""
+
+from __future__ import annotations
+
+import os
+
+from pants.engine.fs import CreateDigest, FileContent, Snapshot
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.target import GeneratedSources, GenerateSourcesRequest, MultipleSourcesField
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+import specgen
+from specgen.generate import generate_documents
+from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest
+from pants_specgen.subsystem import SpecgenSubsystem
+from pants_specgen.target_types import SpecSourceField
+
+
+class SpecDocumentsField(MultipleSourcesField):
+    """The output type of document generation; no target has it."""
+
+    alias = "_spec_documents"
+
+
+class GenerateDocumentsFromSpecRequest(GenerateSourcesRequest):
+    input = SpecSourceField
+    output = SpecDocumentsField
+
+
+@rule(desc="Generate documents from specs", level=LogLevel.DEBUG)
+async def generate_spec_documents(
+    request: GenerateDocumentsFromSpecRequest, specgen_options: SpecgenSubsystem
+) -> GeneratedSources:
+    source = request.protocol_target[SpecSourceField]
+    inputs = await Get(SpecInputs, SpecInputsRequest(source))
+    documents = generate_documents(specgen.load(inputs.files), source.file_path)
+    snapshot = await Get(
+        Snapshot,
+        CreateDigest(
+            FileContent(os.path.join(specgen_options.documents_root, path), content.encode())
+            for path, content in sorted(documents.items())
+        ),
+    )
+    return GeneratedSources(snapshot)
+
+
+def rules():
+    return [*collect_rules(), UnionRule(GenerateSourcesRequest, GenerateDocumentsFromSpecRequest)]

@@ -1,0 +1,193 @@
+"""The plugin inside a real Pants engine (RuleRunner): codegen, dependency inference, tailor,
+documents, errors, and the hand-written-spec-code lint."""
+
+from __future__ import annotations
+
+from textwrap import dedent
+
+import pytest
+from pants.backend.python import target_types_rules
+from pants.backend.python.dependency_inference import rules as python_dependency_inference
+from pants.backend.python.target_types import (
+    PythonRequirementTarget,
+    PythonSourcesGeneratorTarget,
+    PythonSourceTarget,
+)
+from pants.core.goals.tailor import AllOwnedSources, PutativeTarget, PutativeTargets
+from pants.engine.addresses import Address, Addresses
+from pants.engine.rules import QueryRule
+from pants.engine.target import (
+    DependenciesRequest,
+    GeneratedSources,
+    HydratedSources,
+    HydrateSourcesRequest,
+)
+from pants.testutil.rule_runner import RuleRunner, engine_error
+
+from pants_specgen import register
+from pants_specgen.documents import GenerateDocumentsFromSpecRequest
+from pants_specgen.python.rules import GeneratePythonFromSpecRequest
+from pants_specgen.spec_ownership_lint import handwritten_spec_code
+from pants_specgen.tailor import PutativeSpecTargetsRequest
+from pants_specgen.target_types import SpecSourceField
+from specgen import SpecErrors
+
+MODELS = dedent(
+    """\
+    models:
+      User:
+        fields:
+          id: {type: int, readonly: true}
+          name: string
+        variants:
+          Create: {}
+          Read: {}
+    """
+)
+EVENTS = "events:\n  user_registered: {message: UserRead, publish: true}\n"
+USERS = dedent(
+    """\
+    operations:
+      create_user:
+        input: UserCreate
+        output: UserRead
+        rest: {method: POST, path: ""}
+        events: {publish_on_success: user_registered}
+    """
+)
+ORDERS = "operations:\n  list_orders:\n    output: list[UserRead]\n    rest: {method: GET, path: \"\"}\n"
+MANIFEST = "consumes:\n  - service: backend\n    domain: users\n"
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    runner = RuleRunner(
+        rules=[
+            *register.rules(),
+            *python_dependency_inference.rules(),
+            *target_types_rules.rules(),
+            QueryRule(GeneratedSources, [GeneratePythonFromSpecRequest]),
+            QueryRule(GeneratedSources, [GenerateDocumentsFromSpecRequest]),
+            QueryRule(HydratedSources, [HydrateSourcesRequest]),
+            QueryRule(Addresses, [DependenciesRequest]),
+            QueryRule(PutativeTargets, [PutativeSpecTargetsRequest, AllOwnedSources]),
+        ],
+        target_types=[
+            *register.target_types(),
+            PythonSourcesGeneratorTarget,
+            PythonSourceTarget,
+            PythonRequirementTarget,
+        ],
+    )
+    runner.set_options(["--source-root-patterns=['/src/python']"], env_inherit={"PATH"})
+    runner.write_files(
+        {
+            "BUILD": 'python_requirement(name="fastapi", requirements=["fastapi"])\n'
+            'python_requirement(name="pydantic", requirements=["pydantic"])\n'
+            'spec_generator(name="generator", sources=["generator.py"])\n',
+            "generator.py": "",
+            "shared/spec/BUILD": "spec_sources()",
+            "shared/spec/models.yaml": MODELS,
+            "shared/spec/events.yaml": EVENTS,
+            "src/python/backend/spec/BUILD": "spec_sources()",
+            "src/python/backend/spec/users.yaml": USERS,
+            "src/python/shop/spec/BUILD": "spec_sources()",
+            "src/python/shop/spec/orders.yaml": ORDERS,
+            "src/python/tg_bot/spec/BUILD": "spec_sources()",
+            "src/python/tg_bot/spec/manifest.yaml": MANIFEST,
+            "src/python/servicekit/BUILD": "python_sources()",
+            "src/python/servicekit/events.py": "",
+            "src/python/servicekit/http.py": "",
+            "src/python/backend/BUILD": "python_sources()",
+            "src/python/backend/app.py": "from generated.backend.users import create_router\n",
+        }
+    )
+    return runner
+
+
+def spec(path: str) -> Address:
+    directory, name = path.rsplit("/", 1)
+    return Address(directory, relative_file_path=name)
+
+
+def generate(rule_runner: RuleRunner, path: str) -> dict[str, str]:
+    target = rule_runner.get_target(spec(path))
+    sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
+    result = rule_runner.request(
+        GeneratedSources, [GeneratePythonFromSpecRequest(sources.snapshot, target)]
+    )
+    return {f.path: f.content.decode() for f in rule_runner.request_contents(result.snapshot.digest)}
+
+
+def dependencies(rule_runner: RuleRunner, address: Address) -> set[str]:
+    target = rule_runner.get_target(address)
+    deps = rule_runner.request(Addresses, [DependenciesRequest(target[target.dependencies_field])])
+    return {str(addr) for addr in deps}
+
+
+def test_generates_python_under_the_source_root(rule_runner: RuleRunner) -> None:
+    generated = generate(rule_runner, "src/python/backend/spec/users.yaml")
+    assert list(generated) == ["src/python/generated/backend/users.py"]
+    assert "def create_router(" in generated["src/python/generated/backend/users.py"]
+    assert list(generate(rule_runner, "shared/spec/models.yaml")) == ["src/python/generated/models.py"]
+
+
+def test_python_importing_generated_code_depends_on_its_spec(rule_runner: RuleRunner) -> None:
+    assert dependencies(rule_runner, Address("src/python/backend", relative_file_path="app.py")) == {
+        "src/python/backend/spec/users.yaml"
+    }
+
+
+def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(rule_runner: RuleRunner) -> None:
+    assert dependencies(rule_runner, spec("src/python/backend/spec/users.yaml")) == {
+        "//:generator",
+        "//:fastapi",
+        "shared/spec/models.yaml",
+        "shared/spec/events.yaml",
+        "src/python/servicekit/events.py",
+    }
+    assert dependencies(rule_runner, spec("src/python/tg_bot/spec/manifest.yaml")) == {
+        "//:generator",
+        "//:pydantic",
+        "shared/spec/models.yaml",
+        "shared/spec/events.yaml",
+        "src/python/backend/spec/users.yaml",
+        "src/python/servicekit/http.py",
+    }
+
+
+def test_a_domain_spec_does_not_depend_on_other_services(rule_runner: RuleRunner) -> None:
+    assert not any("backend" in dep for dep in dependencies(rule_runner, spec("src/python/shop/spec/orders.yaml")))
+
+
+def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"shared/spec/models.yaml": MODELS.replace("name: string", "name: integer")})
+    with engine_error(SpecErrors, contains="shared/spec/models.yaml:5: models.User.fields.name.type: unknown type 'integer'"):
+        generate(rule_runner, "shared/spec/models.yaml")
+
+
+def test_documents_for_front_ends(rule_runner: RuleRunner) -> None:
+    target = rule_runner.get_target(spec("shared/spec/models.yaml"))
+    sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
+    result = rule_runner.request(GeneratedSources, [GenerateDocumentsFromSpecRequest(sources.snapshot, target)])
+    files = {f.path: f.content.decode() for f in rule_runner.request_contents(result.snapshot.digest)}
+    assert "export interface UserCreate" in files["src/typescript/generated/models.ts"]
+
+
+def test_tailor_adds_spec_sources_to_spec_folders(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"src/python/billing/spec/invoices.yaml": ORDERS, "src/python/billing/config.yaml": ""})
+    putative = rule_runner.request(
+        PutativeTargets, [PutativeSpecTargetsRequest(("src/python/billing/spec", "src/python/billing")), AllOwnedSources()]
+    )
+    assert putative == PutativeTargets(
+        [PutativeTarget.for_target_type(
+            register.SpecSourcesGeneratorTarget, "src/python/billing/spec", "spec", ["invoices.yaml"]
+        )]
+    )
+
+
+def test_lint_reports_hand_written_models_and_routers() -> None:
+    source = "from pydantic import BaseModel\nfrom fastapi import APIRouter\n\nclass User(BaseModel):\n    id: int\n\nrouter = APIRouter()\n"
+    findings = handwritten_spec_code("svc/api.py", source)
+    assert [f.split(":")[1] for f in findings] == ["4", "7"]
+    assert "Pydantic model 'User'" in findings[0]

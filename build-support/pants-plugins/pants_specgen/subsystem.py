@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pants.option.option_types import BoolOption, StrOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import softwrap
+
+
+class SpecgenSubsystem(Subsystem):
+    options_scope = "specgen"
+    help = "Code generation from YAML specs (see docs/spec.md)."
+
+    python_source_root = StrOption(
+        default="src/python",
+        help=softwrap(
+            """
+            The source root generated Python modules are placed under; with the default,
+            `shared/spec/models.yaml` becomes `src/python/generated/models.py`, imported as
+            `generated.models`.
+            """
+        ),
+    )
+    documents_root = StrOption(
+        default="src",
+        help=softwrap(
+            """
+            Where non-Python outputs go (shown by `pants export-codegen`): TypeScript types at
+            `<root>/typescript/generated/models.ts`, `<root>/openapi/<service>/<domain>.json`,
+            `<root>/asyncapi/events.json`.
+            """
+        ),
+    )
+    tailor = BoolOption(
+        default=True,
+        help="If true, `pants tailor` adds `spec_sources` targets for YAML files in `spec/` folders.",
+    )
