@@ -1,0 +1,1 @@
+"""HTTP wiring: FastAPI dependencies for the generated routers."""

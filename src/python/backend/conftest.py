@@ -1,0 +1,37 @@
+"""Fixtures: each test module gets its own freshly created database, dropped after the module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from backend.alembic_cli import upgrade_to_head
+from backend.scratch_database import reachable_server_url, scratch_database
+from servicekit.embedded import embedded_postgres
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """An empty database on DATABASE_URL's server, 127.0.0.1:5432, or an embedded server, in that order.
+
+    With none available the tests are skipped, except in CI (CI=true), where that is a failure.
+    """
+    with ExitStack() as stack:
+        try:
+            server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
+            url = stack.enter_context(scratch_database(server_url, prefix="backend_test"))
+        except Exception as error:  # noqa: BLE001 - any failure means "no database"
+            message = f"no PostgreSQL for the tests: {type(error).__name__}: {error}"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def migrated_database_url(database_url: str) -> str:
+    upgrade_to_head(database_url)
+    return database_url

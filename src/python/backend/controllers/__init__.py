@@ -1,0 +1,1 @@
+"""Business logic: implementations of the generated domain controller Protocols."""

@@ -1,0 +1,80 @@
+"""The users domain (generated.backend.users.UsersController) over the users table."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.orm import BIGINT_MAX, UserRecord
+from backend.repositories.users import TelegramIdTaken, UserRepository
+from generated.models import UserCreate, UserRead, UserUpdate
+
+
+class UsersService:
+    """One request's unit of work: each write is committed before the method returns, so the
+    router publishes events only for committed changes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.users = UserRepository(session)
+
+    async def create_user(self, body: UserCreate) -> UserRead:
+        _check_storable(body.telegram_id)
+        try:
+            user = await self.users.add(**body.model_dump())
+        except TelegramIdTaken:
+            raise _telegram_id_taken(body.telegram_id) from None
+        await self.session.commit()
+        return UserRead.model_validate(user)
+
+    async def list_users(self, limit: int, offset: int) -> list[UserRead]:
+        return [UserRead.model_validate(user) for user in await self.users.list(limit=limit, offset=offset)]
+
+    async def get_user(self, user_id: int) -> UserRead:
+        return UserRead.model_validate(await self._existing(user_id))
+
+    async def update_user(self, body: UserUpdate, user_id: int) -> UserRead:
+        # Only fields the client sent, and null means "leave as is": the columns are NOT NULL.
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        if not changes:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "the update sets no field")
+        if "telegram_id" in changes:
+            _check_storable(changes["telegram_id"])
+        user = await self._existing(user_id)
+        try:
+            await self.users.update(user, **changes)
+        except TelegramIdTaken:
+            raise _telegram_id_taken(changes["telegram_id"]) from None
+        await self.session.commit()
+        return UserRead.model_validate(user)
+
+    async def delete_user(self, user_id: int) -> None:
+        await self.users.delete(await self._existing(user_id))
+        await self.session.commit()
+
+    async def _existing(self, user_id: int) -> UserRecord:
+        user = await self.users.get(user_id)
+        if user is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+        return user
+
+
+def _check_storable(telegram_id: int) -> None:
+    """The spec bounds telegram_id only below; above the column's range it is a validation error."""
+    if telegram_id > BIGINT_MAX:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("body", "telegram_id"),
+                    "msg": f"Input should be less than or equal to {BIGINT_MAX}",
+                    "input": telegram_id,
+                    "ctx": {"le": BIGINT_MAX},
+                }
+            ]
+        )
+
+
+def _telegram_id_taken(telegram_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, f"telegram_id {telegram_id} is already registered")

@@ -1,0 +1,64 @@
+"""POST /debug/command: echoes the command and publishes command_received."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+import pytest_asyncio
+from faststream.redis import TestRedisBroker
+
+from backend.app import create_app
+from generated.events import COMMAND_RECEIVED
+from generated.models import CommandReceived
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def app_and_received():
+    # The debug domain touches no database: an unreachable URL proves it.
+    app = create_app("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:6379")
+    received: list[CommandReceived] = []
+
+    @app.state.bus.broker.subscriber(stream=COMMAND_RECEIVED.stream)
+    async def on_command(body: dict) -> None:
+        received.append(CommandReceived.model_validate(body))
+
+    return app, received
+
+
+async def post_command(app, body: dict) -> httpx.Response:
+    async with TestRedisBroker(app.state.bus.broker):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as client:
+            return await client.post("/debug/command", json=body)
+
+
+async def test_command_is_echoed_with_the_current_time_and_published(app_and_received) -> None:
+    app, received = app_and_received
+    before = datetime.now(timezone.utc)
+    response = await post_command(app, {"command": "/start", "args": ["a", "b"], "user_id": 42})
+    assert response.status_code == 202
+    echoed = CommandReceived.model_validate(response.json())
+    assert (echoed.command, echoed.args, echoed.user_id) == ("/start", ["a", "b"], 42)
+    assert before <= echoed.timestamp <= datetime.now(timezone.utc)
+    assert received == [echoed]
+
+
+async def test_a_given_timestamp_is_kept(app_and_received) -> None:
+    app, received = app_and_received
+    timestamp = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    response = await post_command(
+        app, {"command": "/help", "args": [], "user_id": 1, "timestamp": timestamp.isoformat()}
+    )
+    assert response.status_code == 202
+    assert datetime.fromisoformat(response.json()["timestamp"]) == timestamp
+    assert [message.timestamp for message in received] == [timestamp]
+
+
+async def test_invalid_command_is_422(app_and_received) -> None:
+    app, received = app_and_received
+    response = await post_command(app, {"command": "/start", "user_id": 1})
+    assert response.status_code == 422
+    assert received == []

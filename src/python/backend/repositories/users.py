@@ -1,0 +1,63 @@
+"""Users table access."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.orm import BIGINT_MAX, UserRecord
+
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+class TelegramIdTaken(Exception):
+    """Another user has this telegram_id."""
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, **values: Any) -> UserRecord:
+        user = UserRecord(**values)
+        self.session.add(user)
+        await self._flush()
+        return user
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        if not 0 < user_id <= BIGINT_MAX:  # ids are positive bigints: no such row, and no query
+            return None
+        return await self.session.get(UserRecord, user_id)
+
+    async def list(self, *, limit: int, offset: int) -> Sequence[UserRecord]:
+        if offset > BIGINT_MAX:  # beyond any table PostgreSQL can hold
+            return []
+        result = await self.session.scalars(select(UserRecord).order_by(UserRecord.id).limit(limit).offset(offset))
+        return result.all()
+
+    async def update(self, user: UserRecord, **changes: Any) -> UserRecord:
+        for name, value in changes.items():
+            setattr(user, name, value)
+        await self._flush()
+        return user
+
+    async def delete(self, user: UserRecord) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def _flush(self) -> None:
+        """Writes pending changes; the telegram_id unique constraint becomes TelegramIdTaken.
+
+        The constraint, not a prior SELECT, decides: it also holds between concurrent requests.
+        """
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            await self.session.rollback()
+            if getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+                raise TelegramIdTaken from error
+            raise

@@ -1,0 +1,45 @@
+"""Configuration from the environment (documented in infra/.env.example)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")
+
+    # Unset: an embedded server is started (see servicekit.embedded), unless BACKEND_EMBEDDED=false.
+    database_url: PostgresDsn | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: RedisDsn | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+    embedded: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(default=8000, ge=1, le=65535)
+    db_pool_size: int = Field(default=10, ge=1)
+    health_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    def require_urls(self) -> None:
+        """Without embedded servers, DATABASE_URL and REDIS_URL must be set."""
+        if self.embedded:
+            return
+        for variable, value in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)):
+            if value is None:
+                raise SettingsError(f"{variable} is not set (required when BACKEND_EMBEDDED=false)")
+
+
+def load_settings() -> Settings:
+    """The settings, or SettingsError naming the first bad variable."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        # An aliased field is reported by its alias (DATABASE_URL), the others by their name.
+        name = str(first["loc"][0])
+        variable = name if name.isupper() else f"BACKEND_{name.upper()}"
+        raise SettingsError(f"{variable}: {first['msg']}") from None
+    settings.require_urls()
+    return settings

