@@ -1,0 +1,79 @@
+"""Entry point of the tg_bot pex and image: the event worker and Telegram's updates coming in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+import httpx
+import uvicorn
+
+from generated.tg_bot.clients import BackendUsersClient
+from generated.tg_bot.notifications import register_subscribers
+from servicekit.embedded import embedded_redis
+from servicekit.events import DeliveryPolicy, EventBus
+from tg_bot.notifications import Notifications
+from tg_bot.settings import Settings, load_settings
+from tg_bot.telegram import TelegramApi
+from tg_bot.updates import create_webhook_app, poll_updates
+
+logger = logging.getLogger("tg_bot")
+
+
+async def run(settings: Settings) -> None:
+    async with AsyncExitStack() as stack:
+        redis_url = settings.redis_url
+        if redis_url is None:
+            redis_url = stack.enter_context(embedded_redis())
+            logger.info("no REDIS_URL; using an embedded Redis at %s", redis_url)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+        users = await stack.enter_async_context(BackendUsersClient(str(settings.backend_url)))
+        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+        telegram = TelegramApi(str(settings.telegram_api_url), token, http)
+        policy = DeliveryPolicy(max_failures=settings.events_max_failures, claim_idle=settings.events_claim_idle)
+        bus = EventBus(redis_url, consumer=settings.events_consumer_name, policy=policy)
+        register_subscribers(bus, Notifications(telegram, users), settings.events_consumer_group)
+        await bus.start()
+        stack.push_async_callback(bus.stop)
+        logger.info("tg_bot consuming as group %s", settings.events_consumer_group)
+        await receive_updates(settings, telegram, bus)
+
+
+async def receive_updates(settings: Settings, telegram: TelegramApi, bus: EventBus) -> None:
+    """Until cancelled: Telegram's updates by long polling or webhook; without a token, none."""
+    if not telegram.enabled:
+        logger.warning("no TELEGRAM_BOT_TOKEN: not receiving updates, logging outgoing messages")
+        await asyncio.Event().wait()
+    elif settings.telegram_mode == "polling":
+        await poll_updates(telegram, bus, settings.telegram_poll_timeout)
+    else:
+        assert settings.telegram_webhook_secret is not None  # checked by Settings
+        secret = settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_url is not None:
+            await telegram.set_webhook(str(settings.telegram_webhook_url), secret)
+        app = create_webhook_app(bus, secret)
+        config = uvicorn.Config(app, host=settings.telegram_webhook_host, port=settings.telegram_webhook_port)
+        await uvicorn.Server(config).serve()
+
+
+async def run_until_signalled(settings: Settings) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+    try:
+        await run(settings)
+    except asyncio.CancelledError:
+        logger.info("tg_bot stopped")
+
+
+def main() -> None:
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_until_signalled(settings))
+
+
+if __name__ == "__main__":
+    main()
