@@ -1,0 +1,177 @@
+"""Both services as separate processes against the real PostgreSQL and Redis, with a fake Telegram.
+
+POST /users on the backend -> welcome sendMessage within 2 s; /start from Telegram -> a user row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+import redis
+
+from tg_bot.fake_telegram import FakeTelegram
+
+DATABASE_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+EVENT_STREAMS = ("events.user_registered", "events.command_received")
+
+
+@dataclass
+class System:
+    backend_url: str
+    database_url: str
+    telegram: FakeTelegram
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_service(module: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop_service(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"backend exited:\n{process.communicate()[0]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"backend not healthy within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A database of this run's own on the PostgreSQL server."""
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(execute(DATABASE_SERVER_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        yield DATABASE_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(execute(DATABASE_SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def consumer_group() -> Iterator[str]:
+    """tg_bot's consumer group for this run, starting after the events already on the streams."""
+    group = f"tg_bot_e2e_{uuid.uuid4().hex[:12]}"
+    with redis.Redis.from_url(REDIS_URL) as client:
+        for stream in EVENT_STREAMS:
+            client.xgroup_create(stream, group, id="$", mkstream=True)
+        yield group
+        for stream in EVENT_STREAMS:
+            client.xgroup_destroy(stream, group)
+
+
+@pytest.fixture(scope="module")
+def system(database_url: str, consumer_group: str) -> Iterator[System]:
+    telegram = FakeTelegram()
+    backend_port = free_port()
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    with telegram.serve() as telegram_url:
+        backend = start_service(
+            "backend.main",
+            {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "BACKEND_EMBEDDED": "false",
+                "BACKEND_HOST": "127.0.0.1",
+                "BACKEND_PORT": str(backend_port),
+            },
+        )
+        bot = start_service(
+            "tg_bot.main",
+            {
+                "REDIS_URL": REDIS_URL,
+                "BACKEND_URL": backend_url,
+                "TELEGRAM_API_URL": telegram_url,
+                "TELEGRAM_BOT_TOKEN": telegram.token,
+                "TELEGRAM_POLL_TIMEOUT": "1",
+                "EVENTS_CONSUMER_GROUP": consumer_group,
+            },
+        )
+        try:
+            wait_until_healthy(backend_url, backend)
+            yield System(backend_url, database_url, telegram)
+        finally:
+            outputs = {"tg_bot": stop_service(bot), "backend": stop_service(backend)}
+            for name, output in outputs.items():
+                print(f"--- {name} output ---\n{output}")
+
+
+def new_telegram_id() -> int:
+    return uuid.uuid4().int % 10**12
+
+
+def test_a_registered_user_is_welcomed_within_two_seconds(system: System) -> None:
+    telegram_id = new_telegram_id()
+    started = time.monotonic()
+    response = httpx.post(f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5)
+    assert response.status_code == 201, response.text
+    [welcome] = system.telegram.wait_for_messages(telegram_id, 1, timeout=2 - (time.monotonic() - started))
+    assert "Welcome" in welcome
+
+
+def test_start_from_telegram_registers_the_user(system: System) -> None:
+    telegram_id = new_telegram_id()
+    system.telegram.user_sends(telegram_id, "/start")
+    deadline = time.monotonic() + 10
+    while not asyncio.run(user_rows(system.database_url, telegram_id)):
+        assert time.monotonic() < deadline, "no user row within 10s"
+        time.sleep(0.05)
+    assert asyncio.run(user_rows(system.database_url, telegram_id)) == 1
+    # The new user is then welcomed (user_registered), and a second /start answered kindly.
+    assert "Welcome" in system.telegram.wait_for_messages(telegram_id, 1)[0]
+    system.telegram.user_sends(telegram_id, "/start")
+    assert "already registered" in system.telegram.wait_for_messages(telegram_id, 2)[1]
+    assert asyncio.run(user_rows(system.database_url, telegram_id)) == 1
+
+
+async def execute(server_url: str, statement: str) -> None:
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def user_rows(database_url: str, telegram_id: int) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM users WHERE telegram_id = $1", telegram_id))
+    finally:
+        await connection.close()
