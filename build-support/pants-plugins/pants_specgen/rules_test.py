@@ -15,8 +15,10 @@ from pants.backend.python.target_types import (
 )
 from pants.core.goals.tailor import AllOwnedSources, PutativeTarget, PutativeTargets
 from pants.engine.addresses import Address, Addresses
+from pants.engine.fs import Digest, DigestContents
 from pants.engine.rules import QueryRule
 from pants.engine.target import (
+    Dependencies,
     DependenciesRequest,
     GeneratedSources,
     HydratedSources,
@@ -69,6 +71,7 @@ def rule_runner() -> RuleRunner:
             QueryRule(GeneratedSources, [GeneratePythonFromSpecRequest]),
             QueryRule(GeneratedSources, [GenerateDocumentsFromSpecRequest]),
             QueryRule(HydratedSources, [HydrateSourcesRequest]),
+            QueryRule(DigestContents, [Digest]),
             QueryRule(Addresses, [DependenciesRequest]),
             QueryRule(PutativeTargets, [PutativeSpecTargetsRequest, AllOwnedSources]),
         ],
@@ -79,7 +82,10 @@ def rule_runner() -> RuleRunner:
             PythonRequirementTarget,
         ],
     )
-    runner.set_options(["--source-root-patterns=['/src/python']"], env_inherit={"PATH"})
+    runner.set_options(
+        ["--source-root-patterns=['/src/python']", "--python-infer-use-rust-parser"],
+        env_inherit={"PATH"},
+    )
     runner.write_files(
         {
             "BUILD": 'python_requirement(name="fastapi", requirements=["fastapi"])\n'
@@ -116,12 +122,12 @@ def generate(rule_runner: RuleRunner, path: str) -> dict[str, str]:
     result = rule_runner.request(
         GeneratedSources, [GeneratePythonFromSpecRequest(sources.snapshot, target)]
     )
-    return {f.path: f.content.decode() for f in rule_runner.request_contents(result.snapshot.digest)}
+    return {f.path: f.content.decode() for f in rule_runner.request(DigestContents, [result.snapshot.digest])}
 
 
 def dependencies(rule_runner: RuleRunner, address: Address) -> set[str]:
     target = rule_runner.get_target(address)
-    deps = rule_runner.request(Addresses, [DependenciesRequest(target[target.dependencies_field])])
+    deps = rule_runner.request(Addresses, [DependenciesRequest(target[Dependencies])])
     return {str(addr) for addr in deps}
 
 
@@ -146,9 +152,9 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(rule_run
         "shared/spec/events.yaml",
         "src/python/servicekit/events.py",
     }
+    assert dependencies(rule_runner, spec("shared/spec/models.yaml")) == {"//:generator", "//:pydantic"}
     assert dependencies(rule_runner, spec("src/python/tg_bot/spec/manifest.yaml")) == {
         "//:generator",
-        "//:pydantic",
         "shared/spec/models.yaml",
         "shared/spec/events.yaml",
         "src/python/backend/spec/users.yaml",
@@ -161,8 +167,11 @@ def test_a_domain_spec_does_not_depend_on_other_services(rule_runner: RuleRunner
 
 
 def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"shared/spec/models.yaml": MODELS.replace("name: string", "name: integer")})
-    with engine_error(SpecErrors, contains="shared/spec/models.yaml:5: models.User.fields.name.type: unknown type 'integer'"):
+    rule_runner.write_files({"shared/spec/models.yaml": MODELS.replace("name: string", "name: {type: integer}")})
+    with engine_error(
+        SpecErrors,
+        contains="shared/spec/models.yaml:5: models.User.fields.name.type: unknown type 'integer' (hint: did you mean 'int'?)",
+    ):
         generate(rule_runner, "shared/spec/models.yaml")
 
 
@@ -170,7 +179,7 @@ def test_documents_for_front_ends(rule_runner: RuleRunner) -> None:
     target = rule_runner.get_target(spec("shared/spec/models.yaml"))
     sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
     result = rule_runner.request(GeneratedSources, [GenerateDocumentsFromSpecRequest(sources.snapshot, target)])
-    files = {f.path: f.content.decode() for f in rule_runner.request_contents(result.snapshot.digest)}
+    files = {f.path: f.content.decode() for f in rule_runner.request(DigestContents, [result.snapshot.digest])}
     assert "export interface UserCreate" in files["src/typescript/generated/models.ts"]
 
 
