@@ -9,12 +9,24 @@ import socket
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faststream.redis import RedisBroker, StreamSub
-from redis.asyncio import Redis
+from redis.asyncio import Redis, UnixDomainSocketConnection
 
 from servicekit.events.channel import EventChannel, M
-from servicekit.events.delivery import Delivery, DeliveryPolicy
+from servicekit.events.delivery import REUSABLE_ID_HEADER, Delivery, DeliveryPolicy
+
+
+class _UnixSocketConnection(UnixDomainSocketConnection):
+    """FastStream 0.5 passes TCP socket options to every connection; a Unix socket takes none."""
+
+    def __init__(self, *, socket_keepalive: Any = None, socket_keepalive_options: Any = None, socket_type: Any = None, **options: Any) -> None:
+        super().__init__(**options)
+
+
+def _connection_options(url: str) -> dict[str, Any]:
+    return {"connection_class": _UnixSocketConnection} if url.startswith("unix://") else {}
 
 
 class EventBus:
@@ -27,8 +39,9 @@ class EventBus:
         with warnings.catch_warnings():
             # FastStream 0.5's stream subscriber reads only the JSON format it calls deprecated.
             warnings.filterwarnings("ignore", "JSONMessageFormat", DeprecationWarning)
-            # FastStream logs every message; at DEBUG so that a busy worker's log stays readable.
-            self.broker = RedisBroker(url, log_level=logging.DEBUG)
+            # Delivery validates by itself: FastStream's dependency injection would only add a
+            # thread hop per message. It logs every message: at DEBUG, so that a busy log stays readable.
+            self.broker = RedisBroker(url, apply_types=False, log_level=logging.DEBUG, **_connection_options(url))
         self.policy = policy or DeliveryPolicy()
         self._redis = Redis.from_url(url)  # a pool that connects on first command
         self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
@@ -45,10 +58,10 @@ class EventBus:
         if not self._connected:
             await self.broker.connect()
             self._connected = True
-        event_id = event_id or uuid.uuid4().hex
+        headers = {"message_id": uuid.uuid4().hex} if event_id is None else {"message_id": event_id, REUSABLE_ID_HEADER: "1"}
         body = channel.build(message).model_dump(mode="json")
-        await self.broker.publish(body, stream=channel.stream, headers={"message_id": event_id})
-        return event_id
+        await self.broker.publish(body, stream=channel.stream, headers=headers)
+        return headers["message_id"]
 
     def subscribe(self, channel: EventChannel[M], group: str, handler: Callable[[M], Awaitable[None]]) -> None:
         """Calls `handler` with each validated message, as one consumer of the group `group`."""

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from faststream.redis.annotations import RedisStreamMessage as CurrentMessage
+from faststream import context
 from faststream.redis.message import DefaultStreamMessage, RedisStreamMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -22,6 +22,9 @@ from redis.exceptions import RedisError, ResponseError
 from servicekit.events.channel import EventChannel, M
 
 logger = logging.getLogger(__name__)
+
+# Set by publishers that chose the event id, and so may publish the same event again.
+REUSABLE_ID_HEADER = "reusable_event_id"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Delivery(Generic[M]):
     redis: Redis
     # Entries this process is handling now; the reclaim loop may take them back from ourselves.
     _in_flight: set[bytes] = field(default_factory=set)
+    # Entries the reclaim loop took over: delivered before, so perhaps already handled.
+    _redelivered: set[bytes] = field(default_factory=set)
 
     async def ensure_group(self) -> None:
         """Creates the group at the stream's start, so entries published before any worker count."""
@@ -59,8 +64,9 @@ class Delivery(Generic[M]):
             if "BUSYGROUP" not in str(error):
                 raise
 
-    async def handle(self, body: Any, message: CurrentMessage) -> None:
+    async def handle(self, body: Any) -> None:
         """The FastStream handler: validate, skip duplicates, run, then record and acknowledge."""
+        message: RedisStreamMessage = context.get_local("message")
         entry_id = message.raw_message["message_ids"][0]
         if entry_id in self._in_flight:
             return
@@ -69,11 +75,14 @@ class Delivery(Generic[M]):
             await self._handle(body, message)
         finally:
             self._in_flight.discard(entry_id)
+            self._redelivered.discard(entry_id)
 
     async def _handle(self, body: Any, message: RedisStreamMessage) -> None:
         entry_id = message.raw_message["message_ids"][0]
         processed_key = f"{self.channel.stream}:{self.group}:processed:{message.message_id}"
-        if await self.redis.exists(processed_key):
+        # A first delivery of an id the bus generated cannot be a duplicate: skip the lookup.
+        may_be_duplicate = entry_id in self._redelivered or REUSABLE_ID_HEADER in message.headers
+        if may_be_duplicate and await self.redis.exists(processed_key):
             await self.redis.xack(self.channel.stream, self.group, entry_id)
             return
         try:
@@ -86,7 +95,8 @@ class Delivery(Generic[M]):
         except Exception as error:
             await self._failed(message, error)
             return
-        async with self.redis.pipeline(transaction=True) as pipeline:
+        # One round trip; should the acknowledgement be lost, the mark makes the retry a no-op.
+        async with self.redis.pipeline(transaction=False) as pipeline:
             pipeline.set(processed_key, 1, ex=int(self.policy.processed_ttl))
             pipeline.xack(self.channel.stream, self.group, entry_id)
             await pipeline.execute()
@@ -104,6 +114,7 @@ class Delivery(Generic[M]):
                         self.channel.stream, self.group, self.consumer, idle_ms, start_id=cursor, count=100
                     )
                     for entry_id, fields in entries:
+                        self._redelivered.add(entry_id)
                         await consume(
                             DefaultStreamMessage(
                                 type="stream", channel=self.channel.stream, message_ids=[entry_id], data=fields

@@ -1,0 +1,201 @@
+"""Events/s and latency of EventBus against a bare redis-py consumer-group loop doing the same work.
+
+    pants run src/python/tg_bot/bench:bench_events [-- --events 5000 --rate 1000]
+
+Each run starts one or two worker processes (this file with --worker), publishes a burst of events
+for throughput (publish -> handler -> ack), then a paced series for latency. The bare loop is what
+the bus does without its guarantees: XADD, XREADGROUP, validate, handle, XACK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from servicekit.events import EventBus, EventChannel
+
+GROUP = "bench"
+BATCH = 16
+
+
+class BenchEvent(BaseModel):
+    n: int
+    published_at: float
+
+
+def channel(stream: str) -> EventChannel[BenchEvent]:
+    return EventChannel(name="bench", stream=stream, message=BenchEvent)
+
+
+# Workers: each records (published_at, handled_at) per event and prints them when terminated.
+
+
+async def run_worker(kind: str, url: str, stream: str, consumer: str) -> None:
+    timings: list[tuple[float, float]] = []
+
+    async def handle(event: BenchEvent) -> None:
+        timings.append((event.published_at, time.time()))
+
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    consume = bus_worker if kind == "bus" else raw_worker
+    task = asyncio.create_task(consume(url, stream, consumer, handle))
+    print("ready", flush=True)
+    await stop.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    print(json.dumps(timings), flush=True)
+
+
+async def bus_worker(url: str, stream: str, consumer: str, handle: Callable[[BenchEvent], Awaitable[None]]) -> None:
+    bus = EventBus(url, consumer=consumer)
+    bus.subscribe(channel(stream), GROUP, handle)
+    await bus.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await bus.stop()
+
+
+async def raw_worker(url: str, stream: str, consumer: str, handle: Callable[[BenchEvent], Awaitable[None]]) -> None:
+    redis = Redis.from_url(url)
+    try:
+        await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    except Exception:  # noqa: BLE001  # the other worker created it
+        pass
+    while True:
+        for _, entries in await redis.xreadgroup(GROUP, consumer, {stream: ">"}, count=BATCH, block=100):
+            for entry_id, fields in entries:
+                await handle(BenchEvent.model_validate_json(fields[b"data"]))
+                await redis.xack(stream, GROUP, entry_id)
+
+
+# The parent: publishes, waits for the group to finish, collects the workers' timings.
+
+
+@dataclass
+class Result:
+    label: str
+    events_per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+async def publish(kind: str, url: str, stream: str, count: int, rate: float | None) -> None:
+    """`count` events, as fast as possible or at `rate` per second."""
+    bus, redis = EventBus(url), Redis.from_url(url)
+    started = time.monotonic()
+    for n in range(count):
+        if rate is not None:
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        event = BenchEvent(n=n, published_at=time.time())
+        if kind == "bus":
+            await bus.publish(channel(stream), event)
+        else:
+            await redis.xadd(stream, {"data": event.model_dump_json()})
+    await bus.stop()
+    await redis.aclose()
+
+
+async def wait_until_consumed(url: str, stream: str, count: int) -> None:
+    redis = Redis.from_url(url)
+    try:
+        while True:
+            groups = await redis.xinfo_groups(stream)
+            if groups and groups[0]["entries-read"] >= count and groups[0]["pending"] == 0:
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await redis.aclose()
+
+
+def start_workers(kind: str, url: str, stream: str, workers: int) -> list[subprocess.Popen[str]]:
+    processes = []
+    for index in range(workers):
+        process = subprocess.Popen(
+            [sys.executable, "-m", __spec__.name, "--worker", kind, url, stream, f"worker-{index}"],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        processes.append(process)
+    return processes
+
+
+def stop_workers(processes: list[subprocess.Popen[str]]) -> list[tuple[float, float]]:
+    timings: list[tuple[float, float]] = []
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        timings += json.loads(output.strip().splitlines()[-1])
+    return timings
+
+
+async def measure(kind: str, url: str, workers: int, count: int, rate: float | None) -> list[tuple[float, float]]:
+    stream = f"bench.{kind}.{uuid.uuid4().hex}"
+    processes = start_workers(kind, url, stream, workers)
+    try:
+        await publish(kind, url, stream, count, rate)
+        await wait_until_consumed(url, stream, count)
+    finally:
+        timings = stop_workers(processes)
+        redis = Redis.from_url(url)
+        await redis.delete(stream, *[key async for key in redis.scan_iter(f"{stream}:*", count=1000)])
+        await redis.aclose()
+    assert len(timings) == count, f"{kind}: handled {len(timings)} of {count}"
+    return timings
+
+
+async def bench(kind: str, url: str, workers: int, count: int, rate: float) -> Result:
+    burst = await measure(kind, url, workers, count, rate=None)
+    throughput = count / (max(handled for _, handled in burst) - min(published for published, _ in burst))
+    paced = await measure(kind, url, workers, min(count, int(rate * 2)), rate=rate)
+    latencies = sorted((handled - published) * 1000 for published, handled in paced)
+    p99 = statistics.quantiles(latencies, n=100)[98]
+    label = f"{'EventBus' if kind == 'bus' else 'raw redis-py'}, {workers} worker{'s' if workers > 1 else ''}"
+    return Result(label, throughput, statistics.median(latencies), p99)
+
+
+async def run_benchmark(url: str, count: int, rate: float) -> None:
+    print(f"{count} events per throughput run; latency at {rate:.0f} events/s; Redis at {url}\n")
+    print(f"{'':28} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    results: dict[tuple[str, int], Result] = {}
+    for workers in (1, 2):
+        for kind in ("bus", "raw"):
+            result = results[kind, workers] = await bench(kind, url, workers, count, rate)
+            print(f"{result.label:28} {result.events_per_second:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f}")
+    print()
+    for workers in (1, 2):
+        ratio = results["bus", workers].events_per_second / results["raw", workers].events_per_second
+        print(f"EventBus / raw loop, {workers} worker(s): {ratio:.2f}x events/s (target >= 0.5x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=300.0, help="events/s of the latency runs")
+    parser.add_argument("--worker", nargs=4, metavar=("KIND", "URL", "STREAM", "CONSUMER"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.worker:
+        asyncio.run(run_worker(*arguments.worker))
+    else:
+        asyncio.run(run_benchmark(arguments.redis_url, arguments.events, arguments.rate))
+
+
+if __name__ == "__main__":
+    main()
