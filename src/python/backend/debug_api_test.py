@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
+from fastapi import FastAPI
 from faststream.redis import TestRedisBroker
 
 from backend.app import create_app
@@ -17,25 +18,25 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-def app_and_received():
+def app_and_received() -> tuple[FastAPI, list[CommandReceived]]:
     # The debug domain touches no database: an unreachable URL proves it.
     app = create_app("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:6379")
     received: list[CommandReceived] = []
 
     @app.state.bus.broker.subscriber(stream=COMMAND_RECEIVED.stream)
-    async def on_command(body: dict) -> None:
+    async def on_command(body: dict[str, Any]) -> None:
         received.append(CommandReceived.model_validate(body))
 
     return app, received
 
 
-async def post_command(app, body: dict) -> httpx.Response:
+async def post_command(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
     async with TestRedisBroker(app.state.bus.broker):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as client:
             return await client.post("/debug/command", json=body)
 
 
-async def test_command_is_echoed_with_the_current_time_and_published(app_and_received) -> None:
+async def test_command_is_echoed_with_the_current_time_and_published(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
     app, received = app_and_received
     before = datetime.now(timezone.utc)
     response = await post_command(app, {"command": "/start", "args": ["a", "b"], "user_id": 42})
@@ -46,7 +47,7 @@ async def test_command_is_echoed_with_the_current_time_and_published(app_and_rec
     assert received == [echoed]
 
 
-async def test_a_given_timestamp_is_kept(app_and_received) -> None:
+async def test_a_given_timestamp_is_kept(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
     app, received = app_and_received
     timestamp = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     response = await post_command(
@@ -57,7 +58,7 @@ async def test_a_given_timestamp_is_kept(app_and_received) -> None:
     assert [message.timestamp for message in received] == [timestamp]
 
 
-async def test_invalid_command_is_422(app_and_received) -> None:
+async def test_invalid_command_is_422(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
     app, received = app_and_received
     response = await post_command(app, {"command": "/start", "user_id": 1})
     assert response.status_code == 422

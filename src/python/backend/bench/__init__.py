@@ -1,0 +1,1 @@
+"""Benchmark of the generated backend against a minimal hand-written FastAPI + SQLAlchemy app."""

@@ -1,0 +1,87 @@
+"""Property-based fuzzing of the served API: schemathesis generates requests from /openapi.json.
+
+Valid and invalid requests, for every operation, against the app under uvicorn on a real
+PostgreSQL: no response may be a server error or break the document's schemas.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+
+from backend.app import create_app
+from servicekit.embedded import embedded_redis
+
+EXAMPLES_PER_OPERATION_AND_MODE = 100  # 6 operations x 2 modes: about 1,200 cases
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
+
+
+@pytest.fixture(scope="module")
+def base_url(migrated_database_url: str) -> Iterator[str]:
+    """The app under uvicorn in a thread; an embedded Redis keeps the fuzzer's events to itself."""
+    with embedded_redis() as redis_url, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        config = uvicorn.Config(create_app(migrated_database_url, redis_url), port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_no_server_errors_and_no_schema_violations(base_url: str) -> None:
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    statuses: collections.Counter[tuple[str, int]] = collections.Counter()
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the served document is invalid: {result}"
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+                deadline=None,
+                derandomize=True,  # the same cases on every run
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def check(case: schemathesis.Case) -> None:
+                response = case.call(base_url=base_url)
+                statuses[(operation.label, response.status_code)] += 1
+                case.validate_response(response, checks=CHECKS)
+
+            check()
+    total = sum(statuses.values())
+    print(f"\n{total} cases; (operation, status): count")
+    for (label, status), count in sorted(statuses.items()):
+        print(f"  {label} {status}: {count}")
+    assert total >= 1000
