@@ -6,6 +6,7 @@ are plain Python (`specgen`); this backend only wires them into Pants.
 
 from pants_specgen import dependency_inference, documents, spec_inputs, spec_ownership_lint, tailor
 from pants_specgen import target_types as spec_target_types
+from pants_specgen.goals import spec_diff
 from pants_specgen.python import module_mapper
 from pants_specgen.python import rules as python_rules
 from pants_specgen.target_types import SpecGeneratorTarget, SpecSourcesGeneratorTarget, SpecSourceTarget
@@ -21,6 +22,7 @@ def rules():
         *tailor.rules(),
         *documents.rules(),
         *spec_ownership_lint.rules(),
+        *spec_diff.rules(),
     ]
 
 

@@ -1,0 +1,343 @@
+"""What changed between two spec sets, split into changes that break existing clients and safe ones.
+
+Clients are the services and apps generated from the old specs. A change breaks them when what
+they send may now be rejected (a narrowed type, a field made required, a new required input
+field), when what they receive may no longer fit their models (a widened type or a field made
+nullable in a response or event), or when something they use is gone or moved (a removed or
+renamed model, field, operation or event; a changed route, status, input or output).
+A rename is a removal plus an addition: the removal breaks. Manifests say what a service uses,
+not what it offers, so they are not compared (the loader checks they still resolve).
+Runs on Python 3.9 (inside Pants) and 3.11.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple, TypeVar
+
+from specgen.ir import Domain, Event, Field, Operation, Param, SpecSet, TypeRef
+from specgen.loader import type_text
+
+SAME, WIDENED, NARROWED, CHANGED = "same", "widened", "narrowed", "changed"
+
+# How each constraint narrows: a larger lower bound or a smaller upper bound accepts less.
+_LOWER_BOUNDS = ("ge", "gt", "min_length")
+_UPPER_BOUNDS = ("le", "lt", "max_length")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Change:
+    where: str  # "models.UserCreate.fields.telegram_id", "events.user_registered", "backend.users.get_user"
+    message: str
+    breaking: bool
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SpecChanges:
+    breaking: Tuple[Change, ...]
+    safe: Tuple[Change, ...]
+
+
+def compare(old: SpecSet, new: SpecSet) -> SpecChanges:
+    """The changes from `old` to `new`, each list in a stable order (by place, then message)."""
+    changes = [*_compare_schemas(old, new), *_compare_events(old, new), *_compare_domains(old, new)]
+    ordered = sorted(set(changes), key=lambda c: (c.where, c.message))
+    return SpecChanges(
+        breaking=tuple(c for c in ordered if c.breaking),
+        safe=tuple(c for c in ordered if not c.breaking),
+    )
+
+
+# ---------------------------------------------------------------------------- types
+
+
+def type_change(old: TypeRef, new: TypeRef) -> str:
+    """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED."""
+    if old == new:
+        return SAME
+    if new.kind == "optional" and old.kind != "optional":
+        return _at_least(type_change(old, new.of), WIDENED)
+    if old.kind == "optional" and new.kind != "optional":
+        return _at_least(type_change(old.of, new), NARROWED)
+    if old.kind != new.kind:
+        return CHANGED
+    if old.kind == "scalar":
+        return {("int", "float"): WIDENED, ("float", "int"): NARROWED}.get((old.name, new.name), CHANGED)
+    if old.kind == "model":
+        return CHANGED  # a different class (same-named classes are compared field by field)
+    if old.kind == "enum":
+        old_values, new_values = set(old.values), set(new.values)
+        if old_values == new_values:
+            return SAME  # only the order or the default differs
+        if old_values < new_values:
+            return WIDENED
+        return NARROWED if new_values < old_values else CHANGED
+    element = type_change(old.of, new.of)
+    return _combine(element, type_change(old.key, new.key)) if old.kind == "dict" else element
+
+
+def constraint_change(old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]) -> str:
+    """How constraints (ge, max_length, ...) changed what they accept."""
+    old_bounds, new_bounds = dict(old), dict(new)
+    result = SAME
+    for name in set(old_bounds) | set(new_bounds):
+        before, after = old_bounds.get(name), new_bounds.get(name)
+        if before == after:
+            continue
+        if before is None or after is None:
+            result = _combine(result, NARROWED if before is None else WIDENED)
+        else:
+            tighter = after > before if name in _LOWER_BOUNDS else after < before  # type: ignore[operator]
+            result = _combine(result, NARROWED if tighter else WIDENED)
+    return result
+
+
+def _combine(a: str, b: str) -> str:
+    if a == SAME:
+        return b
+    if b == SAME or a == b:
+        return a
+    return CHANGED
+
+
+def _at_least(inner: str, outer: str) -> str:
+    return outer if inner in (SAME, outer) else CHANGED
+
+
+def _value_change(old_type: TypeRef, new_type: TypeRef, old_constraints, new_constraints) -> str:
+    return _combine(type_change(old_type, new_type), constraint_change(old_constraints, new_constraints))
+
+
+def _describe_type_change(change: str, old: TypeRef, new: TypeRef) -> str:
+    if old == new:
+        return f"constraints {change}"
+    return f"type {change}: {type_text(old)} -> {type_text(new)}"
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """Whether clients send values of a schema (inputs, events) and whether they receive them."""
+
+    sent: bool
+    received: bool
+
+
+def _usages(spec: SpecSet) -> Dict[str, _Usage]:
+    sent = _closure(spec, _sent_roots(spec))
+    received = _closure(spec, _received_roots(spec))
+    used = sent | received
+    # A schema no operation or event uses is still a class clients may build or read: both.
+    return {
+        s.class_name: _Usage(s.class_name in sent or s.class_name not in used, s.class_name in received or s.class_name not in used)
+        for s in spec.schemas
+    }
+
+
+def _sent_roots(spec: SpecSet) -> Set[str]:
+    roots = {e.message for e in spec.events}
+    roots.update(o.input for d in spec.domains for o in d.operations if o.input)
+    return roots
+
+
+def _received_roots(spec: SpecSet) -> Set[str]:
+    roots = {e.message for e in spec.events}
+    roots.update(o.output.schema for d in spec.domains for o in d.operations if o.output.schema)
+    return roots
+
+
+def _closure(spec: SpecSet, roots: Set[str]) -> Set[str]:
+    """The schemas reachable from `roots` through field types."""
+    known = {s.class_name for s in spec.schemas}
+    found: Set[str] = set()
+    pending = [r for r in roots if r in known]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for field in spec.schema(name).fields:
+            pending.extend(n for n in _model_names(field.type) if n in known)
+    return found
+
+
+def _model_names(type_: Optional[TypeRef]) -> List[str]:
+    if type_ is None:
+        return []
+    if type_.kind == "model":
+        return [type_.name]
+    return _model_names(type_.of) + _model_names(type_.key)
+
+
+def _compare_schemas(old: SpecSet, new: SpecSet) -> Iterable[Change]:
+    usages = _usages(old)
+    old_schemas = {s.class_name: s for s in old.schemas}
+    new_schemas = {s.class_name: s for s in new.schemas}
+    for name, before, after in _pairs(old_schemas, new_schemas):
+        where = f"models.{name}"
+        if after is None:
+            yield Change(where, "model removed" if before.variant is None else "variant removed", True)
+        elif before is None:
+            yield Change(where, "model added" if after.variant is None else "variant added", False)
+        else:
+            if before.description != after.description:
+                yield Change(where, "description changed", False)
+            old_fields = {f.name: f for f in before.fields}
+            new_fields = {f.name: f for f in after.fields}
+            for field_name, old_field, new_field in _pairs(old_fields, new_fields):
+                yield from _compare_fields(f"{where}.fields.{field_name}", old_field, new_field, usages[name])
+
+
+def _compare_fields(where: str, old: Optional[Field], new: Optional[Field], usage: _Usage) -> Iterable[Change]:
+    if new is None:
+        yield Change(where, "field removed", True)
+        return
+    if old is None:
+        if new.required:
+            yield Change(where, "required field added", usage.sent)
+        else:
+            yield Change(where, "optional field added", False)
+        return
+    change = _value_change(old.type, new.type, old.constraints, new.constraints)
+    if change != SAME:
+        breaking = change == CHANGED or (change == NARROWED and usage.sent) or (change == WIDENED and usage.received)
+        yield Change(where, _describe_type_change(change, old.type, new.type), breaking)
+    if old.required != new.required:
+        yield Change(where, "made required" if new.required else "no longer required", new.required and usage.sent)
+    if old.optional != new.optional:
+        yield Change(where, "made nullable" if new.optional else "no longer nullable", new.optional and usage.received)
+    if old.default != new.default:
+        yield Change(where, "default changed", False)
+    if old.description != new.description:
+        yield Change(where, "description changed", False)
+
+
+# ---------------------------------------------------------------------------- events
+
+
+def _compare_events(old: SpecSet, new: SpecSet) -> Iterable[Change]:
+    old_events = {e.name: e for e in old.events}
+    new_events = {e.name: e for e in new.events}
+    for name, before, after in _pairs(old_events, new_events):
+        where = f"events.{name}"
+        if after is None:
+            yield Change(where, "event removed", True)
+        elif before is None:
+            yield Change(where, "event added", False)
+        else:
+            yield from _compare_event(where, before, after)
+
+
+def _compare_event(where: str, old: Event, new: Event) -> Iterable[Change]:
+    if old.message != new.message:
+        yield Change(where, f"message changed: {old.message} -> {new.message}", True)
+    for direction in ("publish", "subscribe"):
+        before, after = getattr(old, direction), getattr(new, direction)
+        if before != after:
+            yield Change(where, f"{direction} {'enabled' if after else 'disabled'}", before)
+    if old.description != new.description:
+        yield Change(where, "description changed", False)
+
+
+# ---------------------------------------------------------------------------- domains
+
+
+def _compare_domains(old: SpecSet, new: SpecSet) -> Iterable[Change]:
+    old_domains = {(d.service, d.name): d for d in old.domains}
+    new_domains = {(d.service, d.name): d for d in new.domains}
+    for (service, name), before, after in _pairs(old_domains, new_domains):
+        if after is None:
+            yield Change(f"{service}.{name}", f"domain removed ({before.file})", True)
+        elif before is None:
+            yield Change(f"{service}.{name}", f"domain added ({after.file})", False)
+        else:
+            yield from _compare_domain(before, after)
+
+
+def _compare_domain(old: Domain, new: Domain) -> Iterable[Change]:
+    if old.prefix != new.prefix:
+        yield Change(f"{new.service}.{new.name}", f"route prefix changed: {old.prefix!r} -> {new.prefix!r}", True)
+    old_operations = {o.name: o for o in old.operations}
+    new_operations = {o.name: o for o in new.operations}
+    for name, before, after in _pairs(old_operations, new_operations):
+        where = f"{new.service}.{new.name}.{name}"
+        if after is None:
+            yield Change(where, "operation removed", True)
+        elif before is None:
+            yield Change(where, "operation added", False)
+        else:
+            yield from _compare_operation(where, before, after)
+
+
+def _compare_operation(where: str, old: Operation, new: Operation) -> Iterable[Change]:
+    if old.input != new.input:
+        yield Change(where, f"input changed: {old.input} -> {new.input}", True)
+    if old.output != new.output:
+        yield Change(where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True)
+    yield from _compare_rest(where, old, new)
+    for kind in ("subscribe", "publish_on_success", "publish_on_error"):
+        before, after = getattr(old.events, kind), getattr(new.events, kind)
+        if before != after:
+            # Whoever relied on the old event (publishing to or consuming from it) is cut off.
+            yield Change(where, f"events.{kind} changed: {before} -> {after}", before is not None)
+    old_params = {p.name: p for p in old.params}
+    new_params = {p.name: p for p in new.params}
+    for name, before, after in _pairs(old_params, new_params):
+        yield from _compare_param(f"{where}.params.{name}", before, after)
+    if old.description != new.description:
+        yield Change(where, "description changed", False)
+
+
+def _output_text(operation: Operation) -> str:
+    schema = operation.output.schema or "no body"
+    return f"list[{schema}]" if operation.output.is_list else schema
+
+
+def _compare_rest(where: str, old: Operation, new: Operation) -> Iterable[Change]:
+    if old.rest is None or new.rest is None:
+        if old.rest != new.rest:
+            yield Change(where, "rest route added" if old.rest is None else "rest route removed", old.rest is not None)
+        return
+    if (old.rest.method, old.rest.path) != (new.rest.method, new.rest.path):
+        route = f"{old.rest.method} {old.rest.path!r} -> {new.rest.method} {new.rest.path!r}"
+        yield Change(where, f"route changed: {route}", True)
+    if old.rest.status != new.rest.status:
+        yield Change(where, f"status changed: {old.rest.status} -> {new.rest.status}", True)
+
+
+def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> Iterable[Change]:
+    if new is None:
+        yield Change(where, "parameter removed", True)
+        return
+    if old is None:
+        yield Change(where, "required parameter added" if new.required else "optional parameter added", new.required)
+        return
+    if old.source != new.source:
+        yield Change(where, f"moved from {old.source} to {new.source}", True)
+    change = _value_change(old.type, new.type, old.constraints, new.constraints)
+    if change != SAME:
+        # Clients only send parameters: a wider parameter is always safe.
+        yield Change(where, _describe_type_change(change, old.type, new.type), change in (NARROWED, CHANGED))
+    if old.required != new.required:
+        yield Change(where, "made required" if new.required else "no longer required", new.required)
+    if old.default != new.default:
+        yield Change(where, "default changed", False)
+    if old.description != new.description:
+        yield Change(where, "description changed", False)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _pairs(old: Mapping[K, V], new: Mapping[K, V]) -> Iterable[Tuple[K, Optional[V], Optional[V]]]:
+    """(key, old value or None, new value or None) for every key of either, old order first."""
+    for key in [*old, *(k for k in new if k not in old)]:
+        yield key, old.get(key), new.get(key)

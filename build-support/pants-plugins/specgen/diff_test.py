@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import textwrap
+from typing import List, Tuple
+
+import pytest
+
+from specgen import load
+from specgen.diff import NARROWED, SAME, WIDENED, compare, constraint_change, type_change
+from specgen.ir import TypeRef
+
+MODELS = "shared/spec/models.yaml"
+EVENTS = "shared/spec/events.yaml"
+USERS = "backend/spec/users.yaml"
+
+# The old side of every case: a model used as input (UserCreate), as output (UserRead) and as an
+# event message (UserRegistered), one event and one domain.
+BASE = {
+    MODELS: """
+        models:
+          User:
+            description: A user.
+            fields:
+              id: {type: int, readonly: true}
+              name: {type: string, max_length: 20}
+              score: {type: int}
+              nickname: {type: string, optional: true}
+              role: {type: {type: enum, values: [admin, member, guest]}}
+            variants:
+              Create: {}
+              Read: {}
+          UserRegistered:
+            fields:
+              id: {type: int}
+        """,
+    EVENTS: """
+        events:
+          user_registered: {message: UserRegistered, publish: true, subscribe: true}
+        """,
+    USERS: """
+        domain: users
+        config: {rest: {prefix: "/users"}}
+        operations:
+          create_user:
+            input: UserCreate
+            output: UserRead
+            rest: {method: POST, path: ""}
+            events: {publish_on_success: user_registered}
+          get_user:
+            output: UserRead
+            params:
+              - {name: user_id, type: int}
+              - {name: verbose, type: bool, source: query, default: false}
+            rest: {method: GET, path: "/{user_id}"}
+        """,
+}
+BASE = {path: textwrap.dedent(text).lstrip("\n") for path, text in BASE.items()}
+
+
+def _diff(*edits: Tuple[str, str, str]) -> Tuple[List[str], List[str]]:
+    """(breaking, safe) as text after applying (file, old text, new text) edits to BASE."""
+    new = dict(BASE)
+    for path, before, after in edits:
+        assert before in new[path], f"{before!r} is not in {path}"
+        new[path] = new[path].replace(before, after)
+    changes = compare(load(BASE), load(new))
+    return [str(c) for c in changes.breaking], [str(c) for c in changes.safe]
+
+
+def test_identical_specs_have_no_changes() -> None:
+    assert _diff() == ([], [])
+
+
+# ---------------------------------------------------------------------------- breaking
+
+
+def test_removed_model_breaks() -> None:
+    breaking, _ = _diff((MODELS, "  UserRegistered:\n    fields:\n      id: {type: int}\n", "  Other:\n    fields:\n      id: {type: int}\n"), (EVENTS, "UserRegistered", "Other"))
+    assert "models.UserRegistered: model removed" in breaking
+    assert "events.user_registered: message changed: UserRegistered -> Other" in breaking
+
+
+def test_renamed_field_breaks_as_a_removal() -> None:
+    breaking, safe = _diff((MODELS, "nickname:", "alias:"))
+    assert breaking == [f"models.{c}.fields.nickname: field removed" for c in ("User", "UserCreate", "UserRead")]
+    assert safe == [f"models.{c}.fields.alias: optional field added" for c in ("User", "UserCreate", "UserRead")]
+
+
+def test_removed_and_renamed_operations_break() -> None:
+    breaking, safe = _diff((USERS, "get_user:", "fetch_user:"))
+    assert breaking == ["backend.users.get_user: operation removed"]
+    assert safe == ["backend.users.fetch_user: operation added"]
+
+
+def test_narrowed_type_breaks_what_clients_send() -> None:
+    breaking, _ = _diff((MODELS, "score: {type: int}", "score: {type: int, ge: 0}"))
+    assert "models.UserCreate.fields.score: constraints narrowed" in breaking
+
+
+def test_narrowed_enum_breaks_and_widened_type_breaks_what_clients_receive() -> None:
+    breaking, _ = _diff((MODELS, "values: [admin, member, guest]", "values: [admin, member]"), (MODELS, "score: {type: int}", "score: {type: float}"))
+    assert "models.UserCreate.fields.role: type narrowed: enum[admin,member,guest] -> enum[admin,member]" in breaking
+    assert "models.UserRead.fields.score: type widened: int -> float" in breaking
+    # UserCreate is only ever sent: it may accept more.
+    assert "models.UserCreate.fields.score: type widened: int -> float" not in breaking
+
+
+def test_unrelated_type_change_breaks() -> None:
+    breaking, _ = _diff((MODELS, "score: {type: int}", "score: {type: string}"))
+    assert "models.UserRead.fields.score: type changed: int -> string" in breaking
+
+
+def test_optional_field_made_required_breaks_inputs() -> None:
+    breaking, safe = _diff((MODELS, "nickname: {type: string, optional: true}", "nickname: {type: string}"))
+    assert "models.UserCreate.fields.nickname: made required" in breaking
+    # Responses that now always carry the field do not hurt their readers.
+    assert "models.UserRead.fields.nickname: made required" in safe
+
+
+def test_field_made_nullable_breaks_outputs() -> None:
+    breaking, safe = _diff((MODELS, "score: {type: int}", "score: {type: int, optional: true}"))
+    assert "models.UserRead.fields.score: made nullable" in breaking
+    assert "models.UserCreate.fields.score: no longer required" in safe
+
+
+def test_new_required_field_breaks_inputs_only() -> None:
+    breaking, safe = _diff((MODELS, "      role:", "      email: {type: string}\n      role:"))
+    assert "models.UserCreate.fields.email: required field added" in breaking
+    assert "models.UserRead.fields.email: required field added" in safe
+
+
+def test_changed_route_and_status_break() -> None:
+    breaking, _ = _diff((USERS, 'method: POST, path: ""}', 'method: POST, path: "/new", status: 200}'))
+    assert breaking == [
+        "backend.users.create_user: route changed: POST '' -> POST '/new'",
+        "backend.users.create_user: status changed: 201 -> 200",
+    ]
+
+
+def test_changed_prefix_breaks() -> None:
+    breaking, _ = _diff((USERS, 'prefix: "/users"', 'prefix: "/people"'))
+    assert breaking == ["backend.users: route prefix changed: '/users' -> '/people'"]
+
+
+def test_removed_event_breaks() -> None:
+    breaking, _ = _diff(
+        (EVENTS, "  user_registered: {message: UserRegistered, publish: true, subscribe: true}\n", "  other: {message: UserRegistered}\n"),
+        (USERS, "    events: {publish_on_success: user_registered}\n", ""),
+    )
+    assert "events.user_registered: event removed" in breaking
+    assert "backend.users.create_user: events.publish_on_success changed: user_registered -> None" in breaking
+
+
+def test_changed_input_and_output_break() -> None:
+    breaking, _ = _diff(
+        (USERS, "input: UserCreate", "input: UserRead"),
+        (USERS, "    output: UserRead\n    params", "    output: list[UserRead]\n    params"),
+    )
+    assert breaking == [
+        "backend.users.create_user: input changed: UserCreate -> UserRead",
+        "backend.users.get_user: output changed: UserRead -> list[UserRead]",
+    ]
+
+
+def test_parameter_rules() -> None:
+    breaking, safe = _diff(
+        (USERS, "- {name: verbose, type: bool, source: query, default: false}", "- {name: limit, type: int, source: query, required: true}"),
+    )
+    assert breaking == [
+        "backend.users.get_user.params.limit: required parameter added",
+        "backend.users.get_user.params.verbose: parameter removed",
+    ]
+    assert safe == []
+
+
+# ---------------------------------------------------------------------------- safe
+
+
+def test_added_optional_field_operation_model_and_event_are_safe() -> None:
+    breaking, safe = _diff(
+        (MODELS, "      role:", "      bio: {type: string, optional: true}\n      role:"),
+        (MODELS, "  UserRegistered:", "  Team:\n    fields:\n      id: {type: int}\n  UserRegistered:"),
+        (EVENTS, "events:\n", "events:\n  team_created: {message: Team, publish: true}\n"),
+        (USERS, "operations:\n", "operations:\n  ping:\n    rest: {method: GET, path: /ping}\n"),
+    )
+    assert breaking == []
+    assert safe == [
+        "backend.users.ping: operation added",
+        "events.team_created: event added",
+        "models.Team: model added",
+        "models.User.fields.bio: optional field added",
+        "models.UserCreate.fields.bio: optional field added",
+        "models.UserRead.fields.bio: optional field added",
+    ]
+
+
+def test_description_changes_are_safe() -> None:
+    breaking, safe = _diff((MODELS, "description: A user.", "description: Anyone."))
+    # Variants carry their model's description.
+    assert breaking == []
+    assert safe == [f"models.{c}: description changed" for c in ("User", "UserCreate", "UserRead")]
+
+
+def test_widened_parameter_is_safe() -> None:
+    assert _diff((USERS, "{name: user_id, type: int}", "{name: user_id, type: float}")) == (
+        [],
+        ["backend.users.get_user.params.user_id: type widened: int -> float"],
+    )
+
+
+# ---------------------------------------------------------------------------- the type lattice
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (TypeRef("scalar", "int"), TypeRef("scalar", "int"), SAME),
+        (TypeRef("scalar", "int"), TypeRef("optional", of=TypeRef("scalar", "int")), WIDENED),
+        (TypeRef("optional", of=TypeRef("scalar", "float")), TypeRef("scalar", "int"), NARROWED),
+        (TypeRef("list", of=TypeRef("scalar", "int")), TypeRef("list", of=TypeRef("scalar", "float")), WIDENED),
+        (TypeRef("enum", values=("a", "b")), TypeRef("enum", values=("b", "a")), SAME),
+        (TypeRef("enum", values=("a", "b")), TypeRef("enum", values=("a", "c")), "changed"),
+        (TypeRef("model", "User"), TypeRef("model", "Team"), "changed"),
+    ],
+)
+def test_type_change(old: TypeRef, new: TypeRef, expected: str) -> None:
+    assert type_change(old, new) == expected
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ((), (("max_length", 5),), NARROWED),
+        ((("max_length", 5),), (("max_length", 9),), WIDENED),
+        ((("ge", 0),), (("ge", 1),), NARROWED),
+        ((("ge", 1), ("le", 5)), (("ge", 0), ("le", 4)), "changed"),
+    ],
+)
+def test_constraint_change(old, new, expected: str) -> None:
+    assert constraint_change(old, new) == expected
