@@ -1,0 +1,246 @@
+"""`services.yml`: every service of the repo, its type and how it is deployed, validated strictly.
+
+Errors are `specgen.SpecError`s (file, line, key path, message, hint) collected over the whole file
+and raised together as `SpecErrors`, exactly like the spec loader's; the line-aware YAML helpers are
+the loader's own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from specgen.errors import SpecErrors
+from specgen.loader import (
+    _check_keys,
+    _describe,
+    _did_you_mean,
+    _Doc,
+    _is_identifier,
+    _mapping,
+    _optional_string,
+    _parse_yaml,
+    _string,
+    _string_list,
+)
+
+REGISTRY_FILE = "services.yml"
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    name: str
+    http_port: Optional[int]  # the port the service answers HTTP on, None for no HTTP
+    has_spec: bool  # scaffolded with a domain spec under spec/
+
+
+SERVICE_TYPES: Dict[str, ServiceType] = {
+    service_type.name: service_type
+    for service_type in (
+        ServiceType("python-fastapi", http_port=8000, has_spec=True),
+        ServiceType("python-faststream", http_port=None, has_spec=True),
+        ServiceType("default", http_port=None, has_spec=False),
+    )
+}
+
+# Services of infra/compose.yml that registered services may depend on (they are not in the registry).
+INFRA_SERVICES = ("postgres", "redis")
+
+_SERVICE_KEYS = (
+    "name",
+    "type",
+    "description",
+    "depends_on",
+    "profiles",
+    "port",
+    "replicas",
+    "migrate",
+)
+_REQUIRED_KEYS = ("name", "type", "description")
+_LOWER_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PROFILE = re.compile(
+    r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+)  # what Compose accepts as a profile name
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    type: ServiceType
+    description: str
+    depends_on: Tuple[str, ...] = ()
+    profiles: Tuple[str, ...] = ()
+    port: Optional[int] = None  # HTTP port inside the container; the type's by default
+    replicas: int = 1
+    migrate: Tuple[
+        str, ...
+    ] = ()  # command run once in the service's image before it starts
+
+    @property
+    def serves_http(self) -> bool:
+        return self.port is not None
+
+
+@dataclass(frozen=True)
+class Registry:
+    services: Tuple[Service, ...]
+
+    def names(self) -> Tuple[str, ...]:
+        return tuple(service.name for service in self.services)
+
+
+def load_registry(text: str, file: str = REGISTRY_FILE) -> Registry:
+    """The registry in `text`; raises SpecErrors listing every problem of the file."""
+    errors: List[Any] = []
+    doc = _Doc(file, errors)
+    root = _parse_yaml(doc, text)
+    services = _services(doc, root) if root is not None else []
+    if errors:
+        raise SpecErrors(errors)
+    return Registry(tuple(services))
+
+
+def _services(doc: _Doc, root: Any) -> List[Service]:
+    body = _mapping(doc, (), root)
+    if body is None:
+        return []
+    _check_keys(doc, (), body, ("services",), required=("services",))
+    items = body.get("services")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        doc.error(("services",), f"expected a list, got {_describe(items)}")
+        return []
+    services: List[Service] = []
+    first_index: Dict[str, int] = {}
+    for index, item in enumerate(items):
+        service = _service(doc, ("services", index), item)
+        if service is None:
+            continue
+        if service.name in first_index:
+            doc.error(
+                ("services", index, "name"),
+                f"duplicate service '{service.name}'",
+                f"already defined at services[{first_index[service.name]}]",
+            )
+            continue
+        first_index[service.name] = index
+        services.append(service)
+    _check_dependencies(doc, services, first_index)
+    return services
+
+
+def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
+    body = _mapping(doc, path, value)
+    if body is None:
+        return None
+    _check_keys(doc, path, body, _SERVICE_KEYS, required=_REQUIRED_KEYS)
+    name = _name(doc, path + ("name",), body.get("name")) if "name" in body else None
+    service_type = (
+        _type(doc, path + ("type",), body.get("type")) if "type" in body else None
+    )
+    description = _optional_string(doc, path, body, "description")
+    profiles = _string_list(doc, path + ("profiles",), body.get("profiles"))
+    for index, profile in profiles:
+        if not _PROFILE.match(profile):
+            doc.error(
+                path + ("profiles", index),
+                f"profile '{profile}' is not a valid Compose profile name",
+            )
+    port = _port(doc, path, body, service_type)
+    replicas = body.get("replicas", 1)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
+        doc.error(
+            path + ("replicas",),
+            f"replicas must be a whole number of at least 1, got {_describe(replicas)}",
+        )
+    migrate = _string_list(doc, path + ("migrate",), body.get("migrate"))
+    depends_on = _string_list(doc, path + ("depends_on",), body.get("depends_on"))
+    if name is None or service_type is None or description is None:
+        return None
+    return Service(
+        name=name,
+        type=service_type,
+        description=description,
+        depends_on=tuple(item for _, item in depends_on),
+        profiles=tuple(profile for _, profile in profiles),
+        port=port,
+        replicas=replicas if isinstance(replicas, int) and replicas >= 1 else 1,
+        migrate=tuple(item for _, item in migrate),
+    )
+
+
+def _name(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[str]:
+    name = _string(doc, path, value)
+    if name is None:
+        return None
+    if not (_is_identifier(name) and _LOWER_SNAKE.match(name)):
+        hint = (
+            f"write '{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}'"
+            if name
+            else None
+        )
+        doc.error(
+            path,
+            f"service name '{name}' is not a lower snake case Python identifier",
+            hint,
+        )
+        return None
+    return name
+
+
+def _type(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[ServiceType]:
+    name = _string(doc, path, value)
+    if name is None:
+        return None
+    if name not in SERVICE_TYPES:
+        hint = (
+            _did_you_mean(name, list(SERVICE_TYPES))
+            or f"one of {', '.join(SERVICE_TYPES)}"
+        )
+        doc.error(path, f"unknown service type '{name}'", hint)
+        return None
+    return SERVICE_TYPES[name]
+
+
+def _port(
+    doc: _Doc, path: Tuple[Any, ...], body: dict, service_type: Optional[ServiceType]
+) -> Optional[int]:
+    default = service_type.http_port if service_type else None
+    if "port" not in body:
+        return default
+    port = body["port"]
+    if service_type is not None and service_type.http_port is None:
+        doc.error(
+            path + ("port",),
+            f"a {service_type.name} service serves no HTTP and has no port",
+        )
+        return None
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        doc.error(
+            path + ("port",),
+            f"port must be a number from 1 to 65535, got {_describe(port)}",
+        )
+        return default
+    return port
+
+
+def _check_dependencies(
+    doc: _Doc, services: List[Service], index_of: Dict[str, int]
+) -> None:
+    known = list(index_of) + list(INFRA_SERVICES)
+    for service in services:
+        path: Tuple[Any, ...] = ("services", index_of[service.name], "depends_on")
+        for position, dependency in enumerate(service.depends_on):
+            if dependency == service.name:
+                doc.error(
+                    path + (position,), f"service '{service.name}' depends on itself"
+                )
+            elif dependency not in known:
+                doc.error(
+                    path + (position,),
+                    f"unknown service '{dependency}'",
+                    _did_you_mean(dependency, known)
+                    or f"known services: {', '.join(known)}",
+                )

@@ -1,0 +1,80 @@
+"""What `pants sync-services` does, as data: the files to create or update and what to report.
+
+Pure: the caller reads the inputs and writes the outputs (the Pants goal does both through the
+engine), so `--check` and the writing run share one decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import AbstractSet, Dict, List, Mapping, Tuple
+
+from services.compose import COMPOSE_FILE, render_all, services_in_compose
+from services.registry import REGISTRY_FILE, Registry, load_registry
+from services.scaffold import render_service, service_dir
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    new_files: Dict[str, str]  # files of services to scaffold; none of them exists
+    updated_files: Dict[str, str]  # managed infra files whose generated section changes
+    unregistered: Tuple[str, ...]  # deployed by compose.yml but gone from the registry
+
+    def files_to_write(self) -> Dict[str, str]:
+        return {**self.new_files, **self.updated_files}
+
+    def report(self) -> List[str]:
+        lines = [f"missing: {path}" for path in sorted(self.new_files)]
+        lines += [
+            f"out of date: {path} (generated section)"
+            for path in sorted(self.updated_files)
+        ]
+        lines += [
+            f"unregistered: {name} is no longer in {REGISTRY_FILE}; its section of {COMPOSE_FILE} is "
+            f"dropped, {service_dir(name)}/ is kept (delete it by hand if it should go)"
+            for name in self.unregistered
+        ]
+        return lines
+
+
+def scaffolded(registry: Registry, existing_files: AbstractSet[str]) -> Tuple[str, ...]:
+    """Registered services with a BUILD file: they belong to their authors and are never touched."""
+    return tuple(
+        name
+        for name in registry.names()
+        if f"{service_dir(name)}/BUILD" in existing_files
+    )
+
+
+def plan_sync(
+    registry_text: str,
+    templates: Mapping[str, str],
+    managed_texts: Mapping[str, str],
+    existing_files: AbstractSet[str],
+) -> SyncPlan:
+    """Raises SpecErrors for a bad registry and SectionError for a managed file without markers.
+
+    `existing_files` must hold every existing file under the registered services' folders.
+    """
+    registry = load_registry(registry_text, REGISTRY_FILE)
+    done = set(scaffolded(registry, existing_files))
+    new_files: Dict[str, str] = {}
+    for service in registry.services:
+        if service.name not in done:
+            rendered = render_service(service, templates)
+            new_files.update(
+                {
+                    path: text
+                    for path, text in rendered.items()
+                    if path not in existing_files
+                }
+            )
+    rendered_infra = render_all(registry, dict(managed_texts))
+    updated = {
+        path: text
+        for path, text in rendered_infra.items()
+        if managed_texts[path] != text
+    }
+    previously = services_in_compose(managed_texts[COMPOSE_FILE])
+    unregistered = tuple(name for name in previously if name not in registry.names())
+    return SyncPlan(new_files, updated, unregistered)
