@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from services.compose import (
+    BEGIN_MARKER,
+    END_MARKER,
+    MANAGED_FILES,
+    SectionError,
+    render_all,
+    services_in_compose,
+)
+from services.registry import load_registry
+
+REGISTRY = load_registry(
+    """\
+services:
+  - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
+     replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
+  - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
+     profiles: [bot]}
+"""
+)
+COMPOSE = f"services:\n  db:\n    image: postgres\n  {BEGIN_MARKER}\n  {END_MARKER}\nvolumes: {{}}\n"
+CADDYFILE = f"localhost {{\n\t{BEGIN_MARKER}\n\t{END_MARKER}\n}}\n"
+
+
+def rendered(registry=REGISTRY) -> dict[str, str]:
+    texts = {managed.path: COMPOSE for managed in MANAGED_FILES}
+    texts["infra/caddy/Caddyfile"] = CADDYFILE
+    return render_all(registry, texts)
+
+
+def test_compose_services_follow_the_registry() -> None:
+    services = yaml.safe_load(rendered()["infra/compose.yml"])["services"]
+    assert list(services) == ["db", "backend-migrate", "backend", "tg_bot"]
+    backend, bot = services["backend"], services["tg_bot"]
+    assert backend["image"] == "specfirst/backend:latest"
+    assert backend["depends_on"]["backend-migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert services["backend-migrate"]["entrypoint"][-2:] == ["upgrade", "head"]
+    assert "healthcheck" in backend and "healthcheck" not in bot
+    assert bot["depends_on"] == {
+        "backend": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert bot["environment"]["BACKEND_URL"] == "http://backend:8000"
+    assert bot["profiles"] == ["bot"]
+
+
+def test_overlays_and_caddy() -> None:
+    files = rendered()
+    prod = yaml.safe_load(files["infra/compose.prod.yml"])["services"]
+    assert (
+        prod["backend"]["deploy"]["replicas"],
+        prod["tg_bot"]["deploy"]["replicas"],
+    ) == (3, 1)
+    dev = yaml.safe_load(files["infra/compose.dev.yml"])["services"]
+    assert dev["backend-migrate"] == dev["tg_bot"] == {"pull_policy": "never"}
+    caddy = files["infra/caddy/Caddyfile"]
+    assert "handle_path /backend/* {" in caddy and "tg_bot" not in caddy
+
+
+def test_rendering_is_idempotent_and_keeps_hand_written_lines() -> None:
+    once = rendered()
+    assert render_all(REGISTRY, once) == once
+    assert "  db:\n    image: postgres\n" in once["infra/compose.yml"]
+
+
+def test_services_in_compose_are_the_registered_ones() -> None:
+    assert services_in_compose(rendered()["infra/compose.yml"]) == ("backend", "tg_bot")
+
+
+@pytest.mark.parametrize("text", ["services: {}\n", f"{END_MARKER}\n{BEGIN_MARKER}\n"])
+def test_a_file_without_its_markers_is_an_error(text: str) -> None:
+    texts = {managed.path: COMPOSE for managed in MANAGED_FILES}
+    texts["infra/compose.yml"] = text
+    with pytest.raises(SectionError, match="infra/compose.yml: "):
+        render_all(REGISTRY, texts)
