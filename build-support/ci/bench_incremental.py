@@ -1,0 +1,93 @@
+"""What an incremental CI run costs next to a full one, after a one-line change in one service.
+
+On a scratch copy of the repository (scratch_repo.py), with Pants' caches warm:
+  full         `lint check test ::`
+  incremental  `--changed-since=HEAD --changed-dependents=transitive lint check test`
+  service      `lint check test <service>::`, the affected service's own share
+Each run first appends a new comment line to one file of the service, so that everything the change
+affects is cold and everything else warm, as in CI after a small commit. Prints wall times, test
+targets run (and how many of them actually ran rather than came from the cache) and the ratios.
+The target: incremental <= service + 15 s of fixed overhead (finding what changed, and what
+depends on it, is the only extra work).
+
+    ./pants run build-support/ci/bench_incremental.py            (or: python3 <this file>)
+    ./pants run build-support/ci/bench_incremental.py -- --touch src/python/backend/settings.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from scratch_repo import copy_repo, run_pants, scratch_dir
+
+OVERHEAD_BUDGET_SECONDS = 15.0
+# "✓ src/python/tg_bot/telegram_test.py:tests succeeded in 0.52s (cached locally)."
+_TEST_RESULT = re.compile(r"^[✓✕] (\S+) (?:succeeded|failed)\b(.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    seconds: float
+    tests: int
+    tests_executed: int  # not served from a cache
+    exit_code: int
+
+
+def timed_run(root: Path, name: str, touch: Path, args: list[str]) -> Run:
+    with touch.open("a") as file:
+        file.write(f"# bench {name} {time.time_ns()}\n")  # new content: cold for this change
+    started = time.monotonic()
+    result = run_pants(root, *args)
+    seconds = time.monotonic() - started
+    results = _TEST_RESULT.findall(result.stderr)
+    executed = sum(1 for _, rest in results if "cached" not in rest and "memoized" not in rest)
+    return Run(name, seconds, len(results), executed, result.returncode)
+
+
+def report(runs: list[Run]) -> str:
+    full, incremental, service = runs
+    lines = [f"{'run':<12} {'wall s':>8} {'tests':>6} {'ran':>5} {'exit':>5}"]
+    lines += [f"{r.name:<12} {r.seconds:>8.1f} {r.tests:>6} {r.tests_executed:>5} {r.exit_code:>5}" for r in runs]
+    overhead = incremental.seconds - service.seconds
+    lines += [
+        "",
+        f"incremental / full, time:   {incremental.seconds / full.seconds:.2f}",
+        f"incremental / full, tests:  {incremental.tests / max(full.tests, 1):.2f}",
+        f"incremental / service, time: {incremental.seconds / service.seconds:.2f}",
+        f"overhead over the service's share: {overhead:.1f} s (budget {OVERHEAD_BUDGET_SECONDS:.0f} s): "
+        + ("within" if overhead <= OVERHEAD_BUDGET_SECONDS else "OVER"),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--touch", default="src/python/tg_bot/telegram.py", help="the file changed by one line")
+    args = parser.parse_args()
+    service = str(Path(args.touch).parent)
+
+    root = copy_repo(scratch_dir("bench-incremental-"))
+    touch = root / args.touch
+    try:
+        # Warms every cache for this copy's commit; not measured.
+        run_pants(root, "lint", "check", "test", "::")
+        runs = [
+            timed_run(root, "full", touch, ["lint", "check", "test", "::"]),
+            timed_run(root, "incremental", touch, ["--changed-since=HEAD", "--changed-dependents=transitive", "lint", "check", "test"]),
+            timed_run(root, "service", touch, ["lint", "check", "test", f"{service}::"]),
+        ]
+    finally:
+        shutil.rmtree(root)
+    print(report(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
