@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings()
     except SettingsError as error:
         sys.exit(f"alembic: {error}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)-5.5s [%(name)s] %(message)s")
+    # Alembic's progress lines, as its own CLI shows them; other libraries only when they warn.
+    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
+    logging.getLogger("alembic").setLevel(logging.INFO)
     with ExitStack() as stack:
         config = alembic_config(servers.database_url(settings, stack))
         config.cmd_opts = options
