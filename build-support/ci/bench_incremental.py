@@ -42,19 +42,26 @@ class Run:
 
 def timed_run(root: Path, name: str, touch: Path, args: list[str]) -> Run:
     with touch.open("a") as file:
-        file.write(f"# bench {name} {time.time_ns()}\n")  # new content: cold for this change
+        file.write(
+            f"# bench {name} {time.time_ns()}\n"
+        )  # new content: cold for this change
     started = time.monotonic()
     result = run_pants(root, *args)
     seconds = time.monotonic() - started
     results = _TEST_RESULT.findall(result.stderr)
-    executed = sum(1 for _, rest in results if "cached" not in rest and "memoized" not in rest)
+    executed = sum(
+        1 for _, rest in results if "cached" not in rest and "memoized" not in rest
+    )
     return Run(name, seconds, len(results), executed, result.returncode)
 
 
 def report(runs: list[Run]) -> str:
     full, incremental, service = runs
     lines = [f"{'run':<12} {'wall s':>8} {'tests':>6} {'ran':>5} {'exit':>5}"]
-    lines += [f"{r.name:<12} {r.seconds:>8.1f} {r.tests:>6} {r.tests_executed:>5} {r.exit_code:>5}" for r in runs]
+    lines += [
+        f"{r.name:<12} {r.seconds:>8.1f} {r.tests:>6} {r.tests_executed:>5} {r.exit_code:>5}"
+        for r in runs
+    ]
     overhead = incremental.seconds - service.seconds
     lines += [
         "",
@@ -69,7 +76,11 @@ def report(runs: list[Run]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--touch", default="src/python/tg_bot/telegram.py", help="the file changed by one line")
+    parser.add_argument(
+        "--touch",
+        default="src/python/tg_bot/telegram.py",
+        help="the file changed by one line",
+    )
     args = parser.parse_args()
     service = str(Path(args.touch).parent)
 
@@ -80,8 +91,21 @@ def main() -> int:
         run_pants(root, "lint", "check", "test", "::")
         runs = [
             timed_run(root, "full", touch, ["lint", "check", "test", "::"]),
-            timed_run(root, "incremental", touch, ["--changed-since=HEAD", "--changed-dependents=transitive", "lint", "check", "test"]),
-            timed_run(root, "service", touch, ["lint", "check", "test", f"{service}::"]),
+            timed_run(
+                root,
+                "incremental",
+                touch,
+                [
+                    "--changed-since=HEAD",
+                    "--changed-dependents=transitive",
+                    "lint",
+                    "check",
+                    "test",
+                ],
+            ),
+            timed_run(
+                root, "service", touch, ["lint", "check", "test", f"{service}::"]
+            ),
         ]
     finally:
         shutil.rmtree(root)

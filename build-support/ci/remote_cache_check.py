@@ -59,7 +59,9 @@ def buildgrid_executable(venv: Path) -> Path:
     bgd = venv / "bin" / "bgd"
     if not bgd.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", BUILDGRID], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "--quiet", BUILDGRID], check=True
+        )
     return bgd
 
 
@@ -79,7 +81,9 @@ def wait_for_port(port: int, server: subprocess.Popen, timeout: float = 120) -> 
             return
         except OSError:
             time.sleep(1)
-    raise RuntimeError(f"BuildGrid did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+    raise RuntimeError(
+        f"BuildGrid did not listen on 127.0.0.1:{port} within {timeout:.0f} s"
+    )
 
 
 def counter(stderr: str, name: str) -> int:
@@ -88,21 +92,34 @@ def counter(stderr: str, name: str) -> int:
 
 
 def test_line(stderr: str, target: str) -> str:
-    return next((line for line in stderr.splitlines() if f" {target} " in line and ("succeeded" in line or "failed" in line)), "")
+    """The summary line of `target`: "✓ <target> succeeded in 0.52s (cached remotely)."."""
+    summary = re.compile(rf"^[✓✕] {re.escape(target)} ")
+    return next((line for line in stderr.splitlines() if summary.match(line)), "")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="build-support/pants-plugins/specgen/diff_test.py:tests")
-    parser.add_argument("--buildgrid-venv", type=Path, default=Path("/tmp/buildgrid-venv"))
+    parser.add_argument(
+        "--target", default="build-support/pants-plugins/specgen/diff_test.py:tests"
+    )
+    parser.add_argument(
+        "--buildgrid-venv", type=Path, default=Path("/tmp/buildgrid-venv")
+    )
     args = parser.parse_args()
 
     bgd = buildgrid_executable(args.buildgrid_venv)
     work = scratch_dir("remote-cache-")
     port = free_port()
-    (work / "buildgrid.yml").write_text(BUILDGRID_CONFIG.format(port=port, instance=INSTANCE))
+    (work / "buildgrid.yml").write_text(
+        BUILDGRID_CONFIG.format(port=port, instance=INSTANCE)
+    )
     with (work / "buildgrid.log").open("w") as log:
-        server = subprocess.Popen([str(bgd), "server", "start", "buildgrid.yml"], cwd=work, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(bgd), "server", "start", "buildgrid.yml"],
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, server)
         env = {
@@ -120,16 +137,23 @@ def main() -> int:
             run = run_pants(clone, "--stats-log", "test", args.target, env=env)
             line = test_line(run.stderr, args.target)
             results[name] = (run, line)
-            print(f"{name}: exit {run.returncode}; {line.strip() or 'no test line'}; "
-                  f"remote cache hits {counter(run.stderr, 'remote_cache_requests_cached')}, "
-                  f"writes {counter(run.stderr, 'remote_cache_write_successes')}")
+            print(
+                f"{name}: exit {run.returncode}; {line.strip() or 'no test line'}; "
+                f"remote cache hits {counter(run.stderr, 'remote_cache_requests_cached')}, "
+                f"writes {counter(run.stderr, 'remote_cache_write_successes')}"
+            )
             if run.returncode != 0:
                 print(run.stderr[-3000:])
                 return 1
 
         run, line = results["second clone"]
-        if "cached remotely" not in line or counter(run.stderr, "remote_cache_requests_cached") == 0:
-            print("FAIL: the second clone did not take its test result from the remote cache")
+        if (
+            "cached remotely" not in line
+            or counter(run.stderr, "remote_cache_requests_cached") == 0
+        ):
+            print(
+                "FAIL: the second clone did not take its test result from the remote cache"
+            )
             return 1
         print("ok: the second clone's test result came from the remote cache")
         return 0

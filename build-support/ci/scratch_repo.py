@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# The pex tool ./pants would otherwise build from the package registry on first use.
+PEX_BOOTSTRAP = Path(".pants.d/bootstrap")
 # Workarounds until pants.toml has them, so that these checks run on the repository as it stands:
 # - shell dependency inference downloads shellcheck, which offline machines cannot, and finds
 #   nothing here (no script sources another), yet --changed-dependents needs every target's
@@ -24,10 +26,14 @@ PANTS_ENV = {
 
 
 def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
 
 
-def run_pants(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_pants(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Runs ./pants without pantsd (shared machines), capturing its output."""
     return subprocess.run(
         ["./pants", "--no-pantsd", *args],
@@ -42,13 +48,17 @@ def pants(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Runs ./pants like run_pants and returns its stdout; raises with its stderr on failure."""
     result = run_pants(root, *args, env=env)
     if result.returncode != 0:
-        raise RuntimeError(f"./pants {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        raise RuntimeError(
+            f"./pants {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        )
     return result.stdout
 
 
 def copy_repo(destination: Path, source: Path = REPO) -> Path:
     """Copies the tracked and untracked-but-not-ignored files of `source` and commits them."""
-    listed = git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    listed = git(
+        source, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+    ).split("\0")
     for relative in filter(None, listed):
         path = source / relative
         if path.is_file():  # a tracked file may be deleted in the working tree
@@ -58,7 +68,16 @@ def copy_repo(destination: Path, source: Path = REPO) -> Path:
         shutil.copytree(source / PEX_BOOTSTRAP, destination / PEX_BOOTSTRAP)
     git(destination, "init", "-q", "-b", "main")
     git(destination, "add", "-A")
-    git(destination, "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "scratch copy")
+    git(
+        destination,
+        "-c",
+        "user.name=ci",
+        "-c",
+        "user.email=ci@localhost",
+        "commit",
+        "-qm",
+        "scratch copy",
+    )
     return destination
 
 

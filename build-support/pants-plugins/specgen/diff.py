@@ -46,7 +46,11 @@ class SpecChanges:
 
 def compare(old: SpecSet, new: SpecSet) -> SpecChanges:
     """The changes from `old` to `new`, each list in a stable order (by place, then message)."""
-    changes = [*_compare_schemas(old, new), *_compare_events(old, new), *_compare_domains(old, new)]
+    changes = [
+        *_compare_schemas(old, new),
+        *_compare_events(old, new),
+        *_compare_domains(old, new),
+    ]
     ordered = sorted(set(changes), key=lambda c: (c.where, c.message))
     return SpecChanges(
         breaking=tuple(c for c in ordered if c.breaking),
@@ -68,7 +72,9 @@ def type_change(old: TypeRef, new: TypeRef) -> str:
     if old.kind != new.kind:
         return CHANGED
     if old.kind == "scalar":
-        return {("int", "float"): WIDENED, ("float", "int"): NARROWED}.get((old.name, new.name), CHANGED)
+        return {("int", "float"): WIDENED, ("float", "int"): NARROWED}.get(
+            (old.name, new.name), CHANGED
+        )
     if old.kind == "model":
         return CHANGED  # a different class (same-named classes are compared field by field)
     if old.kind == "enum":
@@ -79,10 +85,16 @@ def type_change(old: TypeRef, new: TypeRef) -> str:
             return WIDENED
         return NARROWED if new_values < old_values else CHANGED
     element = type_change(old.of, new.of)
-    return _combine(element, type_change(old.key, new.key)) if old.kind == "dict" else element
+    return (
+        _combine(element, type_change(old.key, new.key))
+        if old.kind == "dict"
+        else element
+    )
 
 
-def constraint_change(old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]) -> str:
+def constraint_change(
+    old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]
+) -> str:
     """How constraints (ge, max_length, ...) changed what they accept."""
     old_bounds, new_bounds = dict(old), dict(new)
     result = SAME
@@ -110,8 +122,13 @@ def _at_least(inner: str, outer: str) -> str:
     return outer if inner in (SAME, outer) else CHANGED
 
 
-def _value_change(old_type: TypeRef, new_type: TypeRef, old_constraints, new_constraints) -> str:
-    return _combine(type_change(old_type, new_type), constraint_change(old_constraints, new_constraints))
+def _value_change(
+    old_type: TypeRef, new_type: TypeRef, old_constraints, new_constraints
+) -> str:
+    return _combine(
+        type_change(old_type, new_type),
+        constraint_change(old_constraints, new_constraints),
+    )
 
 
 def _describe_type_change(change: str, old: TypeRef, new: TypeRef) -> str:
@@ -137,7 +154,10 @@ def _usages(spec: SpecSet) -> Dict[str, _Usage]:
     used = sent | received
     # A schema no operation or event uses is still a class clients may build or read: both.
     return {
-        s.class_name: _Usage(s.class_name in sent or s.class_name not in used, s.class_name in received or s.class_name not in used)
+        s.class_name: _Usage(
+            s.class_name in sent or s.class_name not in used,
+            s.class_name in received or s.class_name not in used,
+        )
         for s in spec.schemas
     }
 
@@ -150,7 +170,9 @@ def _sent_roots(spec: SpecSet) -> Set[str]:
 
 def _received_roots(spec: SpecSet) -> Set[str]:
     roots = {e.message for e in spec.events}
-    roots.update(o.output.schema for d in spec.domains for o in d.operations if o.output.schema)
+    roots.update(
+        o.output.schema for d in spec.domains for o in d.operations if o.output.schema
+    )
     return roots
 
 
@@ -184,19 +206,31 @@ def _compare_schemas(old: SpecSet, new: SpecSet) -> Iterable[Change]:
     for name, before, after in _pairs(old_schemas, new_schemas):
         where = f"models.{name}"
         if after is None:
-            yield Change(where, "model removed" if before.variant is None else "variant removed", True)
+            yield Change(
+                where,
+                "model removed" if before.variant is None else "variant removed",
+                True,
+            )
         elif before is None:
-            yield Change(where, "model added" if after.variant is None else "variant added", False)
+            yield Change(
+                where,
+                "model added" if after.variant is None else "variant added",
+                False,
+            )
         else:
             if before.description != after.description:
                 yield Change(where, "description changed", False)
             old_fields = {f.name: f for f in before.fields}
             new_fields = {f.name: f for f in after.fields}
             for field_name, old_field, new_field in _pairs(old_fields, new_fields):
-                yield from _compare_fields(f"{where}.fields.{field_name}", old_field, new_field, usages[name])
+                yield from _compare_fields(
+                    f"{where}.fields.{field_name}", old_field, new_field, usages[name]
+                )
 
 
-def _compare_fields(where: str, old: Optional[Field], new: Optional[Field], usage: _Usage) -> Iterable[Change]:
+def _compare_fields(
+    where: str, old: Optional[Field], new: Optional[Field], usage: _Usage
+) -> Iterable[Change]:
     if new is None:
         yield Change(where, "field removed", True)
         return
@@ -208,12 +242,24 @@ def _compare_fields(where: str, old: Optional[Field], new: Optional[Field], usag
         return
     change = _value_change(old.type, new.type, old.constraints, new.constraints)
     if change != SAME:
-        breaking = change == CHANGED or (change == NARROWED and usage.sent) or (change == WIDENED and usage.received)
+        breaking = (
+            change == CHANGED
+            or (change == NARROWED and usage.sent)
+            or (change == WIDENED and usage.received)
+        )
         yield Change(where, _describe_type_change(change, old.type, new.type), breaking)
     if old.required != new.required:
-        yield Change(where, "made required" if new.required else "no longer required", new.required and usage.sent)
+        yield Change(
+            where,
+            "made required" if new.required else "no longer required",
+            new.required and usage.sent,
+        )
     if old.optional != new.optional:
-        yield Change(where, "made nullable" if new.optional else "no longer nullable", new.optional and usage.received)
+        yield Change(
+            where,
+            "made nullable" if new.optional else "no longer nullable",
+            new.optional and usage.received,
+        )
     if old.default != new.default:
         yield Change(where, "default changed", False)
     if old.description != new.description:
@@ -242,7 +288,9 @@ def _compare_event(where: str, old: Event, new: Event) -> Iterable[Change]:
     for direction in ("publish", "subscribe"):
         before, after = getattr(old, direction), getattr(new, direction)
         if before != after:
-            yield Change(where, f"{direction} {'enabled' if after else 'disabled'}", before)
+            yield Change(
+                where, f"{direction} {'enabled' if after else 'disabled'}", before
+            )
     if old.description != new.description:
         yield Change(where, "description changed", False)
 
@@ -264,7 +312,11 @@ def _compare_domains(old: SpecSet, new: SpecSet) -> Iterable[Change]:
 
 def _compare_domain(old: Domain, new: Domain) -> Iterable[Change]:
     if old.prefix != new.prefix:
-        yield Change(f"{new.service}.{new.name}", f"route prefix changed: {old.prefix!r} -> {new.prefix!r}", True)
+        yield Change(
+            f"{new.service}.{new.name}",
+            f"route prefix changed: {old.prefix!r} -> {new.prefix!r}",
+            True,
+        )
     old_operations = {o.name: o for o in old.operations}
     new_operations = {o.name: o for o in new.operations}
     for name, before, after in _pairs(old_operations, new_operations):
@@ -281,13 +333,17 @@ def _compare_operation(where: str, old: Operation, new: Operation) -> Iterable[C
     if old.input != new.input:
         yield Change(where, f"input changed: {old.input} -> {new.input}", True)
     if old.output != new.output:
-        yield Change(where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True)
+        yield Change(
+            where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True
+        )
     yield from _compare_rest(where, old, new)
     for kind in ("subscribe", "publish_on_success", "publish_on_error"):
         before, after = getattr(old.events, kind), getattr(new.events, kind)
         if before != after:
             # Whoever relied on the old event (publishing to or consuming from it) is cut off.
-            yield Change(where, f"events.{kind} changed: {before} -> {after}", before is not None)
+            yield Change(
+                where, f"events.{kind} changed: {before} -> {after}", before is not None
+            )
     old_params = {p.name: p for p in old.params}
     new_params = {p.name: p for p in new.params}
     for name, before, after in _pairs(old_params, new_params):
@@ -304,30 +360,50 @@ def _output_text(operation: Operation) -> str:
 def _compare_rest(where: str, old: Operation, new: Operation) -> Iterable[Change]:
     if old.rest is None or new.rest is None:
         if old.rest != new.rest:
-            yield Change(where, "rest route added" if old.rest is None else "rest route removed", old.rest is not None)
+            yield Change(
+                where,
+                "rest route added" if old.rest is None else "rest route removed",
+                old.rest is not None,
+            )
         return
     if (old.rest.method, old.rest.path) != (new.rest.method, new.rest.path):
         route = f"{old.rest.method} {old.rest.path!r} -> {new.rest.method} {new.rest.path!r}"
         yield Change(where, f"route changed: {route}", True)
     if old.rest.status != new.rest.status:
-        yield Change(where, f"status changed: {old.rest.status} -> {new.rest.status}", True)
+        yield Change(
+            where, f"status changed: {old.rest.status} -> {new.rest.status}", True
+        )
 
 
-def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> Iterable[Change]:
+def _compare_param(
+    where: str, old: Optional[Param], new: Optional[Param]
+) -> Iterable[Change]:
     if new is None:
         yield Change(where, "parameter removed", True)
         return
     if old is None:
-        yield Change(where, "required parameter added" if new.required else "optional parameter added", new.required)
+        yield Change(
+            where,
+            "required parameter added" if new.required else "optional parameter added",
+            new.required,
+        )
         return
     if old.source != new.source:
         yield Change(where, f"moved from {old.source} to {new.source}", True)
     change = _value_change(old.type, new.type, old.constraints, new.constraints)
     if change != SAME:
         # Clients only send parameters: a wider parameter is always safe.
-        yield Change(where, _describe_type_change(change, old.type, new.type), change in (NARROWED, CHANGED))
+        yield Change(
+            where,
+            _describe_type_change(change, old.type, new.type),
+            change in (NARROWED, CHANGED),
+        )
     if old.required != new.required:
-        yield Change(where, "made required" if new.required else "no longer required", new.required)
+        yield Change(
+            where,
+            "made required" if new.required else "no longer required",
+            new.required,
+        )
     if old.default != new.default:
         yield Change(where, "default changed", False)
     if old.description != new.description:
@@ -337,7 +413,9 @@ def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> It
 # ---------------------------------------------------------------------------- helpers
 
 
-def _pairs(old: Mapping[K, V], new: Mapping[K, V]) -> Iterable[Tuple[K, Optional[V], Optional[V]]]:
+def _pairs(
+    old: Mapping[K, V], new: Mapping[K, V]
+) -> Iterable[Tuple[K, Optional[V], Optional[V]]]:
     """(key, old value or None, new value or None) for every key of either, old order first."""
     for key in [*old, *(k for k in new if k not in old)]:
         yield key, old.get(key), new.get(key)

@@ -6,7 +6,14 @@ from typing import List, Tuple
 import pytest
 
 from specgen import load
-from specgen.diff import NARROWED, SAME, WIDENED, compare, constraint_change, type_change
+from specgen.diff import (
+    NARROWED,
+    SAME,
+    WIDENED,
+    compare,
+    constraint_change,
+    type_change,
+)
 from specgen.ir import TypeRef
 
 MODELS = "shared/spec/models.yaml"
@@ -75,15 +82,30 @@ def test_identical_specs_have_no_changes() -> None:
 
 
 def test_removed_model_breaks() -> None:
-    breaking, _ = _diff((MODELS, "  UserRegistered:\n    fields:\n      id: {type: int}\n", "  Other:\n    fields:\n      id: {type: int}\n"), (EVENTS, "UserRegistered", "Other"))
+    breaking, _ = _diff(
+        (
+            MODELS,
+            "  UserRegistered:\n    fields:\n      id: {type: int}\n",
+            "  Other:\n    fields:\n      id: {type: int}\n",
+        ),
+        (EVENTS, "UserRegistered", "Other"),
+    )
     assert "models.UserRegistered: model removed" in breaking
-    assert "events.user_registered: message changed: UserRegistered -> Other" in breaking
+    assert (
+        "events.user_registered: message changed: UserRegistered -> Other" in breaking
+    )
 
 
 def test_renamed_field_breaks_as_a_removal() -> None:
     breaking, safe = _diff((MODELS, "nickname:", "alias:"))
-    assert breaking == [f"models.{c}.fields.nickname: field removed" for c in ("User", "UserCreate", "UserRead")]
-    assert safe == [f"models.{c}.fields.alias: optional field added" for c in ("User", "UserCreate", "UserRead")]
+    assert breaking == [
+        f"models.{c}.fields.nickname: field removed"
+        for c in ("User", "UserCreate", "UserRead")
+    ]
+    assert safe == [
+        f"models.{c}.fields.alias: optional field added"
+        for c in ("User", "UserCreate", "UserRead")
+    ]
 
 
 def test_removed_and_renamed_operations_break() -> None:
@@ -98,8 +120,14 @@ def test_narrowed_type_breaks_what_clients_send() -> None:
 
 
 def test_narrowed_enum_breaks_and_widened_type_breaks_what_clients_receive() -> None:
-    breaking, _ = _diff((MODELS, "values: [admin, member, guest]", "values: [admin, member]"), (MODELS, "score: {type: int}", "score: {type: float}"))
-    assert "models.UserCreate.fields.role: type narrowed: enum[admin,member,guest] -> enum[admin,member]" in breaking
+    breaking, _ = _diff(
+        (MODELS, "values: [admin, member, guest]", "values: [admin, member]"),
+        (MODELS, "score: {type: int}", "score: {type: float}"),
+    )
+    assert (
+        "models.UserCreate.fields.role: type narrowed: enum[admin,member,guest] -> enum[admin,member]"
+        in breaking
+    )
     assert "models.UserRead.fields.score: type widened: int -> float" in breaking
     # UserCreate is only ever sent: it may accept more.
     assert "models.UserCreate.fields.score: type widened: int -> float" not in breaking
@@ -111,26 +139,34 @@ def test_unrelated_type_change_breaks() -> None:
 
 
 def test_optional_field_made_required_breaks_inputs() -> None:
-    breaking, safe = _diff((MODELS, "nickname: {type: string, optional: true}", "nickname: {type: string}"))
+    breaking, safe = _diff(
+        (MODELS, "nickname: {type: string, optional: true}", "nickname: {type: string}")
+    )
     assert "models.UserCreate.fields.nickname: made required" in breaking
     # Responses that now always carry the field do not hurt their readers.
     assert "models.UserRead.fields.nickname: made required" in safe
 
 
 def test_field_made_nullable_breaks_outputs() -> None:
-    breaking, safe = _diff((MODELS, "score: {type: int}", "score: {type: int, optional: true}"))
+    breaking, safe = _diff(
+        (MODELS, "score: {type: int}", "score: {type: int, optional: true}")
+    )
     assert "models.UserRead.fields.score: made nullable" in breaking
     assert "models.UserCreate.fields.score: no longer required" in safe
 
 
 def test_new_required_field_breaks_inputs_only() -> None:
-    breaking, safe = _diff((MODELS, "      role:", "      email: {type: string}\n      role:"))
+    breaking, safe = _diff(
+        (MODELS, "      role:", "      email: {type: string}\n      role:")
+    )
     assert "models.UserCreate.fields.email: required field added" in breaking
     assert "models.UserRead.fields.email: required field added" in safe
 
 
 def test_changed_route_and_status_break() -> None:
-    breaking, _ = _diff((USERS, 'method: POST, path: ""}', 'method: POST, path: "/new", status: 200}'))
+    breaking, _ = _diff(
+        (USERS, 'method: POST, path: ""}', 'method: POST, path: "/new", status: 200}')
+    )
     assert breaking == [
         "backend.users.create_user: route changed: POST '' -> POST '/new'",
         "backend.users.create_user: status changed: 201 -> 200",
@@ -144,17 +180,28 @@ def test_changed_prefix_breaks() -> None:
 
 def test_removed_event_breaks() -> None:
     breaking, _ = _diff(
-        (EVENTS, "  user_registered: {message: UserRegistered, publish: true, subscribe: true}\n", "  other: {message: UserRegistered}\n"),
+        (
+            EVENTS,
+            "  user_registered: {message: UserRegistered, publish: true, subscribe: true}\n",
+            "  other: {message: UserRegistered}\n",
+        ),
         (USERS, "    events: {publish_on_success: user_registered}\n", ""),
     )
     assert "events.user_registered: event removed" in breaking
-    assert "backend.users.create_user: events.publish_on_success changed: user_registered -> None" in breaking
+    assert (
+        "backend.users.create_user: events.publish_on_success changed: user_registered -> None"
+        in breaking
+    )
 
 
 def test_changed_input_and_output_break() -> None:
     breaking, _ = _diff(
         (USERS, "input: UserCreate", "input: UserRead"),
-        (USERS, "    output: UserRead\n    params", "    output: list[UserRead]\n    params"),
+        (
+            USERS,
+            "    output: UserRead\n    params",
+            "    output: list[UserRead]\n    params",
+        ),
     )
     assert breaking == [
         "backend.users.create_user: input changed: UserCreate -> UserRead",
@@ -164,7 +211,11 @@ def test_changed_input_and_output_break() -> None:
 
 def test_parameter_rules() -> None:
     breaking, safe = _diff(
-        (USERS, "- {name: verbose, type: bool, source: query, default: false}", "- {name: limit, type: int, source: query, required: true}"),
+        (
+            USERS,
+            "- {name: verbose, type: bool, source: query, default: false}",
+            "- {name: limit, type: int, source: query, required: true}",
+        ),
     )
     assert breaking == [
         "backend.users.get_user.params.limit: required parameter added",
@@ -178,10 +229,26 @@ def test_parameter_rules() -> None:
 
 def test_added_optional_field_operation_model_and_event_are_safe() -> None:
     breaking, safe = _diff(
-        (MODELS, "      role:", "      bio: {type: string, optional: true}\n      role:"),
-        (MODELS, "  UserRegistered:", "  Team:\n    fields:\n      id: {type: int}\n  UserRegistered:"),
-        (EVENTS, "events:\n", "events:\n  team_created: {message: Team, publish: true}\n"),
-        (USERS, "operations:\n", "operations:\n  ping:\n    rest: {method: GET, path: /ping}\n"),
+        (
+            MODELS,
+            "      role:",
+            "      bio: {type: string, optional: true}\n      role:",
+        ),
+        (
+            MODELS,
+            "  UserRegistered:",
+            "  Team:\n    fields:\n      id: {type: int}\n  UserRegistered:",
+        ),
+        (
+            EVENTS,
+            "events:\n",
+            "events:\n  team_created: {message: Team, publish: true}\n",
+        ),
+        (
+            USERS,
+            "operations:\n",
+            "operations:\n  ping:\n    rest: {method: GET, path: /ping}\n",
+        ),
     )
     assert breaking == []
     assert safe == [
@@ -198,11 +265,15 @@ def test_description_changes_are_safe() -> None:
     breaking, safe = _diff((MODELS, "description: A user.", "description: Anyone."))
     # Variants carry their model's description.
     assert breaking == []
-    assert safe == [f"models.{c}: description changed" for c in ("User", "UserCreate", "UserRead")]
+    assert safe == [
+        f"models.{c}: description changed" for c in ("User", "UserCreate", "UserRead")
+    ]
 
 
 def test_widened_parameter_is_safe() -> None:
-    assert _diff((USERS, "{name: user_id, type: int}", "{name: user_id, type: float}")) == (
+    assert _diff(
+        (USERS, "{name: user_id, type: int}", "{name: user_id, type: float}")
+    ) == (
         [],
         ["backend.users.get_user.params.user_id: type widened: int -> float"],
     )
@@ -215,11 +286,27 @@ def test_widened_parameter_is_safe() -> None:
     "old, new, expected",
     [
         (TypeRef("scalar", "int"), TypeRef("scalar", "int"), SAME),
-        (TypeRef("scalar", "int"), TypeRef("optional", of=TypeRef("scalar", "int")), WIDENED),
-        (TypeRef("optional", of=TypeRef("scalar", "float")), TypeRef("scalar", "int"), NARROWED),
-        (TypeRef("list", of=TypeRef("scalar", "int")), TypeRef("list", of=TypeRef("scalar", "float")), WIDENED),
+        (
+            TypeRef("scalar", "int"),
+            TypeRef("optional", of=TypeRef("scalar", "int")),
+            WIDENED,
+        ),
+        (
+            TypeRef("optional", of=TypeRef("scalar", "float")),
+            TypeRef("scalar", "int"),
+            NARROWED,
+        ),
+        (
+            TypeRef("list", of=TypeRef("scalar", "int")),
+            TypeRef("list", of=TypeRef("scalar", "float")),
+            WIDENED,
+        ),
         (TypeRef("enum", values=("a", "b")), TypeRef("enum", values=("b", "a")), SAME),
-        (TypeRef("enum", values=("a", "b")), TypeRef("enum", values=("a", "c")), "changed"),
+        (
+            TypeRef("enum", values=("a", "b")),
+            TypeRef("enum", values=("a", "c")),
+            "changed",
+        ),
         (TypeRef("model", "User"), TypeRef("model", "Team"), "changed"),
     ],
 )

@@ -27,7 +27,10 @@ class SpecDiffSubsystem(GoalSubsystem):
     name = "spec-diff"
     help = "Report spec changes since a git ref, failing on those that break existing clients."
 
-    base = StrOption(default="origin/main", help="The git ref whose specs existing clients were generated from.")
+    base = StrOption(
+        default="origin/main",
+        help="The git ref whose specs existing clients were generated from.",
+    )
     allow_breaking = BoolOption(
         default=False,
         help=softwrap(
@@ -57,7 +60,9 @@ class SpecsAtRef:
     files: FrozenDict[str, str]  # {path: text} of the YAML files in those directories
 
 
-async def _git(git: GitBinary, build_root: BuildRoot, *args: str, cache_scope: ProcessCacheScope) -> str:
+async def _git(
+    git: GitBinary, build_root: BuildRoot, *args: str, cache_scope: ProcessCacheScope
+) -> str:
     result = await Get(
         ProcessResult,
         Process(
@@ -71,14 +76,29 @@ async def _git(git: GitBinary, build_root: BuildRoot, *args: str, cache_scope: P
 
 
 @rule(desc="Read the specs at a git ref", level=LogLevel.DEBUG)
-async def read_specs_at_ref(request: SpecsAtRefRequest, git: GitBinary, build_root: BuildRoot) -> SpecsAtRef:
+async def read_specs_at_ref(
+    request: SpecsAtRefRequest, git: GitBinary, build_root: BuildRoot
+) -> SpecsAtRef:
     # A ref moves, so it is resolved once per run; what a commit holds never changes, so reading
     # it is cached like any other process.
     commit = (
-        await _git(git, build_root, "rev-parse", "--verify", f"{request.ref}^{{commit}}", cache_scope=ProcessCacheScope.PER_SESSION)
+        await _git(
+            git,
+            build_root,
+            "rev-parse",
+            "--verify",
+            f"{request.ref}^{{commit}}",
+            cache_scope=ProcessCacheScope.PER_SESSION,
+        )
     ).strip()
     listing = await _git(
-        git, build_root, "ls-tree", "-z", "--name-only", commit, "--",
+        git,
+        build_root,
+        "ls-tree",
+        "-z",
+        "--name-only",
+        commit,
+        "--",
         *(f"{directory}/" for directory in request.directories),
         cache_scope=ProcessCacheScope.SUCCESSFUL,
     )
@@ -94,11 +114,17 @@ async def read_specs_at_ref(request: SpecsAtRefRequest, git: GitBinary, build_ro
         )
         for path in paths
     )
-    return SpecsAtRef(commit, FrozenDict((path, text.stdout.decode()) for path, text in zip(paths, texts)))
+    return SpecsAtRef(
+        commit,
+        FrozenDict((path, text.stdout.decode()) for path, text in zip(paths, texts)),
+    )
 
 
 def _report(console: Console, changes: SpecChanges) -> None:
-    for title, listed in (("Breaking for clients", changes.breaking), ("Safe", changes.safe)):
+    for title, listed in (
+        ("Breaking for clients", changes.breaking),
+        ("Safe", changes.safe),
+    ):
         if listed:
             console.print_stdout(f"{title}:")
             for change in listed:
@@ -106,7 +132,9 @@ def _report(console: Console, changes: SpecChanges) -> None:
 
 
 @goal_rule
-async def spec_diff(console: Console, subsystem: SpecDiffSubsystem, all_specs: AllSpecTargets) -> SpecDiff:
+async def spec_diff(
+    console: Console, subsystem: SpecDiffSubsystem, all_specs: AllSpecTargets
+) -> SpecDiff:
     paths = sorted(tgt[SpecSourceField].file_path for tgt in all_specs)
     # The directories of today's specs: a spec removed since the base is still found there.
     directories = tuple(sorted({os.path.dirname(path) for path in paths}))
@@ -117,7 +145,9 @@ async def spec_diff(console: Console, subsystem: SpecDiffSubsystem, all_specs: A
     try:
         old = specgen.load(base.files)
     except specgen.SpecErrors as errors:
-        console.print_stderr(f"The specs at {subsystem.base} ({base.commit[:12]}) do not load:\n{errors}")
+        console.print_stderr(
+            f"The specs at {subsystem.base} ({base.commit[:12]}) do not load:\n{errors}"
+        )
         return SpecDiff(exit_code=2)
     new = specgen.load({f.path: f.content.decode() for f in current})
     changes = compare(old, new)
