@@ -22,7 +22,9 @@ services:
      profiles: [bot]}
 """
 )
-COMPOSE = f"services:\n  db:\n    image: postgres\n  {BEGIN_MARKER}\n  {END_MARKER}\nvolumes: {{}}\n"
+COMPOSE = (
+    f"services:\n  db:\n    image: postgres\n  {BEGIN_MARKER}\n  {END_MARKER}\nvolumes: {{}}\n"
+)
 CADDYFILE = f"localhost {{\n\t{BEGIN_MARKER}\n\t{END_MARKER}\n}}\n"
 
 

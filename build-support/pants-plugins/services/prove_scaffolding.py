@@ -56,9 +56,7 @@ def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         text=True,
     )
     if check and result.returncode != 0:
-        sys.exit(
-            f"prove-scaffolding: `{' '.join(args)}` failed:\n{result.stdout[-6000:]}"
-        )
+        sys.exit(f"prove-scaffolding: `{' '.join(args)}` failed:\n{result.stdout[-6000:]}")
     return result
 
 
@@ -83,16 +81,12 @@ def timed(label: str, figures: Dict[str, float], action) -> subprocess.Completed
 
 def make_clone(workdir: Path) -> Path:
     repo = workdir / "repo"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--local", str(REPO), str(repo)], check=True
-    )
+    subprocess.run(["git", "clone", "--quiet", "--local", str(REPO), str(repo)], check=True)
     for path in SCAFFOLDING_PATHS:
         source, target = REPO / path, repo / path
         if source.is_dir():
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(
-                source, target, ignore=shutil.ignore_patterns("__pycache__", ".env")
-            )
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".env"))
         else:
             shutil.copy2(source, target)
     # The pex tool ./pants bootstraps once per checkout; reusing it keeps the figures about Pants.
@@ -109,9 +103,7 @@ def add_to_registry(repo: Path, name: str, type_name: str, depends_on: str) -> N
 
 
 def image_size(image: str) -> int:
-    output = run(
-        REPO, "docker", "image", "inspect", image, "--format", "{{.Size}}"
-    ).stdout
+    output = run(REPO, "docker", "image", "inspect", image, "--format", "{{.Size}}").stdout
     return int(output.strip())
 
 
@@ -138,9 +130,7 @@ def wait_until(what: str, container: str, probe) -> None:
             return
         time.sleep(1)
     logs = run(REPO, "docker", "logs", container, check=False).stdout
-    sys.exit(
-        f"prove-scaffolding: {container} never showed that {what}; its log:\n{logs}"
-    )
+    sys.exit(f"prove-scaffolding: {container} never showed that {what}; its log:\n{logs}")
 
 
 def logs_contain(container: str, text: str) -> bool:
@@ -149,9 +139,7 @@ def logs_contain(container: str, text: str) -> bool:
 
 def answers_health(port: int) -> bool:
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/health", timeout=2
-        ) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -198,18 +186,14 @@ def prove(repo: Path) -> Dict[str, object]:
         start = time.monotonic()
         add_to_registry(repo, name, type_name, depends_on)
         if pants(repo, "sync-services", "--check", check=False).returncode == 0:
-            sys.exit(
-                f"prove-scaffolding: sync-services --check passed with {name} missing"
-            )
+            sys.exit(f"prove-scaffolding: sync-services --check passed with {name} missing")
         timed(f"{name}: sync-services", figures, lambda: pants(repo, "sync-services"))
         timed(
             f"{name}: pants test",
             figures,
             lambda: pants(repo, "test", f"src/python/{name}::"),
         )
-        figures[f"{name}: registry entry to passing test"] = round(
-            time.monotonic() - start, 1
-        )
+        figures[f"{name}: registry entry to passing test"] = round(time.monotonic() - start, 1)
         log(
             f"{name}: registry entry to passing test: {figures[f'{name}: registry entry to passing test']} s"
         )
@@ -220,9 +204,7 @@ def prove(repo: Path) -> Dict[str, object]:
         figures,
         lambda: pants(repo, "lint", "check", *folders),
     )
-    timed(
-        "package, cold (3 services)", figures, lambda: pants(repo, "package", *folders)
-    )
+    timed("package, cold (3 services)", figures, lambda: pants(repo, "package", *folders))
     run_images("cold")
 
     # A code-only change: only the sources pex and the image layers after it are rebuilt.
@@ -234,9 +216,7 @@ def prove(repo: Path) -> Dict[str, object]:
         lambda: pants(repo, "package", "src/python/demo_api:image"),
     )
     run_images("rebuilt")
-    sizes = {
-        name: image_size(f"specfirst/{name}:latest") for name, _, _ in NEW_SERVICES
-    }
+    sizes = {name: image_size(f"specfirst/{name}:latest") for name, _, _ in NEW_SERVICES}
     return {"seconds": figures, "image_bytes": sizes}
 
 

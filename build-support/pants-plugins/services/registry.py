@@ -59,9 +59,7 @@ _SERVICE_KEYS = (
 )
 _REQUIRED_KEYS = ("name", "type", "description")
 _LOWER_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_PROFILE = re.compile(
-    r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-)  # what Compose accepts as a profile name
+_PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # what Compose accepts as a profile name
 
 
 @dataclass(frozen=True)
@@ -73,9 +71,7 @@ class Service:
     profiles: Tuple[str, ...] = ()
     port: Optional[int] = None  # HTTP port inside the container; the type's by default
     replicas: int = 1
-    migrate: Tuple[
-        str, ...
-    ] = ()  # command run once in the service's image before it starts
+    migrate: Tuple[str, ...] = ()  # command run once in the service's image before it starts
 
     @property
     def serves_http(self) -> bool:
@@ -137,9 +133,7 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
         return None
     _check_keys(doc, path, body, _SERVICE_KEYS, required=_REQUIRED_KEYS)
     name = _name(doc, path + ("name",), body.get("name")) if "name" in body else None
-    service_type = (
-        _type(doc, path + ("type",), body.get("type")) if "type" in body else None
-    )
+    service_type = _type(doc, path + ("type",), body.get("type")) if "type" in body else None
     description = _optional_string(doc, path, body, "description")
     profiles = _string_list(doc, path + ("profiles",), body.get("profiles"))
     for index, profile in profiles:
@@ -176,11 +170,7 @@ def _name(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[str]:
     if name is None:
         return None
     if not (_is_identifier(name) and _LOWER_SNAKE.match(name)):
-        hint = (
-            f"write '{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}'"
-            if name
-            else None
-        )
+        hint = f"write '{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}'" if name else None
         doc.error(
             path,
             f"service name '{name}' is not a lower snake case Python identifier",
@@ -195,10 +185,7 @@ def _type(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[ServiceType]
     if name is None:
         return None
     if name not in SERVICE_TYPES:
-        hint = (
-            _did_you_mean(name, list(SERVICE_TYPES))
-            or f"one of {', '.join(SERVICE_TYPES)}"
-        )
+        hint = _did_you_mean(name, list(SERVICE_TYPES)) or f"one of {', '.join(SERVICE_TYPES)}"
         doc.error(path, f"unknown service type '{name}'", hint)
         return None
     return SERVICE_TYPES[name]
@@ -226,21 +213,16 @@ def _port(
     return port
 
 
-def _check_dependencies(
-    doc: _Doc, services: List[Service], index_of: Dict[str, int]
-) -> None:
+def _check_dependencies(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
     known = list(index_of) + list(INFRA_SERVICES)
     for service in services:
         path: Tuple[Any, ...] = ("services", index_of[service.name], "depends_on")
         for position, dependency in enumerate(service.depends_on):
             if dependency == service.name:
-                doc.error(
-                    path + (position,), f"service '{service.name}' depends on itself"
-                )
+                doc.error(path + (position,), f"service '{service.name}' depends on itself")
             elif dependency not in known:
                 doc.error(
                     path + (position,),
                     f"unknown service '{dependency}'",
-                    _did_you_mean(dependency, known)
-                    or f"known services: {', '.join(known)}",
+                    _did_you_mean(dependency, known) or f"known services: {', '.join(known)}",
                 )

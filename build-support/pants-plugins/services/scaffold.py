@@ -27,9 +27,7 @@ def render_service(service: Service, templates: Mapping[str, str]) -> Dict[str, 
     """{repo path: content} of every file of `service`, from {repo path: text} of the templates."""
     prefix = TEMPLATES_DIR + "/"
     environment = jinja2.Environment(
-        loader=jinja2.DictLoader(
-            {path[len(prefix) :]: text for path, text in templates.items()}
-        ),
+        loader=jinja2.DictLoader({path[len(prefix) :]: text for path, text in templates.items()}),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -53,7 +51,5 @@ def render_service(service: Service, templates: Mapping[str, str]) -> Dict[str, 
 
 def _output_path(service_name: str, template_path: str) -> str:
     directory, file_name = posixpath.split(template_path[: -len(".j2")])
-    file_name = _STORED_NAMES.get(file_name, file_name).replace(
-        NAME_PLACEHOLDER, service_name
-    )
+    file_name = _STORED_NAMES.get(file_name, file_name).replace(NAME_PLACEHOLDER, service_name)
     return posixpath.join(service_dir(service_name), directory, file_name)

@@ -17,8 +17,7 @@ EVENTS = "events:\n  user_registered: {message: UserRegisteredEvent, subscribe: 
 
 COMMON = {"BUILD", "Dockerfile", "README.md", "__init__.py", "main.py", "settings.py"}
 EXPECTED_FILES = {
-    "python-fastapi": COMMON
-    | {"app.py", "app_test.py", "spec/BUILD", "spec/order_book.yaml"},
+    "python-fastapi": COMMON | {"app.py", "app_test.py", "spec/BUILD", "spec/order_book.yaml"},
     "python-faststream": COMMON
     | {"worker.py", "worker_test.py", "spec/BUILD", "spec/order_book.yaml"},
     "default": COMMON | {"main_test.py"},
@@ -36,8 +35,7 @@ def scaffold(type_name: str) -> dict[str, str]:
     )
     prefix = "src/python/order_book/"
     return {
-        path[len(prefix) :]: text
-        for path, text in render_service(service, templates()).items()
+        path[len(prefix) :]: text for path, text in render_service(service, templates()).items()
     }
 
 

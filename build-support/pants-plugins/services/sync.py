@@ -25,10 +25,7 @@ class SyncPlan:
 
     def report(self) -> List[str]:
         lines = [f"missing: {path}" for path in sorted(self.new_files)]
-        lines += [
-            f"out of date: {path} (generated section)"
-            for path in sorted(self.updated_files)
-        ]
+        lines += [f"out of date: {path} (generated section)" for path in sorted(self.updated_files)]
         lines += [
             f"unregistered: {name} is no longer in {REGISTRY_FILE}; its section of {COMPOSE_FILE} is "
             f"dropped, {service_dir(name)}/ is kept (delete it by hand if it should go)"
@@ -40,9 +37,7 @@ class SyncPlan:
 def scaffolded(registry: Registry, existing_files: AbstractSet[str]) -> Tuple[str, ...]:
     """Registered services with a BUILD file: they belong to their authors and are never touched."""
     return tuple(
-        name
-        for name in registry.names()
-        if f"{service_dir(name)}/BUILD" in existing_files
+        name for name in registry.names() if f"{service_dir(name)}/BUILD" in existing_files
     )
 
 
@@ -63,18 +58,10 @@ def plan_sync(
         if service.name not in done:
             rendered = render_service(service, templates)
             new_files.update(
-                {
-                    path: text
-                    for path, text in rendered.items()
-                    if path not in existing_files
-                }
+                {path: text for path, text in rendered.items() if path not in existing_files}
             )
     rendered_infra = render_all(registry, dict(managed_texts))
-    updated = {
-        path: text
-        for path, text in rendered_infra.items()
-        if managed_texts[path] != text
-    }
+    updated = {path: text for path, text in rendered_infra.items() if managed_texts[path] != text}
     previously = services_in_compose(managed_texts[COMPOSE_FILE])
     unregistered = tuple(name for name in previously if name not in registry.names())
     return SyncPlan(new_files, updated, unregistered)

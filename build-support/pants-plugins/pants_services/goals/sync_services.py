@@ -64,9 +64,9 @@ def _required(paths: list[str]) -> PathGlobs:
 async def sync_services(
     console: Console, workspace: Workspace, subsystem: SyncServicesSubsystem
 ) -> SyncServices:
-    registry_text = _texts(
-        await Get(DigestContents, PathGlobs, _required([REGISTRY_FILE]))
-    )[REGISTRY_FILE]
+    registry_text = _texts(await Get(DigestContents, PathGlobs, _required([REGISTRY_FILE])))[
+        REGISTRY_FILE
+    ]
     try:
         names = load_registry(registry_text, REGISTRY_FILE).names()
     except SpecErrors as errors:
@@ -82,9 +82,7 @@ async def sync_services(
         Get(Paths, PathGlobs([f"{service_dir(name)}/**" for name in names])),
     )
     try:
-        plan = plan_sync(
-            registry_text, _texts(templates), _texts(managed), set(existing.files)
-        )
+        plan = plan_sync(registry_text, _texts(templates), _texts(managed), set(existing.files))
     except SectionError as error:
         console.print_stderr(str(error))
         return SyncServices(exit_code=1)
@@ -94,24 +92,18 @@ async def sync_services(
     if subsystem.check:
         out_of_step = bool(plan.files_to_write())
         if out_of_step:
-            console.print_stderr(
-                "Out of step with services.yml: run `pants sync-services`."
-            )
+            console.print_stderr("Out of step with services.yml: run `pants sync-services`.")
         return SyncServices(exit_code=1 if out_of_step else 0)
 
     files = plan.files_to_write()
     if files:
         digest = await Get(
             Digest,
-            CreateDigest(
-                FileContent(path, text.encode()) for path, text in sorted(files.items())
-            ),
+            CreateDigest(FileContent(path, text.encode()) for path, text in sorted(files.items())),
         )
         workspace.write_digest(digest)
     console.print_stderr(
-        f"sync-services: wrote {len(files)} file(s)"
-        if files
-        else "sync-services: in step"
+        f"sync-services: wrote {len(files)} file(s)" if files else "sync-services: in step"
     )
     return SyncServices(exit_code=0)
 

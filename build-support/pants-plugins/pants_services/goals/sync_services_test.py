@@ -63,7 +63,4 @@ def test_registry_errors_name_file_line_and_key(rule_runner: RuleRunner) -> None
     )
     result = rule_runner.run_goal_rule(SyncServices)
     assert result.exit_code == 1
-    assert (
-        "services.yml:2: services[0].type: unknown service type 'cronjob'"
-        in result.stderr
-    )
+    assert "services.yml:2: services[0].type: unknown service type 'cronjob'" in result.stderr
