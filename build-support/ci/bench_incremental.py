@@ -42,16 +42,12 @@ class Run:
 
 def timed_run(root: Path, name: str, touch: Path, args: list[str]) -> Run:
     with touch.open("a") as file:
-        file.write(
-            f"# bench {name} {time.time_ns()}\n"
-        )  # new content: cold for this change
+        file.write(f"# bench {name} {time.time_ns()}\n")  # new content: cold for this change
     started = time.monotonic()
     result = run_pants(root, *args)
     seconds = time.monotonic() - started
     results = _TEST_RESULT.findall(result.stderr)
-    executed = sum(
-        1 for _, rest in results if "cached" not in rest and "memoized" not in rest
-    )
+    executed = sum(1 for _, rest in results if "cached" not in rest and "memoized" not in rest)
     return Run(name, seconds, len(results), executed, result.returncode)
 
 
@@ -103,9 +99,7 @@ def main() -> int:
                     "test",
                 ],
             ),
-            timed_run(
-                root, "service", touch, ["lint", "check", "test", f"{service}::"]
-            ),
+            timed_run(root, "service", touch, ["lint", "check", "test", f"{service}::"]),
         ]
     finally:
         shutil.rmtree(root)

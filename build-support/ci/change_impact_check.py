@@ -24,8 +24,7 @@ TG_BOT = "src/python/tg_bot"
 
 def _in(directory: str, *names: str) -> set[str]:
     return {
-        f"{directory}{name}" if name.startswith(":") else f"{directory}/{name}"
-        for name in names
+        f"{directory}{name}" if name.startswith(":") else f"{directory}/{name}" for name in names
     }
 
 
@@ -180,13 +179,9 @@ CASES = (
 def selection(root, touch: str) -> set[str]:
     path = root / touch
     original = path.read_text()
-    path.write_text(
-        original + ("{# touched #}\n" if touch.endswith(".j2") else "# touched\n")
-    )
+    path.write_text(original + ("{# touched #}\n" if touch.endswith(".j2") else "# touched\n"))
     try:
-        output = pants(
-            root, "--changed-since=HEAD", "--changed-dependents=transitive", "list"
-        )
+        output = pants(root, "--changed-since=HEAD", "--changed-dependents=transitive", "list")
     finally:
         path.write_text(original)
     return set(output.split())
@@ -208,9 +203,7 @@ def main() -> int:
         for case in CASES:
             selected = selection(root, case.touch)
             if case.unchecked_prefix:
-                selected = {
-                    a for a in selected if not a.startswith(case.unchecked_prefix)
-                }
+                selected = {a for a in selected if not a.startswith(case.unchecked_prefix)}
             if git(root, "status", "--porcelain"):
                 raise RuntimeError("a case left the scratch copy modified")
             if args.show:

@@ -59,9 +59,7 @@ def buildgrid_executable(venv: Path) -> Path:
     bgd = venv / "bin" / "bgd"
     if not bgd.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", BUILDGRID], check=True
-        )
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", BUILDGRID], check=True)
     return bgd
 
 
@@ -81,9 +79,7 @@ def wait_for_port(port: int, server: subprocess.Popen, timeout: float = 120) -> 
             return
         except OSError:
             time.sleep(1)
-    raise RuntimeError(
-        f"BuildGrid did not listen on 127.0.0.1:{port} within {timeout:.0f} s"
-    )
+    raise RuntimeError(f"BuildGrid did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
 def counter(stderr: str, name: str) -> int:
@@ -102,17 +98,13 @@ def main() -> int:
     parser.add_argument(
         "--target", default="build-support/pants-plugins/specgen/diff_test.py:tests"
     )
-    parser.add_argument(
-        "--buildgrid-venv", type=Path, default=Path("/tmp/buildgrid-venv")
-    )
+    parser.add_argument("--buildgrid-venv", type=Path, default=Path("/tmp/buildgrid-venv"))
     args = parser.parse_args()
 
     bgd = buildgrid_executable(args.buildgrid_venv)
     work = scratch_dir("remote-cache-")
     port = free_port()
-    (work / "buildgrid.yml").write_text(
-        BUILDGRID_CONFIG.format(port=port, instance=INSTANCE)
-    )
+    (work / "buildgrid.yml").write_text(BUILDGRID_CONFIG.format(port=port, instance=INSTANCE))
     with (work / "buildgrid.log").open("w") as log:
         server = subprocess.Popen(
             [str(bgd), "server", "start", "buildgrid.yml"],
@@ -151,9 +143,7 @@ def main() -> int:
             "cached remotely" not in line
             or counter(run.stderr, "remote_cache_requests_cached") == 0
         ):
-            print(
-                "FAIL: the second clone did not take its test result from the remote cache"
-            )
+            print("FAIL: the second clone did not take its test result from the remote cache")
             return 1
         print("ok: the second clone's test result came from the remote cache")
         return 0

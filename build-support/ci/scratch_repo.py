@@ -16,11 +16,10 @@ PEX_BOOTSTRAP = Path(".pants.d/bootstrap")
 # - shell dependency inference downloads shellcheck, which offline machines cannot, and finds
 #   nothing here (no script sources another), yet --changed-dependents needs every target's
 #   dependencies: `[shell-setup] dependency_inference = false`;
-# - black and ruff default to interpreter constraints wider than python-default's lockfile, so
-#   `lint` refuses to install them: `[black]`/`[ruff]` `interpreter_constraints`.
+# - ruff defaults to interpreter constraints wider than python-default's lockfile, so `lint`
+#   refuses to install it: `[ruff] interpreter_constraints` (as [black] has).
 PANTS_ENV = {
     "PANTS_SHELL_SETUP_DEPENDENCY_INFERENCE": "false",
-    "PANTS_BLACK_INTERPRETER_CONSTRAINTS": "['CPython>=3.9,<3.12']",
     "PANTS_RUFF_INTERPRETER_CONSTRAINTS": "['CPython>=3.9,<3.12']",
 }
 
@@ -56,9 +55,7 @@ def pants(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 def copy_repo(destination: Path, source: Path = REPO) -> Path:
     """Copies the tracked and untracked-but-not-ignored files of `source` and commits them."""
-    listed = git(
-        source, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
-    ).split("\0")
+    listed = git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for relative in filter(None, listed):
         path = source / relative
         if path.is_file():  # a tracked file may be deleted in the working tree

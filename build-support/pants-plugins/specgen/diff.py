@@ -85,16 +85,10 @@ def type_change(old: TypeRef, new: TypeRef) -> str:
             return WIDENED
         return NARROWED if new_values < old_values else CHANGED
     element = type_change(old.of, new.of)
-    return (
-        _combine(element, type_change(old.key, new.key))
-        if old.kind == "dict"
-        else element
-    )
+    return _combine(element, type_change(old.key, new.key)) if old.kind == "dict" else element
 
 
-def constraint_change(
-    old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]
-) -> str:
+def constraint_change(old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]) -> str:
     """How constraints (ge, max_length, ...) changed what they accept."""
     old_bounds, new_bounds = dict(old), dict(new)
     result = SAME
@@ -122,9 +116,7 @@ def _at_least(inner: str, outer: str) -> str:
     return outer if inner in (SAME, outer) else CHANGED
 
 
-def _value_change(
-    old_type: TypeRef, new_type: TypeRef, old_constraints, new_constraints
-) -> str:
+def _value_change(old_type: TypeRef, new_type: TypeRef, old_constraints, new_constraints) -> str:
     return _combine(
         type_change(old_type, new_type),
         constraint_change(old_constraints, new_constraints),
@@ -170,9 +162,7 @@ def _sent_roots(spec: SpecSet) -> Set[str]:
 
 def _received_roots(spec: SpecSet) -> Set[str]:
     roots = {e.message for e in spec.events}
-    roots.update(
-        o.output.schema for d in spec.domains for o in d.operations if o.output.schema
-    )
+    roots.update(o.output.schema for d in spec.domains for o in d.operations if o.output.schema)
     return roots
 
 
@@ -288,9 +278,7 @@ def _compare_event(where: str, old: Event, new: Event) -> Iterable[Change]:
     for direction in ("publish", "subscribe"):
         before, after = getattr(old, direction), getattr(new, direction)
         if before != after:
-            yield Change(
-                where, f"{direction} {'enabled' if after else 'disabled'}", before
-            )
+            yield Change(where, f"{direction} {'enabled' if after else 'disabled'}", before)
     if old.description != new.description:
         yield Change(where, "description changed", False)
 
@@ -333,17 +321,13 @@ def _compare_operation(where: str, old: Operation, new: Operation) -> Iterable[C
     if old.input != new.input:
         yield Change(where, f"input changed: {old.input} -> {new.input}", True)
     if old.output != new.output:
-        yield Change(
-            where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True
-        )
+        yield Change(where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True)
     yield from _compare_rest(where, old, new)
     for kind in ("subscribe", "publish_on_success", "publish_on_error"):
         before, after = getattr(old.events, kind), getattr(new.events, kind)
         if before != after:
             # Whoever relied on the old event (publishing to or consuming from it) is cut off.
-            yield Change(
-                where, f"events.{kind} changed: {before} -> {after}", before is not None
-            )
+            yield Change(where, f"events.{kind} changed: {before} -> {after}", before is not None)
     old_params = {p.name: p for p in old.params}
     new_params = {p.name: p for p in new.params}
     for name, before, after in _pairs(old_params, new_params):
@@ -370,14 +354,10 @@ def _compare_rest(where: str, old: Operation, new: Operation) -> Iterable[Change
         route = f"{old.rest.method} {old.rest.path!r} -> {new.rest.method} {new.rest.path!r}"
         yield Change(where, f"route changed: {route}", True)
     if old.rest.status != new.rest.status:
-        yield Change(
-            where, f"status changed: {old.rest.status} -> {new.rest.status}", True
-        )
+        yield Change(where, f"status changed: {old.rest.status} -> {new.rest.status}", True)
 
 
-def _compare_param(
-    where: str, old: Optional[Param], new: Optional[Param]
-) -> Iterable[Change]:
+def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> Iterable[Change]:
     if new is None:
         yield Change(where, "parameter removed", True)
         return
@@ -413,9 +393,7 @@ def _compare_param(
 # ---------------------------------------------------------------------------- helpers
 
 
-def _pairs(
-    old: Mapping[K, V], new: Mapping[K, V]
-) -> Iterable[Tuple[K, Optional[V], Optional[V]]]:
+def _pairs(old: Mapping[K, V], new: Mapping[K, V]) -> Iterable[Tuple[K, Optional[V], Optional[V]]]:
     """(key, old value or None, new value or None) for every key of either, old order first."""
     for key in [*old, *(k for k in new if k not in old)]:
         yield key, old.get(key), new.get(key)

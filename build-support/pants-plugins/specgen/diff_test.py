@@ -91,20 +91,16 @@ def test_removed_model_breaks() -> None:
         (EVENTS, "UserRegistered", "Other"),
     )
     assert "models.UserRegistered: model removed" in breaking
-    assert (
-        "events.user_registered: message changed: UserRegistered -> Other" in breaking
-    )
+    assert "events.user_registered: message changed: UserRegistered -> Other" in breaking
 
 
 def test_renamed_field_breaks_as_a_removal() -> None:
     breaking, safe = _diff((MODELS, "nickname:", "alias:"))
     assert breaking == [
-        f"models.{c}.fields.nickname: field removed"
-        for c in ("User", "UserCreate", "UserRead")
+        f"models.{c}.fields.nickname: field removed" for c in ("User", "UserCreate", "UserRead")
     ]
     assert safe == [
-        f"models.{c}.fields.alias: optional field added"
-        for c in ("User", "UserCreate", "UserRead")
+        f"models.{c}.fields.alias: optional field added" for c in ("User", "UserCreate", "UserRead")
     ]
 
 
@@ -148,17 +144,13 @@ def test_optional_field_made_required_breaks_inputs() -> None:
 
 
 def test_field_made_nullable_breaks_outputs() -> None:
-    breaking, safe = _diff(
-        (MODELS, "score: {type: int}", "score: {type: int, optional: true}")
-    )
+    breaking, safe = _diff((MODELS, "score: {type: int}", "score: {type: int, optional: true}"))
     assert "models.UserRead.fields.score: made nullable" in breaking
     assert "models.UserCreate.fields.score: no longer required" in safe
 
 
 def test_new_required_field_breaks_inputs_only() -> None:
-    breaking, safe = _diff(
-        (MODELS, "      role:", "      email: {type: string}\n      role:")
-    )
+    breaking, safe = _diff((MODELS, "      role:", "      email: {type: string}\n      role:"))
     assert "models.UserCreate.fields.email: required field added" in breaking
     assert "models.UserRead.fields.email: required field added" in safe
 
@@ -265,15 +257,11 @@ def test_description_changes_are_safe() -> None:
     breaking, safe = _diff((MODELS, "description: A user.", "description: Anyone."))
     # Variants carry their model's description.
     assert breaking == []
-    assert safe == [
-        f"models.{c}: description changed" for c in ("User", "UserCreate", "UserRead")
-    ]
+    assert safe == [f"models.{c}: description changed" for c in ("User", "UserCreate", "UserRead")]
 
 
 def test_widened_parameter_is_safe() -> None:
-    assert _diff(
-        (USERS, "{name: user_id, type: int}", "{name: user_id, type: float}")
-    ) == (
+    assert _diff((USERS, "{name: user_id, type: int}", "{name: user_id, type: float}")) == (
         [],
         ["backend.users.get_user.params.user_id: type widened: int -> float"],
     )

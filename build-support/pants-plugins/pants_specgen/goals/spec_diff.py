@@ -60,19 +60,18 @@ class SpecsAtRef:
     files: FrozenDict[str, str]  # {path: text} of the YAML files in those directories
 
 
-async def _git(
-    git: GitBinary, build_root: BuildRoot, *args: str, cache_scope: ProcessCacheScope
-) -> str:
-    result = await Get(
-        ProcessResult,
-        Process(
-            argv=(git.path, "-C", build_root.path, *args),
-            description=f"git {' '.join(args)}",
-            level=LogLevel.DEBUG,
-            cache_scope=cache_scope,
-        ),
+def _git(
+    git: GitBinary,
+    build_root: BuildRoot,
+    *args: str,
+    cache_scope: ProcessCacheScope = ProcessCacheScope.SUCCESSFUL,
+) -> Process:
+    return Process(
+        argv=(git.path, "-C", build_root.path, *args),
+        description=f"git {' '.join(args)}",
+        level=LogLevel.DEBUG,
+        cache_scope=cache_scope,
     )
-    return result.stdout.decode()
 
 
 @rule(desc="Read the specs at a git ref", level=LogLevel.DEBUG)
@@ -81,37 +80,29 @@ async def read_specs_at_ref(
 ) -> SpecsAtRef:
     # A ref moves, so it is resolved once per run; what a commit holds never changes, so reading
     # it is cached like any other process.
-    commit = (
-        await _git(
+    commitish = f"{request.ref}^{{commit}}"
+    resolved = await Get(
+        ProcessResult,
+        Process,
+        _git(
             git,
             build_root,
             "rev-parse",
             "--verify",
-            f"{request.ref}^{{commit}}",
+            commitish,
             cache_scope=ProcessCacheScope.PER_SESSION,
-        )
-    ).strip()
-    listing = await _git(
-        git,
-        build_root,
-        "ls-tree",
-        "-z",
-        "--name-only",
-        commit,
-        "--",
-        *(f"{directory}/" for directory in request.directories),
-        cache_scope=ProcessCacheScope.SUCCESSFUL,
+        ),
     )
-    paths = sorted(path for path in listing.split("\0") if path.endswith(".yaml"))
+    commit = resolved.stdout.decode().strip()
+    directories = (f"{directory}/" for directory in request.directories)
+    listing = await Get(
+        ProcessResult,
+        Process,
+        _git(git, build_root, "ls-tree", "-z", "--name-only", commit, "--", *directories),
+    )
+    paths = sorted(path for path in listing.stdout.decode().split("\0") if path.endswith(".yaml"))
     texts = await MultiGet(
-        Get(
-            ProcessResult,
-            Process(
-                argv=(git.path, "-C", build_root.path, "show", f"{commit}:{path}"),
-                description=f"git show {commit[:12]}:{path}",
-                level=LogLevel.DEBUG,
-            ),
-        )
+        Get(ProcessResult, Process, _git(git, build_root, "show", f"{commit}:{path}"))
         for path in paths
     )
     return SpecsAtRef(
