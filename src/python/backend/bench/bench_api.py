@@ -89,9 +89,12 @@ async def load(
         nonlocal errors
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            response = await request()
+            try:
+                failed = (await request()).is_error
+            except httpx.TransportError:  # counted, as a load tester would, rather than ending the run
+                failed = True
             latencies.append(time.perf_counter() - started)
-            errors += response.is_error
+            errors += failed
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -102,10 +105,10 @@ async def bench_app(base_url: str, seconds: float, concurrency: int, warmup: flo
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         telegram_ids = itertools.count(random.randrange(10**12))
-        seeded = [
-            (await client.post("/users", json={"telegram_id": next(telegram_ids)})).json()["id"]
-            for _ in range(SEEDED_USERS)
-        ]
+        seeded: list[int] = []
+        for _ in range(0, SEEDED_USERS, concurrency):
+            batch = [client.post("/users", json={"telegram_id": next(telegram_ids)}) for _ in range(concurrency)]
+            seeded.extend(response.json()["id"] for response in await asyncio.gather(*batch))
 
         def get_user() -> Awaitable[httpx.Response]:
             return client.get(f"/users/{random.choice(seeded)}")
