@@ -12,16 +12,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 # The pex tool ./pants would otherwise build from the package registry on first use.
 PEX_BOOTSTRAP = Path(".pants.d/bootstrap")
-# Workarounds until pants.toml has them, so that these checks run on the repository as it stands:
-# - shell dependency inference downloads shellcheck, which offline machines cannot, and finds
-#   nothing here (no script sources another), yet --changed-dependents needs every target's
-#   dependencies: `[shell-setup] dependency_inference = false`;
-# - ruff defaults to interpreter constraints wider than python-default's lockfile, so `lint`
-#   refuses to install it: `[ruff] interpreter_constraints` (as [black] has).
-PANTS_ENV = {
-    "PANTS_SHELL_SETUP_DEPENDENCY_INFERENCE": "false",
-    "PANTS_RUFF_INTERPRETER_CONSTRAINTS": "['CPython>=3.9,<3.12']",
-}
+# Until pants.toml says `[shell-setup] dependency_inference = false`: shell dependency inference
+# downloads shellcheck, which offline machines cannot, and finds nothing here (no script sources
+# another), yet --changed-dependents needs every target's dependencies.
+PANTS_ENV = {"PANTS_SHELL_SETUP_DEPENDENCY_INFERENCE": "false"}
 
 
 def git(root: Path, *args: str) -> str:

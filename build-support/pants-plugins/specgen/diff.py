@@ -61,10 +61,15 @@ def compare(old: SpecSet, new: SpecSet) -> SpecChanges:
 # ---------------------------------------------------------------------------- types
 
 
-def type_change(old: TypeRef, new: TypeRef) -> str:
-    """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED."""
+def type_change(old: Optional[TypeRef], new: Optional[TypeRef]) -> str:
+    """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED.
+
+    None stands for the parts a kind does not have (a list's key), so it only equals itself.
+    """
     if old == new:
         return SAME
+    if old is None or new is None:
+        return CHANGED
     if new.kind == "optional" and old.kind != "optional":
         return _at_least(type_change(old, new.of), WIDENED)
     if old.kind == "optional" and new.kind != "optional":
@@ -195,17 +200,12 @@ def _compare_schemas(old: SpecSet, new: SpecSet) -> Iterable[Change]:
     new_schemas = {s.class_name: s for s in new.schemas}
     for name, before, after in _pairs(old_schemas, new_schemas):
         where = f"models.{name}"
-        if after is None:
+        if before is None:
+            assert after is not None
+            yield Change(where, "model added" if after.variant is None else "variant added", False)
+        elif after is None:
             yield Change(
-                where,
-                "model removed" if before.variant is None else "variant removed",
-                True,
-            )
-        elif before is None:
-            yield Change(
-                where,
-                "model added" if after.variant is None else "variant added",
-                False,
+                where, "model removed" if before.variant is None else "variant removed", True
             )
         else:
             if before.description != after.description:
@@ -290,10 +290,11 @@ def _compare_domains(old: SpecSet, new: SpecSet) -> Iterable[Change]:
     old_domains = {(d.service, d.name): d for d in old.domains}
     new_domains = {(d.service, d.name): d for d in new.domains}
     for (service, name), before, after in _pairs(old_domains, new_domains):
-        if after is None:
-            yield Change(f"{service}.{name}", f"domain removed ({before.file})", True)
-        elif before is None:
+        if before is None:
+            assert after is not None
             yield Change(f"{service}.{name}", f"domain added ({after.file})", False)
+        elif after is None:
+            yield Change(f"{service}.{name}", f"domain removed ({before.file})", True)
         else:
             yield from _compare_domain(before, after)
 
