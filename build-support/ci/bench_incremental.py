@@ -10,8 +10,8 @@ targets run (and how many of them actually ran rather than came from the cache) 
 The target: incremental <= service + 15 s of fixed overhead (finding what changed, and what
 depends on it, is the only extra work).
 
-    ./pants run build-support/ci/bench_incremental.py            (or: python3 <this file>)
-    ./pants run build-support/ci/bench_incremental.py -- --touch src/python/backend/settings.py
+    python3 build-support/ci/bench_incremental.py [--touch src/python/backend/settings.py]
+    (`./pants run build-support/ci/bench_incremental.py` once build-support/ci is a source root)
 """
 
 from __future__ import annotations

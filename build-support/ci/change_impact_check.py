@@ -5,8 +5,8 @@ compares `pants list` of the changed targets and their transitive dependents wit
 below. The sets are explicit on purpose: a new target, file or import that changes what a change
 selects has to be looked at and written down here.
 
-    ./pants run build-support/ci/change_impact_check.py            (or: python3 <this file>)
-    ./pants run build-support/ci/change_impact_check.py -- --show  (print the selections only)
+    python3 build-support/ci/change_impact_check.py [--show] [--keep]   (in the repository)
+    (`./pants run build-support/ci/change_impact_check.py` once build-support/ci is a source root)
 """
 
 from __future__ import annotations

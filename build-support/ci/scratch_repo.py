@@ -9,7 +9,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 # The pex tool ./pants would otherwise build from the package registry on first use.
 PEX_BOOTSTRAP = Path(".pants.d/bootstrap")
 # Until pants.toml says `[shell-setup] dependency_inference = false`: shell dependency inference
@@ -47,8 +46,13 @@ def pants(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def copy_repo(destination: Path, source: Path = REPO) -> Path:
-    """Copies the tracked and untracked-but-not-ignored files of `source` and commits them."""
+def copy_repo(destination: Path) -> Path:
+    """Copies the tracked and untracked-but-not-ignored files of this repository and commits them.
+
+    The repository is the one around the working directory: `pants run` runs a copy of these
+    files from a sandbox, with the build root as the working directory.
+    """
+    source = Path(git(Path.cwd(), "rev-parse", "--show-toplevel").strip())
     listed = git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for relative in filter(None, listed):
         path = source / relative
