@@ -20,7 +20,9 @@ TITLE = "backend"
 VERSION = "0.1.0"
 
 
-def create_app(database_url: str, redis_url: str, *, pool_size: int = 10, health_timeout: float = 2.0) -> FastAPI:
+def create_app(
+    database_url: str, redis_url: str, *, pool_size: int = 10, health_timeout: float = 2.0
+) -> FastAPI:
     """Opens nothing: the database and Redis are connected on first use."""
 
     @asynccontextmanager

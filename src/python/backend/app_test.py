@@ -27,7 +27,10 @@ async def test_health_is_ok_with_the_database_up(database_url: str) -> None:
 
 @pytest.mark.parametrize(
     "database_url",
-    ["postgresql://postgres@127.0.0.1:1/none", "postgresql://postgres@10.255.255.1:5432/unroutable"],
+    [
+        "postgresql://postgres@127.0.0.1:1/none",
+        "postgresql://postgres@10.255.255.1:5432/unroutable",
+    ],
     ids=["refused", "timeout"],
 )
 async def test_health_is_503_with_a_reason_while_the_database_is_down(database_url: str) -> None:
@@ -36,7 +39,9 @@ async def test_health_is_503_with_a_reason_while_the_database_is_down(database_u
             response = await client.get("/health")
             assert response.status_code == 503
             body = response.json()
-            assert body["status"] == "unavailable" and body["reason"].startswith("database unavailable")
+            assert body["status"] == "unavailable" and body["reason"].startswith(
+                "database unavailable"
+            )
 
 
 async def test_an_unknown_database_is_503(database_url: str) -> None:

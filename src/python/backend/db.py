@@ -28,4 +28,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-

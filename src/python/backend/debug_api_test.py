@@ -32,11 +32,15 @@ def app_and_received() -> tuple[FastAPI, list[CommandReceived]]:
 
 async def post_command(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
     async with TestRedisBroker(app.state.bus.broker):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://backend"
+        ) as client:
             return await client.post("/debug/command", json=body)
 
 
-async def test_command_is_echoed_with_the_current_time_and_published(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
+async def test_command_is_echoed_with_the_current_time_and_published(
+    app_and_received: tuple[FastAPI, list[CommandReceived]],
+) -> None:
     app, received = app_and_received
     before = datetime.now(timezone.utc)
     response = await post_command(app, {"command": "/start", "args": ["a", "b"], "user_id": 42})
@@ -47,7 +51,9 @@ async def test_command_is_echoed_with_the_current_time_and_published(app_and_rec
     assert received == [echoed]
 
 
-async def test_a_given_timestamp_is_kept(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
+async def test_a_given_timestamp_is_kept(
+    app_and_received: tuple[FastAPI, list[CommandReceived]],
+) -> None:
     app, received = app_and_received
     timestamp = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     response = await post_command(
@@ -58,7 +64,9 @@ async def test_a_given_timestamp_is_kept(app_and_received: tuple[FastAPI, list[C
     assert [message.timestamp for message in received] == [timestamp]
 
 
-async def test_invalid_command_is_422(app_and_received: tuple[FastAPI, list[CommandReceived]]) -> None:
+async def test_invalid_command_is_422(
+    app_and_received: tuple[FastAPI, list[CommandReceived]],
+) -> None:
     app, received = app_and_received
     response = await post_command(app, {"command": "/start", "user_id": 1})
     assert response.status_code == 422

@@ -46,7 +46,9 @@ def base_url(migrated_database_url: str) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
         probe.close()
-        config = uvicorn.Config(create_app(migrated_database_url, redis_url), port=port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(migrated_database_url, redis_url), port=port, log_level="warning"
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -23,7 +23,10 @@ def main() -> None:
         redis_url = servers.redis_url(settings, stack)
         upgrade_to_head(database_url)
         app = create_app(
-            database_url, redis_url, pool_size=settings.db_pool_size, health_timeout=settings.health_timeout_seconds
+            database_url,
+            redis_url,
+            pool_size=settings.db_pool_size,
+            health_timeout=settings.health_timeout_seconds,
         )
         uvicorn.run(app, host=settings.host, port=settings.port)
 

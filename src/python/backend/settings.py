@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")
 
     # Unset: an embedded server is started (see servicekit.embedded), unless BACKEND_EMBEDDED=false.
-    database_url: PostgresDsn | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    database_url: PostgresDsn | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL")
+    )
     redis_url: RedisDsn | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
     embedded: bool = True
     host: str = "0.0.0.0"

@@ -10,7 +10,13 @@ from backend.settings import Settings, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for variable in ("DATABASE_URL", "REDIS_URL", "BACKEND_EMBEDDED", "BACKEND_PORT", "BACKEND_HOST"):
+    for variable in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "BACKEND_EMBEDDED",
+        "BACKEND_PORT",
+        "BACKEND_HOST",
+    ):
         monkeypatch.delenv(variable, raising=False)
     return monkeypatch
 
@@ -19,11 +25,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("environment", "message"),
     [
         ({"DATABASE_URL": "not a url"}, "backend: DATABASE_URL: Input should be a valid URL"),
-        ({"DATABASE_URL": ""}, "backend: DATABASE_URL: Input should be a valid URL, input is empty"),
-        ({"DATABASE_URL": "mysql://db/app"}, "backend: DATABASE_URL: URL scheme should be 'postgres'"),
+        (
+            {"DATABASE_URL": ""},
+            "backend: DATABASE_URL: Input should be a valid URL, input is empty",
+        ),
+        (
+            {"DATABASE_URL": "mysql://db/app"},
+            "backend: DATABASE_URL: URL scheme should be 'postgres'",
+        ),
         ({"REDIS_URL": "http://cache"}, "backend: REDIS_URL: URL scheme should be 'redis'"),
         ({"BACKEND_PORT": "eighty"}, "backend: BACKEND_PORT: Input should be a valid integer"),
-        ({"BACKEND_EMBEDDED": "false"}, "backend: DATABASE_URL is not set (required when BACKEND_EMBEDDED=false)"),
+        (
+            {"BACKEND_EMBEDDED": "false"},
+            "backend: DATABASE_URL is not set (required when BACKEND_EMBEDDED=false)",
+        ),
         (
             {"BACKEND_EMBEDDED": "false", "DATABASE_URL": "postgresql://db/app"},
             "backend: REDIS_URL is not set (required when BACKEND_EMBEDDED=false)",
@@ -50,8 +65,13 @@ def test_alembic_reports_bad_settings_the_same_way(clean_environment: pytest.Mon
 
 
 def test_defaults_and_overrides(clean_environment: pytest.MonkeyPatch) -> None:
-    assert load_settings() == Settings(database_url=None, redis_url=None, embedded=True, host="0.0.0.0", port=8000)
+    assert load_settings() == Settings(
+        database_url=None, redis_url=None, embedded=True, host="0.0.0.0", port=8000
+    )
     clean_environment.setenv("DATABASE_URL", "postgresql://postgres@db:5432/app")
     clean_environment.setenv("BACKEND_PORT", "9000")
     settings = load_settings()
-    assert (str(settings.database_url), settings.port) == ("postgresql://postgres@db:5432/app", 9000)
+    assert (str(settings.database_url), settings.port) == (
+        "postgresql://postgres@db:5432/app",
+        9000,
+    )

@@ -39,7 +39,9 @@ class Backend:
 async def backend(migrated_database_url: str) -> AsyncIterator[Backend]:
     """The app on the test database; its event broker is FastStream's in-memory test broker."""
     app = create_app(migrated_database_url, "redis://127.0.0.1:6379")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://backend"
+    ) as client:
         backend = Backend(client)
 
         # A plain FastStream subscriber: what the router put on the stream, and nothing else.
@@ -71,9 +73,17 @@ async def test_create_returns_the_user_and_publishes_user_registered(backend: Ba
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"telegram_id": -1}, {"telegram_id": "x"}, {"telegram_id": 1, "id": 5}, {"telegram_id": BIGINT_MAX + 1}],
+    [
+        {},
+        {"telegram_id": -1},
+        {"telegram_id": "x"},
+        {"telegram_id": 1, "id": 5},
+        {"telegram_id": BIGINT_MAX + 1},
+    ],
 )
-async def test_invalid_create_is_422_and_publishes_nothing(backend: Backend, body: dict[str, Any]) -> None:
+async def test_invalid_create_is_422_and_publishes_nothing(
+    backend: Backend, body: dict[str, Any]
+) -> None:
     response = await backend.client.post("/users", json=body)
     assert response.status_code == 422, response.text
     assert backend.registered == []
@@ -120,13 +130,17 @@ async def test_update_changes_only_the_fields_sent(backend: Backend) -> None:
     assert response.status_code == 200
     updated = response.json()
     assert (updated["telegram_id"], updated["is_admin"]) == (new_id, True)
-    assert updated["updated_at"] > user["updated_at"] and updated["created_at"] == user["created_at"]
+    assert (
+        updated["updated_at"] > user["updated_at"] and updated["created_at"] == user["created_at"]
+    )
     response = await backend.client.put(f"/users/{user['id']}", json={"is_admin": False})
     assert (response.json()["telegram_id"], response.json()["is_admin"]) == (new_id, False)
     assert (await backend.client.get(f"/users/{user['id']}")).json() == response.json()
 
 
-@pytest.mark.parametrize("body", [{}, {"telegram_id": None}, {"telegram_id": None, "is_admin": None}])
+@pytest.mark.parametrize(
+    "body", [{}, {"telegram_id": None}, {"telegram_id": None, "is_admin": None}]
+)
 async def test_update_setting_nothing_is_400(backend: Backend, body: dict[str, Any]) -> None:
     user = await create_user(backend.client)
     response = await backend.client.put(f"/users/{user['id']}", json=body)
@@ -135,7 +149,9 @@ async def test_update_setting_nothing_is_400(backend: Backend, body: dict[str, A
 
 async def test_update_errors(backend: Backend) -> None:
     first, second = await create_user(backend.client), await create_user(backend.client)
-    taken = await backend.client.put(f"/users/{second['id']}", json={"telegram_id": first["telegram_id"]})
+    taken = await backend.client.put(
+        f"/users/{second['id']}", json={"telegram_id": first["telegram_id"]}
+    )
     assert taken.status_code == 409
     assert (await backend.client.get(f"/users/{second['id']}")).json() == second
     missing = await backend.client.put("/users/999999999", json={"is_admin": True})
@@ -170,7 +186,9 @@ async def test_paging_through_every_user(backend: Backend) -> None:
     assert default_page == seen[:50]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "many"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "many"}]
+)
 async def test_list_bounds_are_422(backend: Backend, params: dict[str, Any]) -> None:
     assert (await backend.client.get("/users", params=params)).status_code == 422
 

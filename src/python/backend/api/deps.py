@@ -26,7 +26,9 @@ def get_bus(request: Request) -> EventBus:
     return bus
 
 
-async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
     async with database.sessions() as session:
         yield session
 

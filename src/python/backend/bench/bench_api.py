@@ -58,9 +58,15 @@ def served(kind: str, database_url: str, redis_url: str) -> Iterator[str]:
     """The app `kind` under uvicorn in a child process; yields its base URL."""
     port = free_port()
     # The child finds the modules where this process does, whether run from a pex or a venv.
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "DATABASE_URL": database_url}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "DATABASE_URL": database_url,
+    }
     environment["REDIS_URL"] = redis_url
-    server = subprocess.Popen([sys.executable, "-m", "backend.bench.serve", kind, str(port)], env=environment)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "backend.bench.serve", kind, str(port)], env=environment
+    )
     try:
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -79,7 +85,10 @@ def served(kind: str, database_url: str, redis_url: str) -> Iterator[str]:
 
 
 async def load(
-    client: httpx.AsyncClient, request: Callable[[], Awaitable[httpx.Response]], seconds: float, concurrency: int
+    client: httpx.AsyncClient,
+    request: Callable[[], Awaitable[httpx.Response]],
+    seconds: float,
+    concurrency: int,
 ) -> Result:
     latencies: list[float] = []
     errors = 0
@@ -91,7 +100,9 @@ async def load(
             started = time.perf_counter()
             try:
                 failed = (await request()).is_error
-            except httpx.TransportError:  # counted, as a load tester would, rather than ending the run
+            except (
+                httpx.TransportError
+            ):  # counted, as a load tester would, rather than ending the run
                 failed = True
             latencies.append(time.perf_counter() - started)
             errors += failed
@@ -101,13 +112,18 @@ async def load(
     return Result(len(latencies), errors, time.perf_counter() - started, latencies)
 
 
-async def bench_app(base_url: str, seconds: float, concurrency: int, warmup: float) -> dict[str, Result]:
+async def bench_app(
+    base_url: str, seconds: float, concurrency: int, warmup: float
+) -> dict[str, Result]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         telegram_ids = itertools.count(random.randrange(10**12))
         seeded: list[int] = []
         for _ in range(0, SEEDED_USERS, concurrency):
-            batch = [client.post("/users", json={"telegram_id": next(telegram_ids)}) for _ in range(concurrency)]
+            batch = [
+                client.post("/users", json={"telegram_id": next(telegram_ids)})
+                for _ in range(concurrency)
+            ]
             seeded.extend(response.json()["id"] for response in await asyncio.gather(*batch))
 
         def get_user() -> Awaitable[httpx.Response]:
@@ -124,7 +140,9 @@ async def bench_app(base_url: str, seconds: float, concurrency: int, warmup: flo
 
 
 def print_table(results: dict[str, dict[str, Result]]) -> None:
-    print(f"\n{'endpoint':<17}{'app':<13}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(
+        f"\n{'endpoint':<17}{'app':<13}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+    )
     for endpoint in results[APPS[0]]:
         for app in APPS:
             r = results[app][endpoint]
@@ -138,9 +156,13 @@ def print_table(results: dict[str, dict[str, Result]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load per endpoint and app")
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds of load per endpoint and app"
+    )
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent connections")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="seconds of unmeasured load first"
+    )
     options = parser.parse_args()
 
     with ExitStack() as stack:
@@ -150,8 +172,13 @@ def main() -> None:
         for app in APPS:
             database_url = stack.enter_context(scratch_database(server_url, prefix=f"bench_{app}"))
             with served(app, database_url, redis_url) as base_url:
-                print(f"{app}: {options.concurrency} connections, {options.duration:g} s per endpoint", flush=True)
-                results[app] = asyncio.run(bench_app(base_url, options.duration, options.concurrency, options.warmup))
+                print(
+                    f"{app}: {options.concurrency} connections, {options.duration:g} s per endpoint",
+                    flush=True,
+                )
+                results[app] = asyncio.run(
+                    bench_app(base_url, options.duration, options.concurrency, options.warmup)
+                )
     print_table(results)
 
 

@@ -1,5 +1,6 @@
 """The benchmark's baseline: GET /users/{id} and POST /users written by hand, doing the backend's work
-(a session per request, a unique telegram_id answered with 409, user_registered published on Redis)."""
+(a session per request, a unique telegram_id answered with 409, user_registered published on Redis).
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +33,9 @@ class StoredUser(BaseModel):
 
 
 def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) -> FastAPI:
-    engine = create_async_engine(async_driver_url(database_url), pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        async_driver_url(database_url), pool_size=pool_size, max_overflow=pool_size
+    )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     broker = RedisBroker(redis_url)
 
@@ -52,7 +55,9 @@ def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) ->
     app = FastAPI(lifespan=lifespan)
 
     @app.post("/users", status_code=201, response_model=StoredUser)
-    async def create_user(body: NewUser, session: Annotated[AsyncSession, Depends(get_session)]) -> StoredUser:
+    async def create_user(
+        body: NewUser, session: Annotated[AsyncSession, Depends(get_session)]
+    ) -> StoredUser:
         user = UserRecord(**body.model_dump())
         session.add(user)
         try:
@@ -60,12 +65,18 @@ def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) ->
         except IntegrityError:
             raise HTTPException(409, "telegram_id is already registered") from None
         created = StoredUser.model_validate(user)
-        event = {"id": created.id, "telegram_id": created.telegram_id, "created_at": created.created_at.isoformat()}
+        event = {
+            "id": created.id,
+            "telegram_id": created.telegram_id,
+            "created_at": created.created_at.isoformat(),
+        }
         await broker.publish(event, stream="events.user_registered")
         return created
 
     @app.get("/users/{user_id}", response_model=StoredUser)
-    async def get_user(user_id: int, session: Annotated[AsyncSession, Depends(get_session)]) -> StoredUser:
+    async def get_user(
+        user_id: int, session: Annotated[AsyncSession, Depends(get_session)]
+    ) -> StoredUser:
         user = await session.get(UserRecord, user_id)
         if user is None:
             raise HTTPException(404, "not found")

@@ -29,7 +29,10 @@ class UsersService:
         return UserRead.model_validate(user)
 
     async def list_users(self, limit: int, offset: int) -> list[UserRead]:
-        return [UserRead.model_validate(user) for user in await self.users.list(limit=limit, offset=offset)]
+        return [
+            UserRead.model_validate(user)
+            for user in await self.users.list(limit=limit, offset=offset)
+        ]
 
     async def get_user(self, user_id: int) -> UserRead:
         return UserRead.model_validate(await self._existing(user_id))
@@ -77,4 +80,6 @@ def _check_storable(telegram_id: int) -> None:
 
 
 def _telegram_id_taken(telegram_id: int) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, f"telegram_id {telegram_id} is already registered")
+    return HTTPException(
+        status.HTTP_409_CONFLICT, f"telegram_id {telegram_id} is already registered"
+    )

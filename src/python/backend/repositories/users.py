@@ -36,7 +36,9 @@ class UserRepository:
     async def list(self, *, limit: int, offset: int) -> Sequence[UserRecord]:
         if offset > BIGINT_MAX:  # beyond any table PostgreSQL can hold
             return []
-        result = await self.session.scalars(select(UserRecord).order_by(UserRecord.id).limit(limit).offset(offset))
+        result = await self.session.scalars(
+            select(UserRecord).order_by(UserRecord.id).limit(limit).offset(offset)
+        )
         return result.all()
 
     async def update(self, user: UserRecord, **changes: Any) -> UserRecord:
