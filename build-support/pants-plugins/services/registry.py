@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from specgen.errors import SpecErrors
+from specgen.errors import SpecError, SpecErrors
 from specgen.loader import (
     _check_keys,
     _describe,
@@ -88,7 +88,7 @@ class Registry:
 
 def load_registry(text: str, file: str = REGISTRY_FILE) -> Registry:
     """The registry in `text`; raises SpecErrors listing every problem of the file."""
-    errors: List[Any] = []
+    errors: List[SpecError] = []
     doc = _Doc(file, errors)
     root = _parse_yaml(doc, text)
     services = _services(doc, root) if root is not None else []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import AbstractSet, Dict, List, Mapping, Tuple
 
 from services.compose import COMPOSE_FILE, render_all, services_in_compose
-from services.registry import REGISTRY_FILE, Registry, load_registry
+from services.registry import REGISTRY_FILE, Registry
 from services.scaffold import render_service, service_dir
 
 
@@ -42,16 +42,15 @@ def scaffolded(registry: Registry, existing_files: AbstractSet[str]) -> Tuple[st
 
 
 def plan_sync(
-    registry_text: str,
+    registry: Registry,
     templates: Mapping[str, str],
     managed_texts: Mapping[str, str],
     existing_files: AbstractSet[str],
 ) -> SyncPlan:
-    """Raises SpecErrors for a bad registry and SectionError for a managed file without markers.
+    """Raises SectionError for a managed file without its markers.
 
     `existing_files` must hold every existing file under the registered services' folders.
     """
-    registry = load_registry(registry_text, REGISTRY_FILE)
     done = set(scaffolded(registry, existing_files))
     new_files: Dict[str, str] = {}
     for service in registry.services:

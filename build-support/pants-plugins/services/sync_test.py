@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from services.compose import BEGIN_MARKER, END_MARKER, MANAGED_FILES
+from services.registry import load_registry
 from services.sync import plan_sync
 
-REGISTRY = "services:\n  - {name: cron, type: default, description: Periodic jobs.}\n"
+REGISTRY = load_registry(
+    "services:\n  - {name: cron, type: default, description: Periodic jobs.}\n"
+)
 TEMPLATES = {
     "templates/common/BUILDFILE.j2": "python_sources()\n",
     "templates/common/README.md.j2": "# {{ service.name }}\n",
@@ -44,7 +47,9 @@ def test_a_service_with_a_build_file_is_left_alone() -> None:
 
 def test_a_removed_service_is_reported_and_its_code_kept() -> None:
     texts = managed("  old_api:\n    image: specfirst/old_api:latest\n")
-    plan = plan_sync("services: []\n", TEMPLATES, texts, {"src/python/old_api/BUILD"})
+    plan = plan_sync(
+        load_registry("services: []\n"), TEMPLATES, texts, {"src/python/old_api/BUILD"}
+    )
     assert plan.unregistered == ("old_api",)
     assert not any(path.startswith("src/") for path in plan.files_to_write())
     assert any(line.startswith("unregistered: old_api") for line in plan.report())

@@ -64,11 +64,9 @@ def _required(paths: list[str]) -> PathGlobs:
 async def sync_services(
     console: Console, workspace: Workspace, subsystem: SyncServicesSubsystem
 ) -> SyncServices:
-    registry_text = _texts(await Get(DigestContents, PathGlobs, _required([REGISTRY_FILE])))[
-        REGISTRY_FILE
-    ]
+    registry_contents = await Get(DigestContents, PathGlobs, _required([REGISTRY_FILE]))
     try:
-        names = load_registry(registry_text, REGISTRY_FILE).names()
+        registry = load_registry(_texts(registry_contents)[REGISTRY_FILE], REGISTRY_FILE)
     except SpecErrors as errors:
         console.print_stderr(str(errors))
         return SyncServices(exit_code=1)
@@ -79,10 +77,10 @@ async def sync_services(
             PathGlobs,
             _required([managed.path for managed in MANAGED_FILES]),
         ),
-        Get(Paths, PathGlobs([f"{service_dir(name)}/**" for name in names])),
+        Get(Paths, PathGlobs([f"{service_dir(name)}/**" for name in registry.names()])),
     )
     try:
-        plan = plan_sync(registry_text, _texts(templates), _texts(managed), set(existing.files))
+        plan = plan_sync(registry, _texts(templates), _texts(managed), set(existing.files))
     except SectionError as error:
         console.print_stderr(str(error))
         return SyncServices(exit_code=1)
