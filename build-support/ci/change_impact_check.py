@@ -37,10 +37,11 @@ BOTH_SERVICES = {
 }
 
 # backend's HTTP app: the modules that import its generated routers (api/deps.py, app.py), what
-# imports them, the tests that import the app, and the BUILD targets of all of these. Not its
-# controllers, repositories or migrations, which use generated.models but no router.
+# imports them (main.py, the benchmark's server and the benchmark that runs it), the tests that
+# import the app, and the BUILD targets of all of these. Not its controllers, repositories or
+# migrations, which use generated.models but no router.
 BACKEND_APP = {
-    *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/serve.py"),
+    *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/serve.py", "bench/bench_api.py"),
     *_in(
         BACKEND,
         *(
@@ -52,6 +53,7 @@ BACKEND_APP = {
         BACKEND,
         "api:api",
         "bench:bench",
+        "bench:bench_api",
         ":backend",
         ":tests",
         ":pex",
