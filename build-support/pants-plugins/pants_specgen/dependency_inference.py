@@ -40,7 +40,7 @@ class InferSpecDependencies(InferDependenciesRequest):
 
 
 def imported_modules(sources: Iterable[str]) -> set[str]:
-    modules = set()
+    modules: set[str] = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):

@@ -58,7 +58,7 @@ class SpecOwnershipFieldSet(FieldSet):
 
 class SpecOwnershipLintRequest(LintTargetsRequest):
     field_set_type = SpecOwnershipFieldSet
-    tool_subsystem = SpecOwnershipSubsystem
+    tool_subsystem = SpecOwnershipSubsystem  # type: ignore[assignment]  # SkipOption is a descriptor mypy cannot match to the protocol
     partitioner_type = PartitionerType.DEFAULT_SINGLE_PARTITION
 
 

@@ -37,6 +37,17 @@ class TypeRef:
     values: Tuple[str, ...] = ()
     enum_default: Any = MISSING
 
+    @property
+    def inner(self) -> "TypeRef":
+        """The element type of a list or optional, the value type of a dict."""
+        assert self.of is not None, f"a {self.kind} type has no inner type"
+        return self.of
+
+    @property
+    def dict_key(self) -> "TypeRef":
+        assert self.key is not None, f"a {self.kind} type has no key type"
+        return self.key
+
 
 @dataclass(frozen=True)
 class Field:

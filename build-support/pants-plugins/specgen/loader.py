@@ -376,10 +376,10 @@ def type_text(type_: TypeRef) -> str:
     if type_.kind in ("scalar", "model"):
         return type_.name
     if type_.kind == "dict":
-        return f"dict[{type_text(type_.key)},{type_text(type_.of)}]"
+        return f"dict[{type_text(type_.dict_key)},{type_text(type_.inner)}]"
     if type_.kind == "enum":
         return f"enum[{','.join(type_.values)}]"
-    return f"{type_.kind}[{type_text(type_.of)}]"
+    return f"{type_.kind}[{type_text(type_.inner)}]"
 
 
 def _parse_type_text(text: str) -> TypeRef:
@@ -445,13 +445,13 @@ def _fits(type_: TypeRef, value: Any) -> bool:
     if value is None:
         return type_.kind == "optional"
     if type_.kind == "optional":
-        return _fits(type_.of, value)
+        return _fits(type_.inner, value)
     if type_.kind == "enum":
         return value in type_.values
     if type_.kind == "list":
-        return isinstance(value, list) and all(_fits(type_.of, item) for item in value)
+        return isinstance(value, list) and all(_fits(type_.inner, item) for item in value)
     if type_.kind == "dict":
-        return isinstance(value, dict) and all(_fits(type_.of, item) for item in value.values())
+        return isinstance(value, dict) and all(_fits(type_.inner, item) for item in value.values())
     if type_.kind == "model":
         return isinstance(value, dict)
     if type_.name == "bool":
@@ -670,6 +670,7 @@ class _Loader:
         if not _is_identifier(name) or name.startswith("_"):
             doc.error(path, f"field name '{name}' is not a Python identifier")
             return None
+        body: Optional[dict]
         if isinstance(value, str):  # shorthand: `age: int`
             body, type_path = {"type": value}, path
         else:
@@ -818,7 +819,7 @@ class _Loader:
             if given is not None and given and not given.startswith("/"):
                 doc.error(path + ("prefix",), f"prefix '{given}' must start with '/'", f"write '/{given}'")
             prefix = given if given is not None else prefix
-        tags = (domain,)
+        tags: Tuple[str, ...] = (domain,)
         if "tags" in rest:
             tags = tuple(tag for _, tag in _string_list(doc, path + ("tags",), rest["tags"]))
         return prefix, tags
@@ -906,7 +907,7 @@ class _Loader:
             return None
         _check_keys(doc, path, body, _PARAM_KEYS, required=("name",))
         name = body.get("name")
-        if not _is_identifier(name):
+        if not isinstance(name, str) or not _is_identifier(name):
             if "name" in body:
                 doc.error(path + ("name",), f"parameter name {_show(name)} is not a Python identifier")
             return None

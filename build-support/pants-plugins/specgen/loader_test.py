@@ -7,12 +7,17 @@ from typing import Dict
 import pytest
 
 from specgen import SpecError, SpecErrors, load, module_name, spec_kind
-from specgen.ir import MISSING, TypeRef
+from specgen.ir import MISSING, Operation, Rest, TypeRef
 
 COMPAT = Path(__file__).parent / "testdata" / "compat"
 
 MODELS = "shared/spec/models.yaml"
 EVENTS = "shared/spec/events.yaml"
+
+
+def rest_of(operation: Operation) -> Rest:
+    assert operation.rest is not None, f"{operation.name} has no rest transport"
+    return operation.rest
 
 
 def _compat_files() -> Dict[str, str]:
@@ -94,7 +99,7 @@ def test_compat_domains_resolve_routes_and_params() -> None:
     spec = load(_compat_files())
     users = spec.domain("backend", "users")
     assert (users.prefix, users.tags, users.file) == ("/users", ("users",), "backend/spec/users.yaml")
-    routes = {op.name: (op.rest.method, op.rest.path, op.rest.status) for op in users.operations}
+    routes = {op.name: (rest_of(op).method, rest_of(op).path, rest_of(op).status) for op in users.operations}
     assert routes == {
         "create_user": ("POST", "", 201),
         "get_user": ("GET", "/{user_id}", 200),
@@ -107,7 +112,7 @@ def test_compat_domains_resolve_routes_and_params() -> None:
     assert get_user.output.schema == "UserRead" and not get_user.output.is_list
     assert users.operations[3].output.schema is None
     command = spec.domain("backend", "debug").operations[0]
-    assert (command.input, command.rest.status) == ("CommandReceivedCreate", 202)
+    assert (command.input, rest_of(command).status) == ("CommandReceivedCreate", 202)
 
 
 def test_compat_manifest_resolves_consumed_operations() -> None:
@@ -273,7 +278,7 @@ def test_domain_defaults_and_param_sources() -> None:
     operations = {operation.name: operation for operation in people.operations}
     listing = operations["list_people"]
     assert listing.output.is_list and listing.output.schema == "PersonSummary"
-    assert (listing.rest.method, listing.rest.path, listing.rest.status) == ("GET", "", 200)
+    assert (rest_of(listing).method, rest_of(listing).path, rest_of(listing).status) == ("GET", "", 200)
     params = {param.name: param for param in listing.params}
     assert {name: (param.source, param.required) for name, param in params.items()} == {
         "limit": ("query", False),
@@ -283,11 +288,11 @@ def test_domain_defaults_and_param_sources() -> None:
     }
     assert params["limit"].default == 20 and params["cursor"].default is MISSING
     assert params["city"].type == TypeRef("scalar", "string")
-    assert operations["create_person"].rest.status == 201
+    assert rest_of(operations["create_person"]).status == 201
     assert operations["create_person"].events.publish_on_success == "person_created"
     patch = operations["patch_person"]
-    assert (patch.rest.method, patch.rest.status, patch.params[0].source) == ("PATCH", 200, "path")
-    assert operations["remove_person"].rest.status == 204
+    assert (rest_of(patch).method, rest_of(patch).status, patch.params[0].source) == ("PATCH", 200, "path")
+    assert rest_of(operations["remove_person"]).status == 204
     assert operations["on_seen"].rest is None and operations["on_seen"].events.subscribe == "person_seen"
 
 

@@ -83,7 +83,7 @@ def test_openapi_fragment_references_resolve() -> None:
     spec = load(read_specs(SHOP))
     fragment = openapi_fragment(spec, spec.domain("shop", "customers"))
     schemas = fragment["components"]["schemas"]
-    refs = set()
+    refs: set[str] = set()
 
     def collect(node: object) -> None:
         if isinstance(node, dict):

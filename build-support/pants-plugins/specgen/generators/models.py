@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from specgen.generators.naming import enum_class, upper_snake
 from specgen.generators.pytypes import default_value, field_annotation, needed_imports, value_literal, walk
@@ -98,7 +98,7 @@ def _field_line(schema: Schema, field: Field) -> FieldLine:
 
 def _forward_referencing(schemas: Tuple[Schema, ...]) -> List[str]:
     """Classes naming a class defined after them (or themselves): they need model_rebuild()."""
-    defined = set()
+    defined: Set[str] = set()
     result = []
     references: Dict[int, List[str]] = {}  # per TypeRef object: variants share their model's types
     for schema in schemas:
