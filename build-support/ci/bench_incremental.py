@@ -27,6 +27,7 @@ from pathlib import Path
 from scratch_repo import copy_repo, run_pants, scratch_dir
 
 OVERHEAD_BUDGET_SECONDS = 15.0
+CHANGED = ["--changed-since=HEAD", "--changed-dependents=transitive"]
 # "✓ src/python/tg_bot/telegram_test.py:tests succeeded in 0.52s (cached locally)."
 _TEST_RESULT = re.compile(r"^[✓✕] (\S+) (?:succeeded|failed)\b(.*)$", re.MULTILINE)
 
@@ -40,12 +41,13 @@ class Run:
     exit_code: int
 
 
-def timed_run(root: Path, name: str, touch: Path, args: list[str]) -> Run:
+def timed_run(root: Path, logs: Path, name: str, touch: Path, args: list[str]) -> Run:
     with touch.open("a") as file:
         file.write(f"# bench {name} {time.time_ns()}\n")  # new content: cold for this change
     started = time.monotonic()
     result = run_pants(root, *args)
     seconds = time.monotonic() - started
+    (logs / f"{name}.log").write_text(result.stderr)
     results = _TEST_RESULT.findall(result.stderr)
     executed = sum(1 for _, rest in results if "cached" not in rest and "memoized" not in rest)
     return Run(name, seconds, len(results), executed, result.returncode)
@@ -72,39 +74,30 @@ def report(runs: list[Run]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--touch", default="src/python/tg_bot/telegram.py", help="the file changed")
+    parser.add_argument("--goals", default="lint check test", help="the goals of every run")
     parser.add_argument(
-        "--touch",
-        default="src/python/tg_bot/telegram.py",
-        help="the file changed by one line",
+        "--logs", type=Path, default=Path("dist/bench-incremental"), help="Pants' output"
     )
     args = parser.parse_args()
+    goals = args.goals.split()
     service = str(Path(args.touch).parent)
+    args.logs.mkdir(parents=True, exist_ok=True)
 
     root = copy_repo(scratch_dir("bench-incremental-"))
     touch = root / args.touch
     try:
-        # Warms every cache for this copy's commit; not measured.
-        run_pants(root, "lint", "check", "test", "::")
+        run_pants(root, *goals, "::")  # warms every cache for this copy's commit; not measured
         runs = [
-            timed_run(root, "full", touch, ["lint", "check", "test", "::"]),
-            timed_run(
-                root,
-                "incremental",
-                touch,
-                [
-                    "--changed-since=HEAD",
-                    "--changed-dependents=transitive",
-                    "lint",
-                    "check",
-                    "test",
-                ],
-            ),
-            timed_run(root, "service", touch, ["lint", "check", "test", f"{service}::"]),
+            timed_run(root, args.logs, "full", touch, [*goals, "::"]),
+            timed_run(root, args.logs, "incremental", touch, [*CHANGED, *goals]),
+            timed_run(root, args.logs, "service", touch, [*goals, f"{service}::"]),
         ]
     finally:
         shutil.rmtree(root)
+    print(f"goals: {' '.join(goals)}; changed: {args.touch}; Pants' output: {args.logs}/")
     print(report(runs))
-    return 0
+    return 1 if any(run.exit_code for run in runs) else 0
 
 
 if __name__ == "__main__":

@@ -170,8 +170,11 @@ CASES = (
     Case(
         "a template of the generator selects everything generated",
         "build-support/pants-plugins/specgen/templates/models.py.j2",
-        # As for the models, and the models' spec target, now a dependent (of the generator).
-        frozenset({*EVERYTHING_GENERATED, "shared/spec:spec"}),
+        # As for the models, plus the models' spec target, now a dependent (of the generator), and
+        # the spec_generator target that owns the template.
+        frozenset(
+            {*EVERYTHING_GENERATED, "shared/spec:spec", "build-support/pants-plugins:generator"}
+        ),
         # The plugin's own modules that read templates are selected too; its tests cover them.
         unchecked_prefix="build-support/pants-plugins/",
     ),
