@@ -15,14 +15,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 import redis
 
 from tg_bot.fake_telegram import FakeTelegram
 
-DATABASE_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE_SERVER_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 EVENT_STREAMS = ("events.user_registered", "events.command_received")
 
@@ -140,9 +142,13 @@ def new_telegram_id() -> int:
 def test_a_registered_user_is_welcomed_within_two_seconds(system: System) -> None:
     telegram_id = new_telegram_id()
     started = time.monotonic()
-    response = httpx.post(f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5)
+    response = httpx.post(
+        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5
+    )
     assert response.status_code == 201, response.text
-    [welcome] = system.telegram.wait_for_messages(telegram_id, 1, timeout=2 - (time.monotonic() - started))
+    [welcome] = system.telegram.wait_for_messages(
+        telegram_id, 1, timeout=2 - (time.monotonic() - started)
+    )
     assert "Welcome" in welcome
 
 
@@ -172,6 +178,10 @@ async def execute(server_url: str, statement: str) -> None:
 async def user_rows(database_url: str, telegram_id: int) -> int:
     connection = await asyncpg.connect(database_url)
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM users WHERE telegram_id = $1", telegram_id))
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM users WHERE telegram_id = $1", telegram_id
+            )
+        )
     finally:
         await connection.close()

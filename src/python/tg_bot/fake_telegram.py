@@ -1,9 +1,9 @@
 """A fake Telegram Bot API speaking real HTTP, for tests: records sendMessage, serves getUpdates.
 
-    telegram = FakeTelegram()
-    with telegram.serve() as api_url:      # e.g. TELEGRAM_API_URL for a tg_bot process
-        telegram.user_sends(42, "/start")  # the next getUpdates returns it
-        telegram.wait_for_messages(42, 1)  # what the bot sent to chat 42
+telegram = FakeTelegram()
+with telegram.serve() as api_url:      # e.g. TELEGRAM_API_URL for a tg_bot process
+    telegram.user_sends(42, "/start")  # the next getUpdates returns it
+    telegram.wait_for_messages(42, 1)  # what the bot sent to chat 42
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         # Like Telegram's, update ids start anywhere: the bot must not assume they start at 1.
         self._first_update_id = random.randrange(1, 2**31)
-        self._lock = threading.Lock()  # the server thread and the test both touch the lists
+        # The server thread and the test both touch the lists.
+        self._lock = threading.Lock()
         self.app = self._create_app()
 
     def user_sends(self, user_id: int, text: str) -> dict[str, Any]:
@@ -64,7 +65,9 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         while len(texts := self.messages_to(chat_id)) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"chat {chat_id}: expected {count} messages within {timeout}s, got {texts}")
+                raise AssertionError(
+                    f"chat {chat_id}: expected {count} messages within {timeout}s, got {texts}"
+                )
             time.sleep(0.01)
         return texts
 
@@ -82,12 +85,16 @@ class FakeTelegram:
         @app.post("/bot{token}/{method}")
         async def call(token: str, method: str, request: Request) -> JSONResponse:
             if token != self.token:
-                return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+                return JSONResponse(
+                    {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
+                )
             params = await request.json()
             if method == "sendMessage":
                 with self._lock:
                     self.sent.append(SentMessage(int(params["chat_id"]), params["text"]))
-                return JSONResponse({"ok": True, "result": {"message_id": len(self.sent), **params}})
+                return JSONResponse(
+                    {"ok": True, "result": {"message_id": len(self.sent), **params}}
+                )
             if method == "getUpdates":
                 return JSONResponse({"ok": True, "result": await self._long_poll(params)})
             if method == "setWebhook":
@@ -100,7 +107,10 @@ class FakeTelegram:
 
     async def _long_poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         deadline = time.monotonic() + params.get("timeout", 0)
-        while not (updates := self._pending_updates(params.get("offset") or 0)) and time.monotonic() < deadline:
+        while (
+            not (updates := self._pending_updates(params.get("offset") or 0))
+            and time.monotonic() < deadline
+        ):
             await asyncio.sleep(0.01)
         return updates
 

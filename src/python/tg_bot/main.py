@@ -29,10 +29,16 @@ async def run(settings: Settings) -> None:
             redis_url = stack.enter_context(embedded_redis())
             logger.info("no REDIS_URL; using an embedded Redis at %s", redis_url)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
-        users = await stack.enter_async_context(BackendUsersClient(str(settings.backend_url)))
-        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+        users = BackendUsersClient(str(settings.backend_url))
+        stack.push_async_callback(users.aclose)
+        token = (
+            settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+        )
         telegram = TelegramApi(str(settings.telegram_api_url), token, http)
-        policy = DeliveryPolicy(max_failures=settings.events_max_failures, claim_idle=settings.events_claim_idle)
+        policy = DeliveryPolicy(
+            max_failures=settings.events_max_failures,
+            claim_idle=settings.events_claim_idle,
+        )
         bus = EventBus(redis_url, consumer=settings.events_consumer_name, policy=policy)
         register_subscribers(bus, Notifications(telegram, users), settings.events_consumer_group)
         await bus.start()
@@ -54,7 +60,11 @@ async def receive_updates(settings: Settings, telegram: TelegramApi, bus: EventB
         if settings.telegram_webhook_url is not None:
             await telegram.set_webhook(str(settings.telegram_webhook_url), secret)
         app = create_webhook_app(bus, secret)
-        config = uvicorn.Config(app, host=settings.telegram_webhook_host, port=settings.telegram_webhook_port)
+        config = uvicorn.Config(
+            app,
+            host=settings.telegram_webhook_host,
+            port=settings.telegram_webhook_port,
+        )
         await uvicorn.Server(config).serve()
 
 
@@ -71,7 +81,9 @@ async def run_until_signalled(settings: Settings) -> None:
 
 def main() -> None:
     settings = load_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(run_until_signalled(settings))
 
 

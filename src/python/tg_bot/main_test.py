@@ -1,5 +1,6 @@
 """The tg_bot process (python -m tg_bot.main) against the real Redis, the fake Telegram and a
-stand-in backend: welcome on user_registered, /start registers, configuration errors name the variable."""
+stand-in backend: welcome on user_registered, /start registers, configuration errors name the variable.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ def users_app(registered: list[int]) -> FastAPI:
             raise HTTPException(409, "already registered")
         registered.append(body.telegram_id)
         now = datetime.now(timezone.utc)
-        return UserRead(id=len(registered), telegram_id=body.telegram_id, created_at=now, updated_at=now)
+        return UserRead(
+            id=len(registered),
+            telegram_id=body.telegram_id,
+            created_at=now,
+            updated_at=now,
+        )
 
     return app
 
@@ -94,7 +100,10 @@ def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], grou
             fake.user_sends(user_id + 1, "/start")
             fake.user_sends(user_id + 1, "/start")
             fake.user_sends(user_id + 1, "/settings")
-            assert fake.wait_for_messages(user_id + 1, 2, timeout=10) == [ALREADY_REGISTERED, HELP]
+            assert fake.wait_for_messages(user_id + 1, 2, timeout=10) == [
+                ALREADY_REGISTERED,
+                HELP,
+            ]
             assert registered == [user_id + 1]
         finally:
             bot.terminate()
@@ -114,8 +123,14 @@ async def publish_registration(user_id: int) -> None:
     [
         ({}, "BACKEND_URL"),
         ({"BACKEND_URL": "not a url"}, "BACKEND_URL"),
-        ({"BACKEND_URL": "http://backend", "EVENTS_MAX_FAILURES": "many"}, "EVENTS_MAX_FAILURES"),
-        ({"BACKEND_URL": "http://backend", "TELEGRAM_MODE": "webhook"}, "TELEGRAM_WEBHOOK_SECRET"),
+        (
+            {"BACKEND_URL": "http://backend", "EVENTS_MAX_FAILURES": "many"},
+            "EVENTS_MAX_FAILURES",
+        ),
+        (
+            {"BACKEND_URL": "http://backend", "TELEGRAM_MODE": "webhook"},
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str], named: str) -> None:

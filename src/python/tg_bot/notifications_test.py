@@ -27,7 +27,12 @@ def users_backend(status_by_telegram_id: dict[int, int]) -> httpx.MockTransport:
         status = status_by_telegram_id.get(telegram_id, 201)
         if status != 201:
             return httpx.Response(status, json={"detail": "nope"})
-        user = {"id": 1, "telegram_id": telegram_id, "is_admin": False, "created_at": NOW.isoformat()}
+        user = {
+            "id": 1,
+            "telegram_id": telegram_id,
+            "is_admin": False,
+            "created_at": NOW.isoformat(),
+        }
         return httpx.Response(201, json={**user, "updated_at": NOW.isoformat()})
 
     return httpx.MockTransport(answer)
@@ -43,15 +48,19 @@ async def test_commands_and_welcomes() -> None:
     fake = FakeTelegram()
     backend = users_backend({7: 409, 8: 422})
     with fake.serve() as api_url:
-        async with httpx.AsyncClient() as http, BackendUsersClient("http://backend", transport=backend) as users:
+        users = BackendUsersClient("http://backend", transport=backend)
+        async with httpx.AsyncClient() as http:
             bot = Notifications(TelegramApi(api_url, fake.token, http), users)
             await bot.handle_command(command("/start", user_id=42))
-            assert fake.messages_to(42) == []  # greeted by welcome_user, on user_registered
+            # Not greeted yet: welcome_user does that, on the backend's user_registered.
+            assert fake.messages_to(42) == []
             await bot.welcome_user(UserRegisteredEvent(id=1, telegram_id=42, created_at=NOW))
             await bot.handle_command(command("/start", user_id=7))
             await bot.handle_command(command("/weather tomorrow", user_id=9))
-            with pytest.raises(ApiError):  # left to the bus: retried, then dead-lettered
+            # Any other error is left to the bus: retried, then dead-lettered.
+            with pytest.raises(ApiError):
                 await bot.handle_command(command("/start", user_id=8))
+        await users.aclose()
     assert fake.messages_to(42) == [WELCOME]
     assert fake.messages_to(7) == [ALREADY_REGISTERED]
     assert fake.messages_to(9) == [HELP]

@@ -35,12 +35,21 @@ class TelegramApi:
     async def get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
         """Long-polls for updates from `offset` on, which also confirms those before it."""
         updates: list[dict[str, Any]] = await self._call(
-            "getUpdates", offset=offset, timeout=timeout, allowed_updates=["message"], http_timeout=timeout + 10
+            "getUpdates",
+            offset=offset,
+            timeout=timeout,
+            allowed_updates=["message"],
+            http_timeout=timeout + 10,
         )
         return updates
 
     async def set_webhook(self, url: str, secret_token: str) -> None:
-        await self._call("setWebhook", url=url, secret_token=secret_token, allowed_updates=["message"])
+        await self._call(
+            "setWebhook",
+            url=url,
+            secret_token=secret_token,
+            allowed_updates=["message"],
+        )
 
     async def _call(self, method: str, *, http_timeout: float | None = None, **params: Any) -> Any:
         arguments = {name: value for name, value in params.items() if value is not None}

@@ -21,7 +21,10 @@ async def test_send_message_and_get_updates_over_http() -> None:
             fake.user_sends(42, "/start")
             fake.user_sends(43, "/help")
             updates = await telegram.get_updates(None, timeout=0)
-            assert [update["message"]["text"] for update in updates] == ["/start", "/help"]
+            assert [update["message"]["text"] for update in updates] == [
+                "/start",
+                "/help",
+            ]
             assert await telegram.get_updates(updates[-1]["update_id"] + 1, timeout=0) == []
     assert fake.sent == [SentMessage(42, "hello")]
 
@@ -36,7 +39,9 @@ async def test_an_error_answer_raises() -> None:
 
 
 @pytest.mark.asyncio
-async def test_without_a_token_messages_are_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+async def test_without_a_token_messages_are_only_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request expected")
 

@@ -42,7 +42,9 @@ async def publish_command(bus: EventBus, update: dict[str, Any]) -> None:
     """Publishes the update's command, if any, once: Telegram may deliver an update again."""
     command = command_from_update(update)
     if command is not None:
-        await bus.publish(COMMAND_RECEIVED, command, event_id=f"telegram-update-{update['update_id']}")
+        await bus.publish(
+            COMMAND_RECEIVED, command, event_id=f"telegram-update-{update['update_id']}"
+        )
 
 
 async def poll_updates(telegram: TelegramApi, bus: EventBus, timeout: int) -> None:

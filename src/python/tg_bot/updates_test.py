@@ -13,7 +13,12 @@ from generated.events import COMMAND_RECEIVED
 from generated.models import CommandReceived
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.telegram import TelegramApi
-from tg_bot.updates import WEBHOOK_PATH, command_from_update, create_webhook_app, poll_updates
+from tg_bot.updates import (
+    WEBHOOK_PATH,
+    command_from_update,
+    create_webhook_app,
+    poll_updates,
+)
 
 
 class RecordingBus:
@@ -22,7 +27,9 @@ class RecordingBus:
     def __init__(self) -> None:
         self.published: list[tuple[str, CommandReceived, str | None]] = []
 
-    async def publish(self, channel: Any, message: CommandReceived, *, event_id: str | None = None) -> str:
+    async def publish(
+        self, channel: Any, message: CommandReceived, *, event_id: str | None = None
+    ) -> str:
         self.published.append((channel.name, message, event_id))
         return event_id or "generated"
 
@@ -59,7 +66,8 @@ async def test_polling_publishes_each_command_once() -> None:
                     if len(bus.published) == 2:
                         break
                     await asyncio.sleep(0.01)
-                await asyncio.sleep(0.2)  # later polls confirm the offset and return nothing new
+                # Later polls confirm the offset and return nothing new.
+                await asyncio.sleep(0.2)
             finally:
                 polling.cancel()
     assert [(name, message.command, event_id) for name, message, event_id in bus.published] == [
@@ -73,10 +81,24 @@ async def test_the_webhook_checks_the_secret_token() -> None:
     bus = RecordingBus()
     app = create_webhook_app(bus, secret="s3cret")  # type: ignore[arg-type]  # a stand-in bus
     update = FakeTelegram().user_sends(42, "/start")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bot"
+    ) as client:
         missing = await client.post(WEBHOOK_PATH, json=update)
-        wrong = await client.post(WEBHOOK_PATH, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
-        right = await client.post(WEBHOOK_PATH, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
-    assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
+        wrong = await client.post(
+            WEBHOOK_PATH,
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "guess"},
+        )
+        right = await client.post(
+            WEBHOOK_PATH,
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+        )
+    assert (missing.status_code, wrong.status_code, right.status_code) == (
+        401,
+        401,
+        200,
+    )
     published = [(message.command, event_id) for _, message, event_id in bus.published]
     assert published == [("/start", f"telegram-update-{update['update_id']}")]

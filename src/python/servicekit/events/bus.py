@@ -21,7 +21,14 @@ from servicekit.events.delivery import REUSABLE_ID_HEADER, Delivery, DeliveryPol
 class _UnixSocketConnection(UnixDomainSocketConnection):
     """FastStream 0.5 passes TCP socket options to every connection; a Unix socket takes none."""
 
-    def __init__(self, *, socket_keepalive: Any = None, socket_keepalive_options: Any = None, socket_type: Any = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        socket_keepalive: Any = None,
+        socket_keepalive_options: Any = None,
+        socket_type: Any = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
 
 
@@ -35,13 +42,24 @@ class EventBus:
     Subscribe before start(): FastStream starts the consumers it knows of at start.
     """
 
-    def __init__(self, url: str, *, consumer: str | None = None, policy: DeliveryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        consumer: str | None = None,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
         with warnings.catch_warnings():
             # FastStream 0.5's stream subscriber reads only the JSON format it calls deprecated.
             warnings.filterwarnings("ignore", "JSONMessageFormat", DeprecationWarning)
             # Delivery validates by itself: FastStream's dependency injection would only add a
             # thread hop per message. It logs every message: at DEBUG, so that a busy log stays readable.
-            self.broker = RedisBroker(url, apply_types=False, log_level=logging.DEBUG, **_connection_options(url))
+            self.broker = RedisBroker(
+                url,
+                apply_types=False,
+                log_level=logging.DEBUG,
+                **_connection_options(url),
+            )
         self.policy = policy or DeliveryPolicy()
         self._redis = Redis.from_url(url)  # a pool that connects on first command
         self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
@@ -49,7 +67,9 @@ class EventBus:
         self._reclaimers: list[asyncio.Task[None]] = []
         self._connected = False
 
-    async def publish(self, channel: EventChannel[M], message: M, *, event_id: str | None = None) -> str:
+    async def publish(
+        self, channel: EventChannel[M], message: M, *, event_id: str | None = None
+    ) -> str:
         """Appends the validated message to the channel's stream; returns its event id.
 
         Pass `event_id` when publishing the same event again (a retried request): consumers then
@@ -58,18 +78,32 @@ class EventBus:
         if not self._connected:
             await self.broker.connect()
             self._connected = True
-        headers = {"message_id": uuid.uuid4().hex} if event_id is None else {"message_id": event_id, REUSABLE_ID_HEADER: "1"}
+        headers = (
+            {"message_id": uuid.uuid4().hex}
+            if event_id is None
+            else {"message_id": event_id, REUSABLE_ID_HEADER: "1"}
+        )
         body = channel.build(message).model_dump(mode="json")
         await self.broker.publish(body, stream=channel.stream, headers=headers)
         return headers["message_id"]
 
-    def subscribe(self, channel: EventChannel[M], group: str, handler: Callable[[M], Awaitable[None]]) -> None:
+    def subscribe(
+        self,
+        channel: EventChannel[M],
+        group: str,
+        handler: Callable[[M], Awaitable[None]],
+    ) -> None:
         """Calls `handler` with each validated message, as one consumer of the group `group`."""
         delivery = Delivery(channel, group, self._consumer, handler, self.policy, self._redis)
         stream = StreamSub(
-            channel.stream, group=group, consumer=self._consumer, last_id=">", max_records=self.policy.batch_size
+            channel.stream,
+            group=group,
+            consumer=self._consumer,
+            last_id=">",
+            max_records=self.policy.batch_size,
         )
-        subscriber = self.broker.subscriber(stream=stream, no_ack=True)  # Delivery acknowledges
+        # Delivery acknowledges, once the event is handled or dead-lettered.
+        subscriber = self.broker.subscriber(stream=stream, no_ack=True)
         subscriber(delivery.handle)
         self._deliveries.append((delivery, subscriber.consume))
 
@@ -78,7 +112,9 @@ class EventBus:
             await delivery.ensure_group()
         await self.broker.start()
         self._connected = True
-        self._reclaimers = [asyncio.create_task(delivery.reclaim(consume)) for delivery, consume in self._deliveries]
+        self._reclaimers = [
+            asyncio.create_task(delivery.reclaim(consume)) for delivery, consume in self._deliveries
+        ]
 
     async def stop(self) -> None:
         for task in self._reclaimers:

@@ -65,11 +65,18 @@ bus.subscribe(EventChannel(name="ping", stream="events.ping", message=Ping), "gr
 
 
 def test_importing_and_constructing_opens_no_connection() -> None:
-    result = subprocess.run([sys.executable, "-c", _NO_CONNECTION], capture_output=True, text=True, env=os.environ)
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_CONNECTION],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
     assert result.returncode == 0, result.stderr
 
 
-def test_build_keeps_a_message_and_validates_anything_else(channel: EventChannel[Ping]) -> None:
+def test_build_keeps_a_message_and_validates_anything_else(
+    channel: EventChannel[Ping],
+) -> None:
     ping = Ping(n=1)
     assert channel.build(ping) is ping
     assert channel.build(type("Row", (), {"n": 2})()) == Ping(n=2)
@@ -77,17 +84,23 @@ def test_build_keeps_a_message_and_validates_anything_else(channel: EventChannel
 
 
 @pytest.mark.asyncio
-async def test_publish_connects_lazily_and_appends_to_the_stream(channel: EventChannel[Ping], redis: Redis) -> None:
+async def test_publish_connects_lazily_and_appends_to_the_stream(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
     bus = EventBus(REDIS_URL)
     event_id = await bus.publish(channel, Ping(n=7))
     await bus.stop()
     [(_, fields)] = await redis.xrange(channel.stream)
     envelope = json.loads(fields[b"__data__"])
-    assert json.loads(envelope["data"]) == {"n": 7} and envelope["headers"]["message_id"] == event_id
+    assert (
+        json.loads(envelope["data"]) == {"n": 7} and envelope["headers"]["message_id"] == event_id
+    )
 
 
 @pytest.mark.asyncio
-async def test_events_published_before_any_worker_are_delivered(channel: EventChannel[Ping], redis: Redis) -> None:
+async def test_events_published_before_any_worker_are_delivered(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
     publisher = EventBus(REDIS_URL)
     await publisher.publish(channel, Ping(n=1))
     await publisher.publish(channel, Ping(n=2))
@@ -106,7 +119,9 @@ async def test_events_published_before_any_worker_are_delivered(channel: EventCh
 
 
 @pytest.mark.asyncio
-async def test_an_event_published_twice_is_handled_once(channel: EventChannel[Ping], redis: Redis) -> None:
+async def test_an_event_published_twice_is_handled_once(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
     received: asyncio.Queue[Ping] = asyncio.Queue()
     bus = EventBus(REDIS_URL)
     bus.subscribe(channel, "testers", received.put)
@@ -117,7 +132,7 @@ async def test_an_event_published_twice_is_handled_once(channel: EventChannel[Pi
         await bus.publish(channel, Ping(n=2))
         assert await collect(received, 2) == [Ping(n=1), Ping(n=2)]
         assert received.empty()
-        assert (await redis.xpending(channel.stream, "testers"))["pending"] == 0
+        await wait_until_acknowledged(redis, channel)
     finally:
         await bus.stop()
 
@@ -167,10 +182,13 @@ async def test_a_poison_message_is_dead_lettered_and_the_worker_goes_on(
         assert await collect(received, 1) == [Ping(n=14)]
         dead = await wait_for_dead_letters(redis, channel, 1)
         assert attempts.count(13) == FAST_RETRIES.max_failures
-        assert b"unlucky" in dead[0][1][b"dead_letter_error"] and dead[0][1][b"dead_letter_group"] == b"testers"
+        assert (
+            b"unlucky" in dead[0][1][b"dead_letter_error"]
+            and dead[0][1][b"dead_letter_group"] == b"testers"
+        )
         await bus.publish(channel, Ping(n=15))
         assert await collect(received, 1) == [Ping(n=15)]
-        assert (await redis.xpending(channel.stream, "testers"))["pending"] == 0
+        await wait_until_acknowledged(redis, channel)
     finally:
         await bus.stop()
 
@@ -190,10 +208,21 @@ async def test_a_malformed_payload_goes_straight_to_the_dead_letter_stream(
         await bus.publish(channel, Ping(n=1))
         assert await collect(received, 1) == [Ping(n=1)]
         dead = await wait_for_dead_letters(redis, channel, 3)
-        assert all(fields[b"dead_letter_error"].startswith(b"malformed payload") for _, fields in dead)
+        assert all(
+            fields[b"dead_letter_error"].startswith(b"malformed payload") for _, fields in dead
+        )
         assert received.empty()
     finally:
         await bus.stop()
+
+
+async def wait_until_acknowledged(redis: Redis, channel: EventChannel[Ping]) -> None:
+    """Handlers return before the bus acknowledges: waits for nothing to be pending."""
+    for _ in range(100):
+        if (await redis.xpending(channel.stream, "testers"))["pending"] == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("entries still pending")
 
 
 async def wait_for_dead_letters(redis: Redis, channel: EventChannel[Ping], count: int) -> list:

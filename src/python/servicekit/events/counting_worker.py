@@ -1,6 +1,6 @@
 """A worker process for the durability tests: counts each `Numbered` event it handles in Redis.
 
-    python -m servicekit.events.counting_worker REDIS_URL STREAM_PREFIX CONSUMER
+python -m servicekit.events.counting_worker REDIS_URL STREAM_PREFIX CONSUMER
 """
 
 from __future__ import annotations
@@ -29,10 +29,15 @@ def effects_key(prefix: str) -> str:
 
 async def run(url: str, prefix: str, consumer: str) -> None:
     redis = Redis.from_url(url)
-    bus = EventBus(url, consumer=consumer, policy=DeliveryPolicy(claim_idle=0.5, claim_interval=0.1))
+    bus = EventBus(
+        url,
+        consumer=consumer,
+        policy=DeliveryPolicy(claim_idle=0.5, claim_interval=0.1),
+    )
 
     async def count(event: Numbered) -> None:
-        await asyncio.sleep(0.001)  # a little work, so that a kill often lands mid-message
+        # A little work, so that a kill often lands mid-message.
+        await asyncio.sleep(0.001)
         await redis.hincrby(effects_key(prefix), str(event.n), 1)
 
     bus.subscribe(numbered_channel(prefix), "counters", count)

@@ -18,6 +18,7 @@ from faststream.redis.message import DefaultStreamMessage, RedisStreamMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
+from redis.typing import EncodableT, FieldT
 
 from servicekit.events.channel import EventChannel, M
 
@@ -111,13 +112,21 @@ class Delivery(Generic[M]):
                 cursor = "0-0"
                 while True:
                     cursor, entries, *_ = await self.redis.xautoclaim(
-                        self.channel.stream, self.group, self.consumer, idle_ms, start_id=cursor, count=100
+                        self.channel.stream,
+                        self.group,
+                        self.consumer,
+                        idle_ms,
+                        start_id=cursor,
+                        count=100,
                     )
                     for entry_id, fields in entries:
                         self._redelivered.add(entry_id)
                         await consume(
                             DefaultStreamMessage(
-                                type="stream", channel=self.channel.stream, message_ids=[entry_id], data=fields
+                                type="stream",
+                                channel=self.channel.stream,
+                                message_ids=[entry_id],
+                                data=fields,
                             )
                         )
                     if cursor in (b"0-0", "0-0"):
@@ -149,12 +158,12 @@ class Delivery(Generic[M]):
         """Moves the entry, as it was, to the dead-letter stream with why, and acknowledges it."""
         entry_id = message.raw_message["message_ids"][0]
         logger.error("%s %s dead-lettered: %s", self.channel.name, message.message_id, reason)
-        fields = {
-            **message.raw_message["data"],
-            "dead_letter_error": reason,
-            "dead_letter_group": self.group,
-            "dead_letter_entry_id": entry_id,
+        fields: dict[FieldT, EncodableT] = {
+            name: value for name, value in message.raw_message["data"].items()
         }
+        fields.update(
+            dead_letter_error=reason, dead_letter_group=self.group, dead_letter_entry_id=entry_id
+        )
         async with self.redis.pipeline(transaction=True) as pipeline:
             pipeline.xadd(self.channel.dead_letter_stream, fields)
             pipeline.xack(self.channel.stream, self.group, entry_id)

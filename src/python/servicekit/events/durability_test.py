@@ -30,7 +30,10 @@ def start_worker(url: str, prefix: str, consumer: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", counting_worker.__name__, url, prefix, consumer],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},  # this test's own imports
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },  # this test's own imports
     )
     assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
     return worker
@@ -55,7 +58,8 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
     prefix = f"test.{uuid.uuid4().hex}"
     redis = Redis.from_url(REDIS_URL)
     effects = effects_key(prefix)
-    await publish_numbers(REDIS_URL, prefix, range(EVENTS))  # all before any worker exists
+    # All published before any worker exists.
+    await publish_numbers(REDIS_URL, prefix, range(EVENTS))
     first = start_worker(REDIS_URL, prefix, "first")
     try:
         await wait_until(lambda: _handled_at_least(redis, effects, EVENTS // 3))
@@ -83,7 +87,8 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
 
 
 async def _handled_at_least(redis: Redis, effects: str, count: int) -> bool:
-    return await redis.hlen(effects) >= count
+    # redis-py types its commands as sync-or-async.
+    return await redis.hlen(effects) >= count  # type: ignore[misc]
 
 
 async def _nothing_pending(redis: Redis, prefix: str) -> bool:
@@ -106,7 +111,17 @@ def restartable_redis() -> Iterator[tuple[str, callable]]:  # type: ignore[valid
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     directory = tempfile.mkdtemp(prefix="events-restart-")
-    command = [server_binary, "--port", str(port), "--dir", directory, "--appendonly", "yes", "--save", ""]
+    command = [
+        server_binary,
+        "--port",
+        str(port),
+        "--dir",
+        directory,
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+    ]
     command += ["--appendfsync", "always"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
 

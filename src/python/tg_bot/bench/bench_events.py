@@ -60,7 +60,12 @@ async def run_worker(kind: str, url: str, stream: str, consumer: str) -> None:
     print(json.dumps(timings), flush=True)
 
 
-async def bus_worker(url: str, stream: str, consumer: str, handle: Callable[[BenchEvent], Awaitable[None]]) -> None:
+async def bus_worker(
+    url: str,
+    stream: str,
+    consumer: str,
+    handle: Callable[[BenchEvent], Awaitable[None]],
+) -> None:
     bus = EventBus(url, consumer=consumer)
     bus.subscribe(channel(stream), GROUP, handle)
     await bus.start()
@@ -70,14 +75,21 @@ async def bus_worker(url: str, stream: str, consumer: str, handle: Callable[[Ben
         await bus.stop()
 
 
-async def raw_worker(url: str, stream: str, consumer: str, handle: Callable[[BenchEvent], Awaitable[None]]) -> None:
+async def raw_worker(
+    url: str,
+    stream: str,
+    consumer: str,
+    handle: Callable[[BenchEvent], Awaitable[None]],
+) -> None:
     redis = Redis.from_url(url)
     try:
         await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
     except Exception:  # noqa: BLE001  # the other worker created it
         pass
     while True:
-        for _, entries in await redis.xreadgroup(GROUP, consumer, {stream: ">"}, count=BATCH, block=100):
+        for _, entries in await redis.xreadgroup(
+            GROUP, consumer, {stream: ">"}, count=BATCH, block=100
+        ):
             for entry_id, fields in entries:
                 await handle(BenchEvent.model_validate_json(fields[b"data"]))
                 await redis.xack(stream, GROUP, entry_id)
@@ -126,7 +138,16 @@ def start_workers(kind: str, url: str, stream: str, workers: int) -> list[subpro
     processes = []
     for index in range(workers):
         process = subprocess.Popen(
-            [sys.executable, "-m", __spec__.name, "--worker", kind, url, stream, f"worker-{index}"],
+            [
+                sys.executable,
+                "-m",
+                __spec__.name,
+                "--worker",
+                kind,
+                url,
+                stream,
+                f"worker-{index}",
+            ],
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
             stdout=subprocess.PIPE,
             text=True,
@@ -145,7 +166,9 @@ def stop_workers(processes: list[subprocess.Popen[str]]) -> list[tuple[float, fl
     return timings
 
 
-async def measure(kind: str, url: str, workers: int, count: int, rate: float | None) -> list[tuple[float, float]]:
+async def measure(
+    kind: str, url: str, workers: int, count: int, rate: float | None
+) -> list[tuple[float, float]]:
     stream = f"bench.{kind}.{uuid.uuid4().hex}"
     processes = start_workers(kind, url, stream, workers)
     try:
@@ -154,7 +177,9 @@ async def measure(kind: str, url: str, workers: int, count: int, rate: float | N
     finally:
         timings = stop_workers(processes)
         redis = Redis.from_url(url)
-        await redis.delete(stream, *[key async for key in redis.scan_iter(f"{stream}:*", count=1000)])
+        await redis.delete(
+            stream, *[key async for key in redis.scan_iter(f"{stream}:*", count=1000)]
+        )
         await redis.aclose()
     assert len(timings) == count, f"{kind}: handled {len(timings)} of {count}"
     return timings
@@ -162,7 +187,9 @@ async def measure(kind: str, url: str, workers: int, count: int, rate: float | N
 
 async def bench(kind: str, url: str, workers: int, count: int, rate: float) -> Result:
     burst = await measure(kind, url, workers, count, rate=None)
-    throughput = count / (max(handled for _, handled in burst) - min(published for published, _ in burst))
+    throughput = count / (
+        max(handled for _, handled in burst) - min(published for published, _ in burst)
+    )
     paced = await measure(kind, url, workers, min(count, int(rate * 2)), rate=rate)
     latencies = sorted((handled - published) * 1000 for published, handled in paced)
     p99 = statistics.quantiles(latencies, n=100)[98]
@@ -171,7 +198,9 @@ async def bench(kind: str, url: str, workers: int, count: int, rate: float) -> R
 
 
 async def run_benchmark(url: str, count: int, rate: float, repeats: int) -> None:
-    print(f"{count} events per throughput run; latency at {rate:.0f} events/s; median of {repeats} runs")
+    print(
+        f"{count} events per throughput run; latency at {rate:.0f} events/s; median of {repeats} runs"
+    )
     print(f"Redis at {url}\n")
     print(f"{'':28} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     results: dict[tuple[str, int], Result] = {}
@@ -184,25 +213,40 @@ async def run_benchmark(url: str, count: int, rate: float, repeats: int) -> None
                 statistics.median(run.p50_ms for run in runs),
                 statistics.median(run.p99_ms for run in runs),
             )
-            print(f"{result.label:28} {result.events_per_second:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f}")
+            print(
+                f"{result.label:28} {result.events_per_second:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
+            )
     print()
     for workers in (1, 2):
-        ratio = results["bus", workers].events_per_second / results["raw", workers].events_per_second
+        ratio = (
+            results["bus", workers].events_per_second / results["raw", workers].events_per_second
+        )
         print(f"EventBus / raw loop, {workers} worker(s): {ratio:.2f}x events/s (target >= 0.5x)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    )
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=300.0, help="events/s of the latency runs")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--worker", nargs=4, metavar=("KIND", "URL", "STREAM", "CONSUMER"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker",
+        nargs=4,
+        metavar=("KIND", "URL", "STREAM", "CONSUMER"),
+        help=argparse.SUPPRESS,
+    )
     arguments = parser.parse_args()
     if arguments.worker:
         asyncio.run(run_worker(*arguments.worker))
     else:
-        asyncio.run(run_benchmark(arguments.redis_url, arguments.events, arguments.rate, arguments.repeats))
+        asyncio.run(
+            run_benchmark(arguments.redis_url, arguments.events, arguments.rate, arguments.repeats)
+        )
 
 
 if __name__ == "__main__":
