@@ -9,7 +9,11 @@ from pants_specgen import target_types as spec_target_types
 from pants_specgen.goals import spec_diff
 from pants_specgen.python import module_mapper
 from pants_specgen.python import rules as python_rules
-from pants_specgen.target_types import SpecGeneratorTarget, SpecSourcesGeneratorTarget, SpecSourceTarget
+from pants_specgen.target_types import (
+    SpecGeneratorTarget,
+    SpecSourcesGeneratorTarget,
+    SpecSourceTarget,
+)
 
 
 def rules():

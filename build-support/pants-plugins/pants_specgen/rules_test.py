@@ -57,7 +57,9 @@ USERS = dedent(
         events: {publish_on_success: user_registered}
     """
 )
-ORDERS = "operations:\n  list_orders:\n    output: list[UserRead]\n    rest: {method: GET, path: \"\"}\n"
+ORDERS = (
+    'operations:\n  list_orders:\n    output: list[UserRead]\n    rest: {method: GET, path: ""}\n'
+)
 MANIFEST = "consumes:\n  - service: backend\n    domain: users\n"
 
 
@@ -122,7 +124,10 @@ def generate(rule_runner: RuleRunner, path: str) -> dict[str, str]:
     result = rule_runner.request(
         GeneratedSources, [GeneratePythonFromSpecRequest(sources.snapshot, target)]
     )
-    return {f.path: f.content.decode() for f in rule_runner.request(DigestContents, [result.snapshot.digest])}
+    return {
+        f.path: f.content.decode()
+        for f in rule_runner.request(DigestContents, [result.snapshot.digest])
+    }
 
 
 def dependencies(rule_runner: RuleRunner, address: Address) -> set[str]:
@@ -135,16 +140,20 @@ def test_generates_python_under_the_source_root(rule_runner: RuleRunner) -> None
     generated = generate(rule_runner, "src/python/backend/spec/users.yaml")
     assert list(generated) == ["src/python/generated/backend/users.py"]
     assert "def create_router(" in generated["src/python/generated/backend/users.py"]
-    assert list(generate(rule_runner, "shared/spec/models.yaml")) == ["src/python/generated/models.py"]
+    assert list(generate(rule_runner, "shared/spec/models.yaml")) == [
+        "src/python/generated/models.py"
+    ]
 
 
 def test_python_importing_generated_code_depends_on_its_spec(rule_runner: RuleRunner) -> None:
-    assert dependencies(rule_runner, Address("src/python/backend", relative_file_path="app.py")) == {
-        "src/python/backend/spec/users.yaml"
-    }
+    assert dependencies(
+        rule_runner, Address("src/python/backend", relative_file_path="app.py")
+    ) == {"src/python/backend/spec/users.yaml"}
 
 
-def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(rule_runner: RuleRunner) -> None:
+def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(
+    rule_runner: RuleRunner,
+) -> None:
     assert dependencies(rule_runner, spec("src/python/backend/spec/users.yaml")) == {
         "//:generator",
         "//:fastapi",
@@ -152,7 +161,10 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(rule_run
         "shared/spec/events.yaml",
         "src/python/servicekit/events.py",
     }
-    assert dependencies(rule_runner, spec("shared/spec/models.yaml")) == {"//:generator", "//:pydantic"}
+    assert dependencies(rule_runner, spec("shared/spec/models.yaml")) == {
+        "//:generator",
+        "//:pydantic",
+    }
     assert dependencies(rule_runner, spec("src/python/tg_bot/spec/manifest.yaml")) == {
         "//:generator",
         "shared/spec/models.yaml",
@@ -163,11 +175,16 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(rule_run
 
 
 def test_a_domain_spec_does_not_depend_on_other_services(rule_runner: RuleRunner) -> None:
-    assert not any("backend" in dep for dep in dependencies(rule_runner, spec("src/python/shop/spec/orders.yaml")))
+    assert not any(
+        "backend" in dep
+        for dep in dependencies(rule_runner, spec("src/python/shop/spec/orders.yaml"))
+    )
 
 
 def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"shared/spec/models.yaml": MODELS.replace("name: string", "name: {type: integer}")})
+    rule_runner.write_files(
+        {"shared/spec/models.yaml": MODELS.replace("name: string", "name: {type: integer}")}
+    )
     with engine_error(
         SpecErrors,
         contains="shared/spec/models.yaml:5: models.User.fields.name.type: unknown type 'integer' (hint: did you mean 'int'?)",
@@ -178,20 +195,36 @@ def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> N
 def test_documents_for_front_ends(rule_runner: RuleRunner) -> None:
     target = rule_runner.get_target(spec("shared/spec/models.yaml"))
     sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
-    result = rule_runner.request(GeneratedSources, [GenerateDocumentsFromSpecRequest(sources.snapshot, target)])
-    files = {f.path: f.content.decode() for f in rule_runner.request(DigestContents, [result.snapshot.digest])}
+    result = rule_runner.request(
+        GeneratedSources, [GenerateDocumentsFromSpecRequest(sources.snapshot, target)]
+    )
+    files = {
+        f.path: f.content.decode()
+        for f in rule_runner.request(DigestContents, [result.snapshot.digest])
+    }
     assert "export interface UserCreate" in files["src/typescript/generated/models.ts"]
 
 
 def test_tailor_adds_spec_sources_to_spec_folders(rule_runner: RuleRunner) -> None:
-    rule_runner.write_files({"src/python/billing/spec/invoices.yaml": ORDERS, "src/python/billing/config.yaml": ""})
+    rule_runner.write_files(
+        {"src/python/billing/spec/invoices.yaml": ORDERS, "src/python/billing/config.yaml": ""}
+    )
     putative = rule_runner.request(
-        PutativeTargets, [PutativeSpecTargetsRequest(("src/python/billing/spec", "src/python/billing")), AllOwnedSources()]
+        PutativeTargets,
+        [
+            PutativeSpecTargetsRequest(("src/python/billing/spec", "src/python/billing")),
+            AllOwnedSources(),
+        ],
     )
     assert putative == PutativeTargets(
-        [PutativeTarget.for_target_type(
-            register.SpecSourcesGeneratorTarget, "src/python/billing/spec", "spec", ["invoices.yaml"]
-        )]
+        [
+            PutativeTarget.for_target_type(
+                register.SpecSourcesGeneratorTarget,
+                "src/python/billing/spec",
+                "spec",
+                ["invoices.yaml"],
+            )
+        ]
     )
 
 

@@ -47,7 +47,9 @@ def _consumed_domains(manifest_text: str) -> set[tuple[str, str]]:
     # A malformed manifest needs nothing more: the loader then reports its errors precisely.
     try:
         consumes = (yaml.safe_load(manifest_text) or {}).get("consumes") or []
-        return {(str(c.get("service")), str(c.get("domain"))) for c in consumes if isinstance(c, dict)}
+        return {
+            (str(c.get("service")), str(c.get("domain"))) for c in consumes if isinstance(c, dict)
+        }
     except (yaml.YAMLError, AttributeError):
         return set()
 

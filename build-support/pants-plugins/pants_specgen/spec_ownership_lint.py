@@ -72,7 +72,9 @@ def handwritten_spec_code(path: str, source: str) -> list[str]:
     """One line per Pydantic model or FastAPI router the file defines by hand."""
     findings = []
     for node in ast.walk(ast.parse(source, filename=path)):
-        if isinstance(node, ast.ClassDef) and any(_name(base) == "BaseModel" for base in node.bases):
+        if isinstance(node, ast.ClassDef) and any(
+            _name(base) == "BaseModel" for base in node.bases
+        ):
             findings.append(
                 f"{path}:{node.lineno}: Pydantic model '{node.name}' is written by hand; "
                 "declare it in shared/spec/models.yaml and import it from generated.models"
@@ -90,7 +92,9 @@ async def lint_spec_ownership(request: SpecOwnershipLintRequest.Batch[Any, Any])
     sources = await Get(SourceFiles, SourceFilesRequest(fs.source for fs in request.elements))
     contents = await Get(DigestContents, Digest, sources.snapshot.digest)
     findings = [
-        finding for file in contents for finding in handwritten_spec_code(file.path, file.content.decode())
+        finding
+        for file in contents
+        for finding in handwritten_spec_code(file.path, file.content.decode())
     ]
     hint = "\nOpt out per target with `skip_spec_ownership_lint=True`.\n" if findings else ""
     return LintResult(

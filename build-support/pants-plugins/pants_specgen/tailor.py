@@ -28,7 +28,9 @@ class PutativeSpecTargetsRequest(PutativeTargetsRequest):
 
 @rule(level=LogLevel.DEBUG, desc="Determine candidate spec targets to create")
 async def find_putative_spec_targets(
-    request: PutativeSpecTargetsRequest, all_owned_sources: AllOwnedSources, specgen: SpecgenSubsystem
+    request: PutativeSpecTargetsRequest,
+    all_owned_sources: AllOwnedSources,
+    specgen: SpecgenSubsystem,
 ) -> PutativeTargets:
     if not specgen.tailor:
         return PutativeTargets()

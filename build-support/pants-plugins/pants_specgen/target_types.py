@@ -39,7 +39,12 @@ class SpecPythonResolveField(PythonResolveField):
 
 class SpecSourceTarget(Target):
     alias = "spec_source"
-    core_fields = (*COMMON_TARGET_FIELDS, SpecDependenciesField, SpecSourceField, SpecPythonResolveField)
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        SpecDependenciesField,
+        SpecSourceField,
+        SpecPythonResolveField,
+    )
     help = help_text(
         """
         A YAML spec that generates code at build time: Pydantic models (`generated.models`),
@@ -54,7 +59,9 @@ class SpecSourceTarget(Target):
 class SpecSourcesGeneratingSourcesField(MultipleSourcesField):
     default = ("*.yaml",)
     expected_file_extensions = (".yaml",)
-    help = generate_multiple_sources_field_help_message("Example: `sources=['users.yaml', 'manifest.yaml']`")
+    help = generate_multiple_sources_field_help_message(
+        "Example: `sources=['users.yaml', 'manifest.yaml']`"
+    )
 
 
 class SpecSourcesGeneratorTarget(TargetFilesGenerator):
@@ -97,7 +104,9 @@ def find_all_spec_targets(targets: AllTargets) -> AllSpecTargets:
 
 @rule(desc="Find the spec generator targets", level=LogLevel.DEBUG)
 def find_spec_generator_targets(targets: AllTargets) -> AllSpecGeneratorTargets:
-    return AllSpecGeneratorTargets(tgt for tgt in targets if tgt.has_field(SpecGeneratorSourcesField))
+    return AllSpecGeneratorTargets(
+        tgt for tgt in targets if tgt.has_field(SpecGeneratorSourcesField)
+    )
 
 
 def rules():

@@ -19,7 +19,11 @@ TARGET_SECONDS = 1.0
 
 def _model_yaml(index: int) -> str:
     # chains of ten models, each referencing the one before
-    reference = f"\n      parent:\n        type: Model{index - 1}Read\n        optional: true" if index % 10 else ""
+    reference = (
+        f"\n      parent:\n        type: Model{index - 1}Read\n        optional: true"
+        if index % 10
+        else ""
+    )
     return f"""
   Model{index}:
     description: Synthetic model {index}.
@@ -106,7 +110,9 @@ def _operation_yaml(index: int) -> str:
 
 def synthetic_specs() -> Dict[str, str]:
     files = {
-        "shared/spec/models.yaml": "models:" + "".join(_model_yaml(i) for i in range(MODELS)) + "\n",
+        "shared/spec/models.yaml": "models:"
+        + "".join(_model_yaml(i) for i in range(MODELS))
+        + "\n",
         "shared/spec/events.yaml": "events:"
         + "".join(f"\n  changed_{i}:\n    message: Model{i}Read" for i in range(MODELS))
         + "\n",
@@ -118,9 +124,14 @@ def synthetic_specs() -> Dict[str, str]:
             + "".join(_operation_yaml(i) for i in operations)
             + "\n"
         )
-    files["client/spec/manifest.yaml"] = "consumes:" + "".join(
-        f"\n  - service: bench\n    domain: domain{d}\n    operations: []" for d in range(DOMAINS)
-    ) + "\n"
+    files["client/spec/manifest.yaml"] = (
+        "consumes:"
+        + "".join(
+            f"\n  - service: bench\n    domain: domain{d}\n    operations: []"
+            for d in range(DOMAINS)
+        )
+        + "\n"
+    )
     return files
 
 
@@ -144,11 +155,15 @@ def main() -> None:
     cpu.append(time.process_time())
 
     total = finished - started
-    print(f"spec: {len(spec.models)} models, {len(spec.schemas)} classes, {len(spec.events)} events, "
-          f"{sum(len(d.operations) for d in spec.domains)} operations in {len(spec.domains)} domains")
+    print(
+        f"spec: {len(spec.models)} models, {len(spec.schemas)} classes, {len(spec.events)} events, "
+        f"{sum(len(d.operations) for d in spec.domains)} operations in {len(spec.domains)} domains"
+    )
     for path, (seconds, size) in timings.items():
         print(f"  generate {path:32} {seconds:.3f} s  ({size / 1024:.0f} KiB)")
-    print(f"{'phase':22} {'seconds':>8} {'x target':>9} {'CPU s':>8}   (target: {TARGET_SECONDS:.0f} s for the whole run)")
+    print(
+        f"{'phase':22} {'seconds':>8} {'x target':>9} {'CPU s':>8}   (target: {TARGET_SECONDS:.0f} s for the whole run)"
+    )
     for phase, seconds, cpu_seconds in (
         ("load", loaded - started, cpu[1] - cpu[0]),
         ("generate_python", python_done - loaded, cpu[2] - cpu[1]),
@@ -157,7 +172,10 @@ def main() -> None:
     ):
         print(f"{phase:22} {seconds:8.3f} {seconds / TARGET_SECONDS:9.2f} {cpu_seconds:8.3f}")
     verdict = "within" if total < TARGET_SECONDS else "OVER"
-    print(f"total {total:.3f} s = {total / TARGET_SECONDS:.2f} x the {TARGET_SECONDS:.0f} s target: {verdict}")
+    print(
+        f"total {total:.3f} s = {total / TARGET_SECONDS:.2f} x the {TARGET_SECONDS:.0f} s target: {verdict}"
+    )
+
 
 if __name__ == "__main__":
     main()

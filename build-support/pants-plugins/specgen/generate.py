@@ -55,7 +55,9 @@ def generate_documents(spec: SpecSet, path: str) -> Dict[str, str]:
         return {"asyncapi/events.json": _json(asyncapi_document(spec))}
     if kind == "domain":
         domain = _domain_of(spec, path)
-        return {f"openapi/{domain.service}/{domain.name}.json": _json(openapi_fragment(spec, domain))}
+        return {
+            f"openapi/{domain.service}/{domain.name}.json": _json(openapi_fragment(spec, domain))
+        }
     return {}
 
 
@@ -65,4 +67,3 @@ def _json(document: object) -> str:
 
 def _domain_of(spec: SpecSet, path: str) -> Domain:
     return next(d for d in spec.domains if d.file == path)
-

@@ -171,7 +171,11 @@ class SpecSet:
 
     def schema(self, class_name: str) -> Schema:
         found = self._index("schemas").get(class_name)
-        return found if found is not None else next(s for s in self.schemas if s.class_name == class_name)
+        return (
+            found
+            if found is not None
+            else next(s for s in self.schemas if s.class_name == class_name)
+        )
 
     def event(self, name: str) -> Event:
         found = self._index("events").get(name)
@@ -179,13 +183,19 @@ class SpecSet:
 
     def domain(self, service: str, name: str) -> Domain:
         found = self._index("domains").get((service, name))
-        return found if found is not None else next(d for d in self.domains if d.service == service and d.name == name)
+        return (
+            found
+            if found is not None
+            else next(d for d in self.domains if d.service == service and d.name == name)
+        )
 
     def _index(self, kind: str) -> Dict[Any, Any]:
         indexes: Optional[Dict[str, Dict[Any, Any]]] = self.__dict__.get("_indexes")
         if indexes is None:
             indexes = {}
-            object.__setattr__(self, "_indexes", indexes)  # a cache, not a field of the frozen value
+            object.__setattr__(
+                self, "_indexes", indexes
+            )  # a cache, not a field of the frozen value
         index = indexes.get(kind)
         if index is None:
             index = {}

@@ -73,9 +73,20 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
 _VARIANTS_WITHOUT_READONLY = ("Create", "Update")  # readonly fields are server-owned
 _TYPE_ALIASES = {
-    "integer": "int", "long": "int", "str": "string", "text": "string", "boolean": "bool",
-    "double": "float", "number": "float", "decimal": "float", "timestamp": "datetime",
-    "date": "datetime", "guid": "uuid", "array": "list", "map": "dict", "object": "dict",
+    "integer": "int",
+    "long": "int",
+    "str": "string",
+    "text": "string",
+    "boolean": "bool",
+    "double": "float",
+    "number": "float",
+    "decimal": "float",
+    "timestamp": "datetime",
+    "date": "datetime",
+    "guid": "uuid",
+    "array": "list",
+    "map": "dict",
+    "object": "dict",
 }
 
 
@@ -134,7 +145,7 @@ def classify(path: str) -> SpecPath:
 
 
 def spec_kind(path: str) -> str:
-    """"models", "events", "domain" or "manifest", from the path alone."""
+    """ "models", "events", "domain" or "manifest", from the path alone."""
     return classify(path).kind
 
 
@@ -171,7 +182,9 @@ class _Doc:
             path = path[:-1]
         return self.lines.get(path, 1)
 
-    def error(self, path: KeyPath, message: str, hint: Optional[str] = None, line: Optional[int] = None) -> None:
+    def error(
+        self, path: KeyPath, message: str, hint: Optional[str] = None, line: Optional[int] = None
+    ) -> None:
         where = line if line is not None else self.line(path)
         self.errors.append(SpecError(self.file, where, _format_key_path(path), message, hint))
 
@@ -246,7 +259,10 @@ def _node_value(doc: _Doc, node: yaml.Node, path: KeyPath, constructor: yaml.Saf
     if isinstance(node, yaml.MappingNode):
         return _mapping_value(doc, node, path, constructor)
     if isinstance(node, yaml.SequenceNode):
-        return [_node_value(doc, item, path + (index,), constructor) for index, item in enumerate(node.value)]
+        return [
+            _node_value(doc, item, path + (index,), constructor)
+            for index, item in enumerate(node.value)
+        ]
     try:
         return _construct_scalar(constructor, node)
     except (yaml.YAMLError, ValueError) as exc:
@@ -254,7 +270,9 @@ def _node_value(doc: _Doc, node: yaml.Node, path: KeyPath, constructor: yaml.Saf
         return None
 
 
-def _mapping_value(doc: _Doc, node: yaml.MappingNode, path: KeyPath, constructor: yaml.SafeLoader) -> dict:
+def _mapping_value(
+    doc: _Doc, node: yaml.MappingNode, path: KeyPath, constructor: yaml.SafeLoader
+) -> dict:
     result: Dict[str, Any] = {}
     for key_node, value_node in node.value:
         key_line = key_node.start_mark.line + 1
@@ -316,7 +334,9 @@ def _mapping(doc: _Doc, path: KeyPath, value: Any, null_is_empty: bool = False) 
     return None
 
 
-def _check_keys(doc: _Doc, path: KeyPath, body: dict, allowed: Sequence[str], required: Sequence[str] = ()) -> None:
+def _check_keys(
+    doc: _Doc, path: KeyPath, body: dict, allowed: Sequence[str], required: Sequence[str] = ()
+) -> None:
     for key in body:
         if key not in allowed:
             doc.error(path + (key,), f"unknown key '{key}'", _did_you_mean(key, allowed))
@@ -384,7 +404,9 @@ def type_text(type_: TypeRef) -> str:
 
 def _parse_type_text(text: str) -> TypeRef:
     if "<" in text or ">" in text:
-        raise _TypeProblem(f"unknown type '{text}'", f"did you mean '{text.replace('<', '[').replace('>', ']')}'?")
+        raise _TypeProblem(
+            f"unknown type '{text}'", f"did you mean '{text.replace('<', '[').replace('>', ']')}'?"
+        )
     tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\S", text)
     end, type_ = _parse_type_tokens(tokens, 0, text)
     if end != len(tokens):
@@ -399,10 +421,15 @@ def _parse_type_tokens(tokens: List[str], position: int, text: str) -> Tuple[int
     has_arguments = position < len(tokens) and tokens[position] == "["
     if name not in ("list", "dict"):
         if has_arguments:
-            raise _TypeProblem(f"unknown type '{text}'", "only list[T] and dict[K,V] take type arguments")
+            raise _TypeProblem(
+                f"unknown type '{text}'", "only list[T] and dict[K,V] take type arguments"
+            )
         return position, _named_type(name)
     if not has_arguments:
-        raise _TypeProblem(f"'{name}' needs type arguments", "write list[T]" if name == "list" else "write dict[K,V]")
+        raise _TypeProblem(
+            f"'{name}' needs type arguments",
+            "write list[T]" if name == "list" else "write dict[K,V]",
+        )
     arguments, position = [], position + 1
     while True:
         position, argument = _parse_type_tokens(tokens, position, text)
@@ -432,7 +459,9 @@ def _named_type(name: str) -> TypeRef:
 
 def _dict_type(key: TypeRef, value: TypeRef) -> TypeRef:
     if key.kind != "scalar" or key.name == "float":
-        raise _TypeProblem(f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'")
+        raise _TypeProblem(
+            f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'"
+        )
     return TypeRef("dict", key=key, of=value)
 
 
@@ -498,7 +527,12 @@ class _Loader:
         self.manifests: Dict[str, Manifest] = {}
 
     def load(self, files: Mapping[str, str]) -> SpecSet:
-        documents: Dict[str, List[Tuple[SpecPath, _Doc, Any]]] = {MODELS: [], EVENTS: [], DOMAIN: [], MANIFEST: []}
+        documents: Dict[str, List[Tuple[SpecPath, _Doc, Any]]] = {
+            MODELS: [],
+            EVENTS: [],
+            DOMAIN: [],
+            MANIFEST: [],
+        }
         for path in sorted(files):
             try:
                 spec = _classify(path)
@@ -587,18 +621,28 @@ class _Loader:
         names = [value for _, value in values]
         for index, value in values:
             if not _ENUM_VALUE.match(value):
-                doc.error(path + ("values", index), f"enum value '{value}' is not a name", "use letters, digits and _")
+                doc.error(
+                    path + ("values", index),
+                    f"enum value '{value}' is not a name",
+                    "use letters, digits and _",
+                )
             elif names.index(value) != index:
                 doc.error(path + ("values", index), f"duplicate enum value '{value}'")
         if "values" in body and len(set(names)) < 2:
             doc.error(path + ("values",), "an enum needs at least two values")
         default = body.get("default", MISSING)
         if default is not MISSING and default not in names:
-            doc.error(path + ("default",), f"enum default {_show(default)} is not one of its values", f"use one of {', '.join(dict.fromkeys(names))}")
+            doc.error(
+                path + ("default",),
+                f"enum default {_show(default)} is not one of its values",
+                f"use one of {', '.join(dict.fromkeys(names))}",
+            )
             default = MISSING
         return TypeRef("enum", values=tuple(names), enum_default=default)
 
-    def constraints(self, doc: _Doc, path: KeyPath, body: dict, type_: TypeRef) -> Tuple[Tuple[str, Any], ...]:
+    def constraints(
+        self, doc: _Doc, path: KeyPath, body: dict, type_: TypeRef
+    ) -> Tuple[Tuple[str, Any], ...]:
         base = _base_type(type_)
         found = []
         for key in (key for key in _CONSTRAINTS if key in body):
@@ -612,7 +656,9 @@ class _Loader:
                 valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
                 kinds, expected = "string and list types", "a non-negative integer"
             if not applies:
-                doc.error(path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'")
+                doc.error(
+                    path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'"
+                )
             elif not valid:
                 doc.error(path + (key,), f"'{key}' must be {expected}, got {_show(value)}")
             else:
@@ -647,12 +693,19 @@ class _Loader:
         description = _optional_string(doc, path, body, "description")
         schema = Schema(name, name, None, fields, description)
         variants = []
-        for variant_name, value in (_mapping(doc, path + ("variants",), body.get("variants"), True) or {}).items():
-            variant = self.variant(doc, path + ("variants", variant_name), schema, variant_name, value)
+        for variant_name, value in (
+            _mapping(doc, path + ("variants",), body.get("variants"), True) or {}
+        ).items():
+            variant = self.variant(
+                doc, path + ("variants", variant_name), schema, variant_name, value
+            )
             if variant is not None:
                 variants.append(variant)
         if name in self.schemas:  # a variant class of an earlier model took the name
-            doc.error(path, f"model '{name}' collides with a variant class of model '{self.schemas[name].model}'")
+            doc.error(
+                path,
+                f"model '{name}' collides with a variant class of model '{self.schemas[name].model}'",
+            )
         self.schemas[name] = schema
         for variant in variants:
             self.schemas[variant.class_name] = variant
@@ -683,8 +736,13 @@ class _Loader:
             return None
         optional = _bool(doc, path, body, "optional", False)
         default = body.get("default", MISSING)
-        if default is not MISSING and not _fits(TypeRef("optional", of=type_) if optional else type_, default):
-            doc.error(path + ("default",), f"default {_show(default)} does not fit type '{type_text(type_)}'")
+        if default is not MISSING and not _fits(
+            TypeRef("optional", of=type_) if optional else type_, default
+        ):
+            doc.error(
+                path + ("default",),
+                f"default {_show(default)} does not fit type '{type_text(type_)}'",
+            )
         field = Field(
             name=name,
             type=type_,
@@ -697,7 +755,9 @@ class _Loader:
         self.field_sites.append(_FieldSite(doc, type_path, model, field))
         return field
 
-    def variant(self, doc: _Doc, path: KeyPath, model: Schema, name: str, value: Any) -> Optional[Schema]:
+    def variant(
+        self, doc: _Doc, path: KeyPath, model: Schema, name: str, value: Any
+    ) -> Optional[Schema]:
         if not _CAMEL_CASE.match(name):
             doc.error(path, f"variant name '{name}' is not CamelCase")
             return None
@@ -708,15 +768,25 @@ class _Loader:
         class_name = model.model + name
         if class_name in self.model_files or class_name in self.schemas:
             owner = class_name if class_name in self.model_files else self.schemas[class_name].model
-            doc.error(path, f"variant class '{class_name}' collides with a class of model '{owner}'")
+            doc.error(
+                path, f"variant class '{class_name}' collides with a class of model '{owner}'"
+            )
             return None
         drops_readonly = name in _VARIANTS_WITHOUT_READONLY
-        excluded = {field for _, field in self.field_names(doc, path + ("exclude",), model, body.get("exclude"))}
+        excluded = {
+            field
+            for _, field in self.field_names(doc, path + ("exclude",), model, body.get("exclude"))
+        }
         optional = set()
-        for index, field_name in self.field_names(doc, path + ("optional",), model, body.get("optional")):
+        for index, field_name in self.field_names(
+            doc, path + ("optional",), model, body.get("optional")
+        ):
             field = next(field for field in model.fields if field.name == field_name)
             if field_name in excluded:
-                doc.error(path + ("optional", index), f"field '{field_name}' is both excluded and optional")
+                doc.error(
+                    path + ("optional", index),
+                    f"field '{field_name}' is both excluded and optional",
+                )
             elif drops_readonly and field.readonly:
                 doc.error(
                     path + ("optional", index),
@@ -731,23 +801,37 @@ class _Loader:
         )
         return Schema(class_name, model.model, name, fields, model.description)
 
-    def field_names(self, doc: _Doc, path: KeyPath, model: Schema, value: Any) -> List[Tuple[int, str]]:
+    def field_names(
+        self, doc: _Doc, path: KeyPath, model: Schema, value: Any
+    ) -> List[Tuple[int, str]]:
         known = [field.name for field in model.fields]
         names = []
         for index, name in _string_list(doc, path, value):
             if name in known:
                 names.append((index, name))
             else:
-                doc.error(path + (index,), f"model '{model.model}' has no field '{name}'", _did_you_mean(name, known))
+                doc.error(
+                    path + (index,),
+                    f"model '{model.model}' has no field '{name}'",
+                    _did_you_mean(name, known),
+                )
         return names
 
     def resolve_field_types(self) -> None:
         for site in self.field_sites:
             for name in _model_names(site.field.type):
                 if name not in self.schemas:
-                    site.doc.error(site.type_path, f"unknown type '{name}'", _did_you_mean(name, list(self.schemas)))
+                    site.doc.error(
+                        site.type_path,
+                        f"unknown type '{name}'",
+                        _did_you_mean(name, list(self.schemas)),
+                    )
             contained = site.field.type
-            if contained.kind == "model" and not site.field.optional and self.model_of(contained.name) == site.model:
+            if (
+                contained.kind == "model"
+                and not site.field.optional
+                and self.model_of(contained.name) == site.model
+            ):
                 site.doc.error(
                     site.type_path,
                     f"model '{site.model}' contains itself",
@@ -774,7 +858,11 @@ class _Loader:
             if body is None:
                 continue
             _check_keys(doc, path, body, _EVENT_KEYS, required=("message",))
-            message = self.schema_name(doc, path + ("message",), body["message"]) if "message" in body else None
+            message = (
+                self.schema_name(doc, path + ("message",), body["message"])
+                if "message" in body
+                else None
+            )
             self.event_files[name] = doc.file
             self.events[name] = Event(
                 name=name,
@@ -792,19 +880,31 @@ class _Loader:
             return
         _check_keys(doc, (), body, _DOMAIN_KEYS, required=("operations",))
         if "domain" in body and body["domain"] != spec.domain:
-            doc.error(("domain",), f"domain {_show(body['domain'])} does not match the file name '{spec.domain}'", f"write domain: {spec.domain}")
+            doc.error(
+                ("domain",),
+                f"domain {_show(body['domain'])} does not match the file name '{spec.domain}'",
+                f"write domain: {spec.domain}",
+            )
         _optional_string(doc, (), body, "description")  # for readers of the spec only
         prefix, tags = self.rest_config(doc, body.get("config"), spec.domain)
         operations = []
-        for name, value in (_mapping(doc, ("operations",), body.get("operations"), True) or {}).items():
+        for name, value in (
+            _mapping(doc, ("operations",), body.get("operations"), True) or {}
+        ).items():
             operation = self.operation(doc, ("operations", name), name, value)
             if operation is not None:
                 operations.append(operation)
         key = (spec.service, spec.domain)
         if key in self.domains:
-            doc.error((), f"domain '{spec.service}.{spec.domain}' is already loaded from {self.domains[key][1].file}")
+            doc.error(
+                (),
+                f"domain '{spec.service}.{spec.domain}' is already loaded from {self.domains[key][1].file}",
+            )
             return
-        self.domains[key] = (Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations)), doc)
+        self.domains[key] = (
+            Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations)),
+            doc,
+        )
 
     def rest_config(self, doc: _Doc, value: Any, domain: str) -> Tuple[str, Tuple[str, ...]]:
         """The REST prefix and tags: "/<domain>" and [<domain>] unless given."""
@@ -817,7 +917,9 @@ class _Loader:
         if "prefix" in rest:
             given = _string(doc, path + ("prefix",), rest["prefix"])
             if given is not None and given and not given.startswith("/"):
-                doc.error(path + ("prefix",), f"prefix '{given}' must start with '/'", f"write '/{given}'")
+                doc.error(
+                    path + ("prefix",), f"prefix '{given}' must start with '/'", f"write '/{given}'"
+                )
             prefix = given if given is not None else prefix
         tags: Tuple[str, ...] = (domain,)
         if "tags" in rest:
@@ -835,7 +937,9 @@ class _Loader:
         rest = self.rest(doc, path + ("rest",), body["rest"]) if "rest" in body else None
         operation = Operation(
             name=name,
-            input=self.schema_name(doc, path + ("input",), body["input"]) if "input" in body else None,
+            input=(
+                self.schema_name(doc, path + ("input",), body["input"]) if "input" in body else None
+            ),
             output=self.output(doc, path + ("output",), body.get("output")),
             params=self.params(doc, path, body.get("params"), rest),
             rest=rest,
@@ -868,19 +972,31 @@ class _Loader:
         if method is None:
             return None
         if method.upper() not in _METHODS:
-            doc.error(path + ("method",), f"unknown method '{method}'", _did_you_mean(method.upper(), _METHODS))
+            doc.error(
+                path + ("method",),
+                f"unknown method '{method}'",
+                _did_you_mean(method.upper(), _METHODS),
+            )
             return None
         method = method.upper()
         route = _string(doc, path + ("path",), body.get("path", "")) or ""
         if route and not route.startswith("/"):
-            doc.error(path + ("path",), f"path '{route}' must be empty or start with '/'", f"write '/{route}'")
+            doc.error(
+                path + ("path",),
+                f"path '{route}' must be empty or start with '/'",
+                f"write '/{route}'",
+            )
         status = body.get("status", _DEFAULT_STATUS.get(method, 200))
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-            doc.error(path + ("status",), f"status must be an HTTP status code, got {_show(status)}")
+            doc.error(
+                path + ("status",), f"status must be an HTTP status code, got {_show(status)}"
+            )
             status = _DEFAULT_STATUS.get(method, 200)
         return Rest(method, route, status)
 
-    def params(self, doc: _Doc, path: KeyPath, value: Any, rest: Optional[Rest]) -> Tuple[Param, ...]:
+    def params(
+        self, doc: _Doc, path: KeyPath, value: Any, rest: Optional[Rest]
+    ) -> Tuple[Param, ...]:
         """Parameters; a param's source is "path" when `{name}` is in the rest path, else "query"."""
         in_path = _PATH_PARAM.findall(rest.path) if rest else []
         items = value if isinstance(value, list) else []
@@ -898,7 +1014,11 @@ class _Loader:
         declared = [param.name for param in params]
         for name in in_path:
             if name not in declared:
-                doc.error(path + ("rest", "path"), f"path parameter '{name}' is not declared in params", f"add '- {name}' to params")
+                doc.error(
+                    path + ("rest", "path"),
+                    f"path parameter '{name}' is not declared in params",
+                    f"add '- {name}' to params",
+                )
         return tuple(params)
 
     def param(self, doc: _Doc, path: KeyPath, value: Any, in_path: List[str]) -> Optional[Param]:
@@ -909,17 +1029,26 @@ class _Loader:
         name = body.get("name")
         if not isinstance(name, str) or not _is_identifier(name):
             if "name" in body:
-                doc.error(path + ("name",), f"parameter name {_show(name)} is not a Python identifier")
+                doc.error(
+                    path + ("name",), f"parameter name {_show(name)} is not a Python identifier"
+                )
             return None
         type_ = self.type(doc, path + ("type",), body.get("type", "string"))
         if type_ is not None and type_.kind not in ("scalar", "enum"):
-            doc.error(path + ("type",), f"parameter type must be a scalar or an enum, not '{type_text(type_)}'")
+            doc.error(
+                path + ("type",),
+                f"parameter type must be a scalar or an enum, not '{type_text(type_)}'",
+            )
             type_ = None
         source = body.get("source", "path" if name in in_path else "query")
         if source not in ("path", "query"):
             doc.error(path + ("source",), f"source must be 'path' or 'query', got {_show(source)}")
         elif source == "path" and name not in in_path:
-            doc.error(path, f"path parameter '{name}' does not appear in the rest path", f"add '{{{name}}}' to rest.path")
+            doc.error(
+                path,
+                f"path parameter '{name}' does not appear in the rest path",
+                f"add '{{{name}}}' to rest.path",
+            )
         explicitly_required = _bool(doc, path, body, "required", True)
         default = body.get("default", MISSING)
         if source == "path" and not explicitly_required:
@@ -927,12 +1056,16 @@ class _Loader:
         if type_ is None:
             return None
         if default is not MISSING and not _fits(type_, default):
-            doc.error(path + ("default",), f"default {_show(default)} does not fit type '{type_text(type_)}'")
+            doc.error(
+                path + ("default",),
+                f"default {_show(default)} does not fit type '{type_text(type_)}'",
+            )
         return Param(
             name=name,
             type=type_,
             source=source,
-            required=source == "path" or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
+            required=source == "path"
+            or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
             default=default,
             description=_optional_string(doc, path, body, "description"),
             constraints=self.constraints(doc, path, body, type_),
@@ -945,29 +1078,50 @@ class _Loader:
         for key in _OPERATION_EVENT_KEYS:
             name = _string(doc, path + (key,), body[key]) if key in body else None
             if name is not None and name not in self.events:
-                doc.error(path + (key,), f"unknown event '{name}'", _did_you_mean(name, list(self.events)))
+                doc.error(
+                    path + (key,), f"unknown event '{name}'", _did_you_mean(name, list(self.events))
+                )
                 name = None
             names[key] = name
         return OperationEvents(**names)
 
-    def check_transport(self, doc: _Doc, path: KeyPath, operation: Operation, declares_transport: bool) -> None:
+    def check_transport(
+        self, doc: _Doc, path: KeyPath, operation: Operation, declares_transport: bool
+    ) -> None:
         if not declares_transport:
-            doc.error(path, f"operation '{operation.name}' has no transport", "add 'rest' or 'events.subscribe'")
+            doc.error(
+                path,
+                f"operation '{operation.name}' has no transport",
+                "add 'rest' or 'events.subscribe'",
+            )
         rest = operation.rest
         if rest is not None and rest.method in ("GET", "DELETE") and operation.input is not None:
-            doc.error(path + ("input",), f"a {rest.method} operation cannot have an input body", "pass values as params")
+            doc.error(
+                path + ("input",),
+                f"a {rest.method} operation cannot have an input body",
+                "pass values as params",
+            )
         if rest is not None and rest.status == 204 and operation.output.schema is not None:
-            doc.error(path + ("rest", "status"), "status 204 has no body but the operation has an output", "remove output or change the status")
+            doc.error(
+                path + ("rest", "status"),
+                "status 204 has no body but the operation has an output",
+                "remove output or change the status",
+            )
 
     def check_events(self, doc: _Doc, path: KeyPath, operation: Operation) -> None:
         """Subscribing needs the event's message as input; published messages are built from the
-        output (on success) or the input (on error) by field name, so their required fields must exist there."""
+        output (on success) or the input (on error) by field name, so their required fields must exist there.
+        """
         path = path + ("events",)
         events = operation.events
         if events.subscribe is not None:
             event = self.events[events.subscribe]
             if not event.subscribe:
-                doc.error(path + ("subscribe",), f"event '{event.name}' is not subscribable", "set 'subscribe: true' on it in events.yaml")
+                doc.error(
+                    path + ("subscribe",),
+                    f"event '{event.name}' is not subscribable",
+                    "set 'subscribe: true' on it in events.yaml",
+                )
             elif operation.input != event.message:
                 given = f"not '{operation.input}'" if operation.input else "the operation has none"
                 doc.error(
@@ -981,13 +1135,23 @@ class _Loader:
                 continue
             event = self.events[name]
             if not event.publish:
-                doc.error(path + (key,), f"event '{name}' is not publishable", "set 'publish: true' on it in events.yaml")
+                doc.error(
+                    path + (key,),
+                    f"event '{name}' is not publishable",
+                    "set 'publish: true' on it in events.yaml",
+                )
                 continue
             schema = operation.output.schema if source == "output" else operation.input
             if source == "output" and operation.output.is_list:
-                doc.error(path + (key,), f"{key} cannot build the message of event '{name}' from a list output")
+                doc.error(
+                    path + (key,),
+                    f"{key} cannot build the message of event '{name}' from a list output",
+                )
             elif schema is None:
-                doc.error(path + (key,), f"{key} builds the message of event '{name}' from the {source}, but the operation has none")
+                doc.error(
+                    path + (key,),
+                    f"{key} builds the message of event '{name}' from the {source}, but the operation has none",
+                )
             else:
                 self.check_message_source(doc, path + (key,), event, schema)
 
@@ -997,7 +1161,10 @@ class _Loader:
         available = {field.name for field in self.schemas[source].fields}
         for field in self.schemas[event.message].fields:
             if field.required and field.name not in available:
-                doc.error(path, f"message '{event.message}' of event '{event.name}' needs field '{field.name}', which '{source}' lacks")
+                doc.error(
+                    path,
+                    f"message '{event.message}' of event '{event.name}' needs field '{field.name}', which '{source}' lacks",
+                )
 
     def check_services(self) -> None:
         """Operation names and routes are unique within a service, across its domains."""
@@ -1015,7 +1182,10 @@ class _Loader:
                 route = (service, operation.rest.method, _PATH_PARAM.sub("{}", full_path))
                 owner = routes.setdefault(route, f"{domain.name}.{operation.name}")
                 if owner != f"{domain.name}.{operation.name}":
-                    doc.error(path + ("rest",), f"route {operation.rest.method} {full_path} is already used by {owner}")
+                    doc.error(
+                        path + ("rest",),
+                        f"route {operation.rest.method} {full_path} is already used by {owner}",
+                    )
 
     # --- manifests
 
@@ -1047,19 +1217,32 @@ class _Loader:
             return None
         if (service, name) not in self.domains:
             known = sorted(domain for owner, domain in self.domains if owner == service)
-            hint = f"known domains of {service}: {', '.join(known)}" if known else f"no domain spec of service '{service}' was loaded"
+            hint = (
+                f"known domains of {service}: {', '.join(known)}"
+                if known
+                else f"no domain spec of service '{service}' was loaded"
+            )
             doc.error(path + ("domain",), f"unknown domain '{service}.{name}'", hint)
             return None
         domain = self.domains[(service, name)][0]
         by_name = {operation.name: operation for operation in domain.operations}
         listed = _string_list(doc, path + ("operations",), body.get("operations"))
         if not listed:
-            return Consumed(service, name, tuple(op.name for op in domain.operations if op.rest is not None))
+            return Consumed(
+                service, name, tuple(op.name for op in domain.operations if op.rest is not None)
+            )
         for index, operation in listed:
             if operation not in by_name:
-                doc.error(path + ("operations", index), f"unknown operation '{operation}' in {service}.{name}", _did_you_mean(operation, list(by_name)))
+                doc.error(
+                    path + ("operations", index),
+                    f"unknown operation '{operation}' in {service}.{name}",
+                    _did_you_mean(operation, list(by_name)),
+                )
             elif by_name[operation].rest is None:
-                doc.error(path + ("operations", index), f"operation '{operation}' has no rest transport and cannot be called over HTTP")
+                doc.error(
+                    path + ("operations", index),
+                    f"operation '{operation}' has no rest transport and cannot be called over HTTP",
+                )
         return Consumed(service, name, tuple(operation for _, operation in listed))
 
 

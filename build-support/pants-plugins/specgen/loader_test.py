@@ -21,7 +21,9 @@ def rest_of(operation: Operation) -> Rest:
 
 
 def _compat_files() -> Dict[str, str]:
-    return {path.relative_to(COMPAT).as_posix(): path.read_text() for path in COMPAT.rglob("*.yaml")}
+    return {
+        path.relative_to(COMPAT).as_posix(): path.read_text() for path in COMPAT.rglob("*.yaml")
+    }
 
 
 def _yaml(text: str) -> str:
@@ -68,10 +70,17 @@ def test_error_text_has_file_line_key_path_and_hint() -> None:
 def test_compat_specs_load_unchanged() -> None:
     spec = load(_compat_files())
     assert [schema.class_name for schema in spec.schemas] == [
-        "User", "UserCreate", "UserUpdate", "UserRead",
-        "UserRegisteredEvent", "CommandReceived", "CommandReceivedCreate",
+        "User",
+        "UserCreate",
+        "UserUpdate",
+        "UserRead",
+        "UserRegisteredEvent",
+        "CommandReceived",
+        "CommandReceivedCreate",
     ]
-    assert [(event.name, event.message, event.publish, event.subscribe) for event in spec.events] == [
+    assert [
+        (event.name, event.message, event.publish, event.subscribe) for event in spec.events
+    ] == [
         ("user_registered", "UserRegisteredEvent", True, False),
         ("command_received", "CommandReceived", True, True),
     ]
@@ -80,7 +89,12 @@ def test_compat_specs_load_unchanged() -> None:
 def test_compat_variants_resolve_required_and_optional_fields() -> None:
     spec = load(_compat_files())
     user = _fields(spec, "User")
-    assert [name for name, field in user.items() if field.required] == ["id", "telegram_id", "created_at", "updated_at"]
+    assert [name for name, field in user.items() if field.required] == [
+        "id",
+        "telegram_id",
+        "created_at",
+        "updated_at",
+    ]
     assert user["telegram_id"].constraints == (("ge", 0),)
     assert user["is_admin"].default is False
     create = _fields(spec, "UserCreate")
@@ -98,8 +112,15 @@ def test_compat_variants_resolve_required_and_optional_fields() -> None:
 def test_compat_domains_resolve_routes_and_params() -> None:
     spec = load(_compat_files())
     users = spec.domain("backend", "users")
-    assert (users.prefix, users.tags, users.file) == ("/users", ("users",), "backend/spec/users.yaml")
-    routes = {op.name: (rest_of(op).method, rest_of(op).path, rest_of(op).status) for op in users.operations}
+    assert (users.prefix, users.tags, users.file) == (
+        "/users",
+        ("users",),
+        "backend/spec/users.yaml",
+    )
+    routes = {
+        op.name: (rest_of(op).method, rest_of(op).path, rest_of(op).status)
+        for op in users.operations
+    }
     assert routes == {
         "create_user": ("POST", "", 201),
         "get_user": ("GET", "/{user_id}", 200),
@@ -108,7 +129,12 @@ def test_compat_domains_resolve_routes_and_params() -> None:
     }
     get_user = users.operations[1]
     (param,) = get_user.params
-    assert (param.name, param.source, param.required, param.type.name) == ("user_id", "path", True, "int")
+    assert (param.name, param.source, param.required, param.type.name) == (
+        "user_id",
+        "path",
+        True,
+        "int",
+    )
     assert get_user.output.schema == "UserRead" and not get_user.output.is_list
     assert users.operations[3].output.schema is None
     command = spec.domain("backend", "debug").operations[0]
@@ -120,7 +146,11 @@ def test_compat_manifest_resolves_consumed_operations() -> None:
     (manifest,) = spec.manifests
     assert manifest.service == "tg_bot"
     (consumed,) = manifest.consumes
-    assert (consumed.service, consumed.domain, consumed.operations) == ("backend", "users", ("create_user", "get_user"))
+    assert (consumed.service, consumed.domain, consumed.operations) == (
+        "backend",
+        "users",
+        ("create_user", "get_user"),
+    )
 
 
 def test_the_plugin_may_load_a_subset_of_files() -> None:
@@ -194,7 +224,9 @@ def test_nested_types_and_model_references_resolve() -> None:
     person = _fields(spec, "Person")
     assert person["home"].type == TypeRef("model", "Address")
     assert person["past"].type == TypeRef("list", of=TypeRef("model", "Address"))
-    assert person["scores"].type == TypeRef("dict", key=TypeRef("scalar", "string"), of=TypeRef("list", of=TypeRef("scalar", "int")))
+    assert person["scores"].type == TypeRef(
+        "dict", key=TypeRef("scalar", "string"), of=TypeRef("list", of=TypeRef("scalar", "int"))
+    )
     assert person["grid"].type.of.kind == "dict"
     assert person["nickname"].type == TypeRef("optional", of=TypeRef("scalar", "string"))
     assert person["labels"].type.key == TypeRef("scalar", "int")
@@ -209,8 +241,18 @@ def test_variants_drop_readonly_exclude_and_make_optional() -> None:
     update = _fields(spec, "PersonUpdate")
     assert "id" not in update and not update["home"].required and update["past"].required
     summary = _fields(spec, "PersonSummary")
-    assert list(summary) == ["id", "home", "best_friend", "nickname", "role", "level"]  # only Create/Update drop readonly
-    assert spec.schema("PersonSummary").variant == "Summary" and spec.schema("PersonSummary").model == "Person"
+    assert list(summary) == [
+        "id",
+        "home",
+        "best_friend",
+        "nickname",
+        "role",
+        "level",
+    ]  # only Create/Update drop readonly
+    assert (
+        spec.schema("PersonSummary").variant == "Summary"
+        and spec.schema("PersonSummary").model == "Person"
+    )
     assert [model.name for model in spec.models] == ["Address", "Person"]
 
 
@@ -271,14 +313,20 @@ DOMAIN_YAML = _yaml(
 
 
 def test_domain_defaults_and_param_sources() -> None:
-    spec = load({MODELS: NESTED_MODELS, EVENTS: EVENTS_YAML, "src/python/crm/spec/people.yaml": DOMAIN_YAML})
+    spec = load(
+        {MODELS: NESTED_MODELS, EVENTS: EVENTS_YAML, "src/python/crm/spec/people.yaml": DOMAIN_YAML}
+    )
     assert spec.event("person_created").publish and not spec.event("person_created").subscribe
     people = spec.domain("crm", "people")
     assert (people.prefix, people.tags) == ("/people", ("people",))
     operations = {operation.name: operation for operation in people.operations}
     listing = operations["list_people"]
     assert listing.output.is_list and listing.output.schema == "PersonSummary"
-    assert (rest_of(listing).method, rest_of(listing).path, rest_of(listing).status) == ("GET", "", 200)
+    assert (rest_of(listing).method, rest_of(listing).path, rest_of(listing).status) == (
+        "GET",
+        "",
+        200,
+    )
     params = {param.name: param for param in listing.params}
     assert {name: (param.source, param.required) for name, param in params.items()} == {
         "limit": ("query", False),
@@ -291,9 +339,16 @@ def test_domain_defaults_and_param_sources() -> None:
     assert rest_of(operations["create_person"]).status == 201
     assert operations["create_person"].events.publish_on_success == "person_created"
     patch = operations["patch_person"]
-    assert (rest_of(patch).method, rest_of(patch).status, patch.params[0].source) == ("PATCH", 200, "path")
+    assert (rest_of(patch).method, rest_of(patch).status, patch.params[0].source) == (
+        "PATCH",
+        200,
+        "path",
+    )
     assert rest_of(operations["remove_person"]).status == 204
-    assert operations["on_seen"].rest is None and operations["on_seen"].events.subscribe == "person_seen"
+    assert (
+        operations["on_seen"].rest is None
+        and operations["on_seen"].events.subscribe == "person_seen"
+    )
 
 
 def test_an_empty_operations_list_consumes_every_rest_operation() -> None:
@@ -318,9 +373,15 @@ def test_a_given_prefix_and_tags_are_kept() -> None:
 
 
 def test_errors_from_every_file_are_collected_and_sorted() -> None:
-    files = {"b/spec/x.yaml": "operations: [\n", "a/spec/y.yaml": "- 1\n", MODELS: "models:\n  m: {}\n"}
+    files = {
+        "b/spec/x.yaml": "operations: [\n",
+        "a/spec/y.yaml": "- 1\n",
+        MODELS: "models:\n  m: {}\n",
+    }
     with pytest.raises(SpecErrors) as raised:
         load(files)
     assert [(error.file, error.line) for error in raised.value.errors] == [
-        ("a/spec/y.yaml", 1), ("b/spec/x.yaml", 2), (MODELS, 2),
+        ("a/spec/y.yaml", 1),
+        ("b/spec/x.yaml", 2),
+        (MODELS, 2),
     ]

@@ -29,7 +29,9 @@ def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]])
     }
 
 
-def serve_spec_openapi(app: FastAPI, title: str, version: str, fragments: Iterable[dict[str, Any]]) -> None:
+def serve_spec_openapi(
+    app: FastAPI, title: str, version: str, fragments: Iterable[dict[str, Any]]
+) -> None:
     """Makes `/openapi.json` (and so `/docs`) serve the merged fragments."""
     document = merge_openapi(title, version, fragments)
     app.openapi_schema = document

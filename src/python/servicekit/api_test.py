@@ -9,11 +9,19 @@ from fastapi import FastAPI
 from servicekit.api import merge_openapi, serve_spec_openapi
 
 USERS = {
-    "paths": {"/users": {"get": {"operationId": "list_users", "responses": {"200": {"description": "ok"}}}}},
+    "paths": {
+        "/users": {
+            "get": {"operationId": "list_users", "responses": {"200": {"description": "ok"}}}
+        }
+    },
     "components": {"schemas": {"User": {"type": "object"}}},
 }
 ORDERS = {
-    "paths": {"/orders": {"post": {"operationId": "create_order", "responses": {"201": {"description": "ok"}}}}},
+    "paths": {
+        "/orders": {
+            "post": {"operationId": "create_order", "responses": {"201": {"description": "ok"}}}
+        }
+    },
     "components": {"schemas": {"User": {"type": "object"}, "Order": {"type": "object"}}},
 }
 
@@ -37,5 +45,9 @@ def test_merge_rejects_conflicts() -> None:
 async def test_app_serves_the_merged_document() -> None:
     app = FastAPI()
     serve_spec_openapi(app, "shop", "1.0", [USERS, ORDERS])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        assert (await client.get("/openapi.json")).json() == merge_openapi("shop", "1.0", [USERS, ORDERS])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/openapi.json")).json() == merge_openapi(
+            "shop", "1.0", [USERS, ORDERS]
+        )

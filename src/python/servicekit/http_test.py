@@ -12,7 +12,9 @@ from servicekit.http import ApiError, ServiceClient
 
 
 def _client(handler: Callable[[httpx.Request], httpx.Response], retries: int = 3) -> ServiceClient:
-    return ServiceClient("http://service", retries=retries, backoff=0.1, transport=httpx.MockTransport(handler))
+    return ServiceClient(
+        "http://service", retries=retries, backoff=0.1, transport=httpx.MockTransport(handler)
+    )
 
 
 @pytest.fixture
@@ -40,8 +42,15 @@ def _answers(*outcomes: object) -> Callable[[httpx.Request], httpx.Response]:
 
 
 @pytest.mark.asyncio
-async def test_connection_errors_and_5xx_are_retried_with_exponential_backoff(sleeps: List[float]) -> None:
-    handler = _answers(httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(502), httpx.Response(200, json=[1]))
+async def test_connection_errors_and_5xx_are_retried_with_exponential_backoff(
+    sleeps: List[float],
+) -> None:
+    handler = _answers(
+        httpx.ConnectError("refused"),
+        httpx.Response(503),
+        httpx.Response(502),
+        httpx.Response(200, json=[1]),
+    )
     async with _client(handler) as client:
         response = await client.request("GET", "/things")
     assert response.json() == [1]
@@ -50,7 +59,9 @@ async def test_connection_errors_and_5xx_are_retried_with_exponential_backoff(sl
 
 @pytest.mark.asyncio
 async def test_the_last_failure_is_raised(sleeps: List[float]) -> None:
-    async with _client(_answers(*[httpx.Response(500, json={"detail": "down"})] * 2), retries=1) as client:
+    async with _client(
+        _answers(*[httpx.Response(500, json={"detail": "down"})] * 2), retries=1
+    ) as client:
         with pytest.raises(ApiError) as raised:
             await client.request("GET", "/")
     assert (raised.value.status_code, raised.value.detail) == (500, "down")

@@ -40,11 +40,16 @@ def main() -> None:
             name: subprocess.Popen([sys.executable, "-m", module], env=environment)
             for name, module in SERVICES.items()
         }
-        print(f"stack: {', '.join(processes)} running; PostgreSQL {database_url}, Redis {redis_url}", flush=True)
+        print(
+            f"stack: {', '.join(processes)} running; PostgreSQL {database_url}, Redis {redis_url}",
+            flush=True,
+        )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             exited = _wait_for_any(processes)
-            sys.exit(f"stack: {exited} exited with {processes[exited].returncode}; stopping the others")
+            sys.exit(
+                f"stack: {exited} exited with {processes[exited].returncode}; stopping the others"
+            )
         finally:
             for process in processes.values():
                 if process.poll() is None:

@@ -51,7 +51,14 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
             if op.rest is not None
         )
         operations += [method.operation for method in methods]
-        clients.append(ClientView(camel(consumed.service) + camel(consumed.domain) + "Client", consumed.service, consumed.domain, methods))
+        clients.append(
+            ClientView(
+                camel(consumed.service) + camel(consumed.domain) + "Client",
+                consumed.service,
+                consumed.domain,
+                methods,
+            )
+        )
     models = {op.input for op in operations} | {op.output.schema for op in operations}
     return render(
         "clients.py.j2",
@@ -70,7 +77,9 @@ def _method_view(path: str, op: Operation) -> MethodView:
     signature = [f"body: {op.input}"] if op.input else []
     for param in params:
         default = param_default(param)
-        signature.append(f"{param.name}: {param_annotation(param)}" + (f" = {default}" if default else ""))
+        signature.append(
+            f"{param.name}: {param_annotation(param)}" + (f" = {default}" if default else "")
+        )
     query = [p.name for p in params if p.source == "query"]
     return MethodView(
         operation=op,

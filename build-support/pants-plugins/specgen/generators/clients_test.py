@@ -60,7 +60,9 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     app.middleware("http")(gate)
     app.include_router(customers.create_router(lambda: controller, lambda: bus))
     port = _free_port()
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    uvicorn_server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -68,7 +70,9 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
         time.sleep(0.01)
     assert uvicorn_server.started, "uvicorn did not start"
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", gate=gate, clients=clients, models=models, bus=bus)
+        yield SimpleNamespace(
+            url=f"http://127.0.0.1:{port}", gate=gate, clients=clients, models=models, bus=bus
+        )
     finally:
         uvicorn_server.should_exit = True
         thread.join(10)
@@ -76,8 +80,12 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
 
 @pytest.mark.asyncio
 async def test_client_round_trip(server: Any) -> None:
-    async with TestRedisBroker(server.bus.broker), server.clients.ShopCustomersClient(server.url, backoff=0.01) as client:
-        created = await client.create_customer(server.models.CustomerCreate(name="Ann", address=ADDRESS, tier="gold"))
+    async with TestRedisBroker(server.bus.broker), server.clients.ShopCustomersClient(
+        server.url, backoff=0.01
+    ) as client:
+        created = await client.create_customer(
+            server.models.CustomerCreate(name="Ann", address=ADDRESS, tier="gold")
+        )
         assert isinstance(created, server.models.CustomerRead)
         assert (await client.get_customer(created.id)) == created
         updated = await client.update_customer(server.models.CustomerUpdate(age=7), created.id)

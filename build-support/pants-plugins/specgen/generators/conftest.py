@@ -34,12 +34,16 @@ def write_outputs(outputs: Mapping[str, str], root: Path) -> None:
 
 
 def _forget_generated() -> None:
-    for name in [name for name in sys.modules if name == "generated" or name.startswith("generated.")]:
+    for name in [
+        name for name in sys.modules if name == "generated" or name.startswith("generated.")
+    ]:
         del sys.modules[name]
 
 
 @pytest.fixture
-def generate_into_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Path]]:
+def generate_into_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Path], Path]]:
     """Generates a spec directory into tmp_path and puts it first on sys.path."""
 
     def generate(spec_root: Path) -> Path:

@@ -46,7 +46,9 @@ def render_domain(spec: SpecSet, domain: Domain) -> str:
     views = [_operation_view(spec, op) for op in domain.operations]
     routes = [_route_view(domain, view) for view in views if view.operation.rest]
     publishing = [v.operation.name for v in views if v.success_channel or v.error_channel]
-    channels = {c for v in views for c in (v.success_channel, v.error_channel, v.subscribe_channel) if c}
+    channels = {
+        c for v in views for c in (v.success_channel, v.error_channel, v.subscribe_channel) if c
+    }
     models = {v.subscribe_message for v in views} | {
         name for v in views for name in (v.operation.input, v.operation.output.schema)
     }
@@ -136,7 +138,11 @@ def _fastapi_names(routes: List[RouteView]) -> List[str]:
     for route in routes:
         if route.response_model is None:
             names.add("Response")
-        names.update(_source_class(p) for p in route.view.operation.params if "Annotated[" in _route_argument(p))
+        names.update(
+            _source_class(p)
+            for p in route.view.operation.params
+            if "Annotated[" in _route_argument(p)
+        )
     return sorted(names)
 
 

@@ -37,7 +37,12 @@ def shop(generate_into_path: Callable[..., Any]) -> Any:
     controller = InMemoryCustomers(models)
     # The shop's streams start empty, so what a test sees is what it published.
     with redis.Redis.from_url(REDIS_URL) as client:
-        client.delete(*(f"events.{name}" for name in ("customer_created", "customer_rejected", "customer_imported")))
+        client.delete(
+            *(
+                f"events.{name}"
+                for name in ("customer_created", "customer_rejected", "customer_imported")
+            )
+        )
     bus = EventBus(REDIS_URL)
     published: List[Any] = []
     recorder_group = f"recorder-{uuid.uuid4().hex}"
@@ -45,7 +50,15 @@ def shop(generate_into_path: Callable[..., Any]) -> Any:
         bus.subscribe(channel, recorder_group, _recorder(published))
     app = FastAPI()
     app.include_router(customers.create_router(lambda: controller, lambda: bus))
-    return SimpleNamespace(models=models, events=events, customers=customers, controller=controller, bus=bus, published=published, app=app)
+    return SimpleNamespace(
+        models=models,
+        events=events,
+        customers=customers,
+        controller=controller,
+        bus=bus,
+        published=published,
+        app=app,
+    )
 
 
 def _recorder(published: List[Any]) -> Callable[[Any], Any]:
@@ -74,7 +87,9 @@ async def delivered(published: List[Any], count: int) -> List[Any]:
 
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    )
 
 
 @pytest.mark.asyncio
@@ -85,7 +100,11 @@ async def test_routes_answer_with_the_spec_status_codes(shop: Any) -> None:
         customer_id = created.json()["id"]
         assert (await client.get(f"/customers/{customer_id}")).json()["name"] == "Ann"
         updated = await client.patch(f"/customers/{customer_id}", json={"age": 30})
-        assert updated.status_code == 200 and updated.json()["age"] == 30 and updated.json()["name"] == "Ann"
+        assert (
+            updated.status_code == 200
+            and updated.json()["age"] == 30
+            and updated.json()["name"] == "Ann"
+        )
         deleted = await client.delete(f"/customers/{customer_id}")
         assert (deleted.status_code, deleted.content) == (204, b"")
         assert (await client.get(f"/customers/{customer_id}")).status_code == 404
@@ -109,14 +128,19 @@ async def test_query_parameters_reach_the_controller_with_defaults(shop: Any) ->
         everyone = await client.get("/customers")
         gold = await client.get("/customers", params={"tier": "gold", "limit": 5})
     assert len(everyone.json()) == 2 and [c["tier"] for c in gold.json()] == ["gold"]
-    assert shop.controller.calls[-2:] == ["list_customers(limit=10, tier=None)", "list_customers(limit=5, tier=gold)"]
+    assert shop.controller.calls[-2:] == [
+        "list_customers(limit=10, tier=None)",
+        "list_customers(limit=5, tier=gold)",
+    ]
 
 
 @pytest.mark.asyncio
 async def test_success_publishes_the_success_event_from_the_output(shop: Any) -> None:
     async with running(shop.bus), _client(shop.app) as client:
         created = (await client.post("/customers", json=NEW)).json()
-        assert await delivered(shop.published, 1) == [shop.models.CustomerChanged(id=created["id"], name="Ann")]
+        assert await delivered(shop.published, 1) == [
+            shop.models.CustomerChanged(id=created["id"], name="Ann")
+        ]
 
 
 @pytest.mark.asyncio
@@ -136,7 +160,10 @@ def test_a_domain_publishing_events_needs_a_bus(shop: Any) -> None:
 async def test_subscribed_events_run_the_operation(shop: Any) -> None:
     shop.customers.register_subscribers(shop.bus, shop.controller, f"shop-{uuid.uuid4().hex}")
     async with running(shop.bus):
-        await shop.bus.publish(shop.events.CUSTOMER_IMPORTED, shop.models.CustomerCreate(name="Imported", address=NEW["address"]))
+        await shop.bus.publish(
+            shop.events.CUSTOMER_IMPORTED,
+            shop.models.CustomerCreate(name="Imported", address=NEW["address"]),
+        )
         assert [message.name for message in await delivered(shop.published, 1)] == ["Imported"]
     assert "import_customer" in shop.controller.calls
 
@@ -157,11 +184,15 @@ def _routes(document: dict) -> dict:
 
 def test_openapi_fragment_matches_what_fastapi_serves(shop: Any) -> None:
     assert _routes(shop.customers.OPENAPI) == _routes(shop.app.openapi())
-    assert set(shop.customers.OPENAPI["components"]["schemas"]) <= set(shop.app.openapi()["components"]["schemas"]) | {"Address", "Customer"}
+    assert set(shop.customers.OPENAPI["components"]["schemas"]) <= set(
+        shop.app.openapi()["components"]["schemas"]
+    ) | {"Address", "Customer"}
 
 
 @pytest.mark.asyncio
-async def test_served_openapi_is_the_merged_fragments(generate_into_path: Callable[..., Any]) -> None:
+async def test_served_openapi_is_the_merged_fragments(
+    generate_into_path: Callable[..., Any],
+) -> None:
     generate_into_path(COMPAT)
     users = importlib.import_module("generated.backend.users")
     debug = importlib.import_module("generated.backend.debug")

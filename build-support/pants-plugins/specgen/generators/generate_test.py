@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from specgen import load
-from specgen.generate import asyncapi_document, generate_python, generate_typescript, openapi_fragment
+from specgen.generate import (
+    asyncapi_document,
+    generate_python,
+    generate_typescript,
+    openapi_fragment,
+)
 from specgen.generators.conftest import COMPAT, SHOP, generate_all, read_specs, write_outputs
 
 
@@ -51,7 +56,9 @@ def _ruff() -> str:
 @pytest.mark.parametrize("root", [SHOP, COMPAT], ids=["shop", "compat"])
 def test_generated_code_passes_ruff(root: Path, tmp_path: Path) -> None:
     write_outputs(generate_all(read_specs(root)), tmp_path)
-    result = subprocess.run([_ruff(), "check", "--no-cache", str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [_ruff(), "check", "--no-cache", str(tmp_path)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -65,18 +72,28 @@ def test_typescript_interfaces() -> None:
     assert "  tags?: Record<string, number>;\n" in text
     assert "  referrer?: Customer | null;\n" in text
     assert "  created_at: string;\n" in text
-    assert "export interface CustomerCreate {\n  /** Display name */\n  name: string;" in text  # no readonly id
+    assert (
+        "export interface CustomerCreate {\n  /** Display name */\n  name: string;" in text
+    )  # no readonly id
 
 
 def test_asyncapi_channels_are_the_streams() -> None:
     document = asyncapi_document(load(read_specs(SHOP)))
     assert document["asyncapi"] == "2.6.0"
-    assert list(document["channels"]) == ["events.customer_created", "events.customer_rejected", "events.customer_imported"]
+    assert list(document["channels"]) == [
+        "events.customer_created",
+        "events.customer_rejected",
+        "events.customer_imported",
+    ]
     imported = document["channels"]["events.customer_imported"]
     assert set(imported) == {"publish", "subscribe"}
-    assert document["components"]["messages"]["customer_imported"]["payload"] == {"$ref": "#/components/schemas/CustomerCreate"}
+    assert document["components"]["messages"]["customer_imported"]["payload"] == {
+        "$ref": "#/components/schemas/CustomerCreate"
+    }
     # referenced schemas are included transitively
-    assert {"Address", "Customer", "CustomerChanged", "CustomerCreate", "CustomerRejected"} <= set(document["components"]["schemas"])
+    assert {"Address", "Customer", "CustomerChanged", "CustomerCreate", "CustomerRejected"} <= set(
+        document["components"]["schemas"]
+    )
 
 
 def test_openapi_fragment_references_resolve() -> None:
@@ -103,4 +120,6 @@ def test_openapi_fragment_references_resolve() -> None:
         "required": False,
         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
     }
-    assert fragment["paths"]["/customers/{customer_id}"]["delete"]["responses"]["204"] == {"description": "Successful Response"}
+    assert fragment["paths"]["/customers/{customer_id}"]["delete"]["responses"]["204"] == {
+        "description": "Successful Response"
+    }

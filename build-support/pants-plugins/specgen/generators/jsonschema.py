@@ -47,7 +47,9 @@ def constrained(type_ref: TypeRef, constraints: Tuple[Tuple[str, Any], ...]) -> 
     """The type's schema with the spec's bounds as JSON Schema keywords."""
     schema = type_schema(type_ref)
     minimum, maximum = _LENGTHS.get(type_ref.kind, ("minLength", "maxLength"))
-    keywords = dict(_BOUNDS, min_length=minimum, max_length=maximum, pattern="pattern", multiple_of="multipleOf")
+    keywords = dict(
+        _BOUNDS, min_length=minimum, max_length=maximum, pattern="pattern", multiple_of="multipleOf"
+    )
     for name, value in constraints:
         schema[keywords[name]] = value
     return schema

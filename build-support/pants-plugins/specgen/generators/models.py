@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
 from specgen.generators.naming import enum_class, upper_snake
-from specgen.generators.pytypes import default_value, field_annotation, needed_imports, value_literal, walk
+from specgen.generators.pytypes import (
+    default_value,
+    field_annotation,
+    needed_imports,
+    value_literal,
+    walk,
+)
 from specgen.generators.render import render
 from specgen.ir import MISSING, Field, Schema, SpecSet, TypeRef
 
@@ -27,13 +33,17 @@ class ClassView:
 
 def render_models(spec: SpecSet, source: str) -> str:
     enums = _enums(spec)
-    lines: Dict[Tuple[str, int], FieldLine] = {}  # a variant shares most Field objects with its model
+    lines: Dict[Tuple[str, int], FieldLine] = (
+        {}
+    )  # a variant shares most Field objects with its model
     classes = [_class_view(schema, lines) for schema in spec.schemas]
     return render(
         "models.py.j2",
         source,
         imports=needed_imports(_field_types(spec.schemas)),
-        uses_field=any(line.assignment.startswith(" = Field(") for c in classes for line in c.fields),
+        uses_field=any(
+            line.assignment.startswith(" = Field(") for c in classes for line in c.fields
+        ),
         enums=enums,
         classes=classes,
         forward_referencing=_forward_referencing(spec.schemas),
@@ -83,7 +93,9 @@ def _field_line(schema: Schema, field: Field) -> FieldLine:
         return enum_class(schema.model, field.name)
 
     default = default_value(field)
-    arguments = [] if default is MISSING else [f"default={value_literal(default, field.type, enum_name)}"]
+    arguments = (
+        [] if default is MISSING else [f"default={value_literal(default, field.type, enum_name)}"]
+    )
     arguments += [f"{name}={value!r}" for name, value in field.constraints]
     if field.description:
         arguments.append(f"description={field.description!r}")

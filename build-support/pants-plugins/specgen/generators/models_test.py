@@ -34,7 +34,14 @@ def test_create_applies_defaults_and_omits_readonly_fields(models: Any) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"name": ""}, {"name": "x" * 21}, {"age": -1}, {"age": 151}, {"tier": "platinum"}, {"unknown": 1}],
+    [
+        {"name": ""},
+        {"name": "x" * 21},
+        {"age": -1},
+        {"age": 151},
+        {"tier": "platinum"},
+        {"unknown": 1},
+    ],
 )
 def test_create_rejects_what_the_spec_forbids(models: Any, change: dict) -> None:
     with pytest.raises(ValidationError):
@@ -43,14 +50,24 @@ def test_create_rejects_what_the_spec_forbids(models: Any, change: dict) -> None
 
 def test_nested_models_lists_and_dicts_validate(models: Any) -> None:
     customer = models.CustomerCreate.model_validate(
-        {"name": "Ann", "address": ADDRESS, "previous": [ADDRESS], "tags": {"vip": 1}, "tier": "gold"}
+        {
+            "name": "Ann",
+            "address": ADDRESS,
+            "previous": [ADDRESS],
+            "tags": {"vip": 1},
+            "tier": "gold",
+        }
     )
     assert isinstance(customer.previous[0], models.Address)
     assert customer.tier is models.CustomerTier.GOLD
     with pytest.raises(ValidationError):
-        models.CustomerCreate.model_validate({"name": "Ann", "address": {"street": "x" * 41, "city": "B"}})
+        models.CustomerCreate.model_validate(
+            {"name": "Ann", "address": {"street": "x" * 41, "city": "B"}}
+        )
     with pytest.raises(ValidationError):
-        models.CustomerCreate.model_validate({"name": "Ann", "address": ADDRESS, "tags": {"vip": "many"}})
+        models.CustomerCreate.model_validate(
+            {"name": "Ann", "address": ADDRESS, "tags": {"vip": "many"}}
+        )
 
 
 def test_update_makes_the_listed_fields_optional(models: Any) -> None:
@@ -82,7 +99,12 @@ def test_references_resolve_in_any_order_and_to_self(models: Any) -> None:
             "name": "Ann",
             "address": ADDRESS,
             "created_at": "2024-01-01T00:00:00Z",
-            "referrer": {"id": str(uuid.uuid4()), "name": "Bob", "address": ADDRESS, "created_at": "2024-01-01T00:00:00Z"},
+            "referrer": {
+                "id": str(uuid.uuid4()),
+                "name": "Bob",
+                "address": ADDRESS,
+                "created_at": "2024-01-01T00:00:00Z",
+            },
         }
     )
     assert isinstance(nested.referrer, models.Customer)

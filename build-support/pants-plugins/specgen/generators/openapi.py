@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from specgen.generators.jsonschema import COMPONENTS, component_schemas, constrained, described, nullable
+from specgen.generators.jsonschema import (
+    COMPONENTS,
+    component_schemas,
+    constrained,
+    described,
+    nullable,
+)
 from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
 
 OPENAPI_VERSION = "3.1.0"
@@ -15,14 +21,22 @@ _VALIDATION_SCHEMAS: Dict[str, Dict[str, Any]] = {
         "title": "HTTPValidationError",
         "type": "object",
         "properties": {
-            "detail": {"title": "Detail", "type": "array", "items": {"$ref": COMPONENTS + "ValidationError"}}
+            "detail": {
+                "title": "Detail",
+                "type": "array",
+                "items": {"$ref": COMPONENTS + "ValidationError"},
+            }
         },
     },
     "ValidationError": {
         "title": "ValidationError",
         "type": "object",
         "properties": {
-            "loc": {"title": "Location", "type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "loc": {
+                "title": "Location",
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            },
             "msg": {"title": "Message", "type": "string"},
             "type": {"title": "Error Type", "type": "string"},
         },
@@ -69,11 +83,16 @@ def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, An
     if operation.params:
         result["parameters"] = [_parameter(param) for param in operation.params]
     if operation.input:
-        result["requestBody"] = {"required": True, "content": _json({"$ref": COMPONENTS + operation.input})}
+        result["requestBody"] = {
+            "required": True,
+            "content": _json({"$ref": COMPONENTS + operation.input}),
+        }
     success: Dict[str, Any] = {"description": "Successful Response"}
     if operation.output.schema:
         body: Dict[str, Any] = {"$ref": COMPONENTS + operation.output.schema}
-        success["content"] = _json({"type": "array", "items": body} if operation.output.is_list else body)
+        success["content"] = _json(
+            {"type": "array", "items": body} if operation.output.is_list else body
+        )
     result["responses"] = {str(rest.status): success}
     if _validates(operation):
         result["responses"]["422"] = {

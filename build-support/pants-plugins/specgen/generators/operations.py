@@ -40,4 +40,6 @@ def uses_literal(operations: Tuple[Operation, ...]) -> bool:
 
 def param_imports(operations: Tuple[Operation, ...]) -> Dict[str, bool]:
     """The standard-library imports the parameters' annotations need."""
-    return needed_imports(t for operation in operations for param in operation.params for t in walk(param.type))
+    return needed_imports(
+        t for operation in operations for param in operation.params for t in walk(param.type)
+    )

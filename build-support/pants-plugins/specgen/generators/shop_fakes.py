@@ -21,7 +21,9 @@ class InMemoryCustomers:
         self.calls.append("create_customer")
         if body.name == "fail":
             raise RuntimeError("refused")
-        row = self.models.CustomerRead(id=uuid.uuid4(), created_at=datetime.now(timezone.utc), **body.model_dump())
+        row = self.models.CustomerRead(
+            id=uuid.uuid4(), created_at=datetime.now(timezone.utc), **body.model_dump()
+        )
         self.rows[row.id] = row
         return row
 

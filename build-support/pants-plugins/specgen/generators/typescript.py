@@ -8,7 +8,14 @@ from typing import Dict
 from specgen.generators.render import render
 from specgen.ir import SpecSet, TypeRef
 
-_SCALARS = {"int": "number", "float": "number", "bool": "boolean", "string": "string", "datetime": "string", "uuid": "string"}
+_SCALARS = {
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "string": "string",
+    "datetime": "string",
+    "uuid": "string",
+}
 
 
 def ts_type(type_ref: TypeRef) -> str:
