@@ -5,9 +5,8 @@ dist/codegen/<[specgen].documents_root>/ for front ends and API tooling."""
 
 from __future__ import annotations
 
-import os
 
-from pants.engine.fs import CreateDigest, FileContent, Snapshot
+from pants.engine.fs import CreateDigest, Snapshot
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import GeneratedSources, GenerateSourcesRequest, MultipleSourcesField
 from pants.engine.unions import UnionRule
@@ -15,7 +14,7 @@ from pants.util.logging import LogLevel
 
 import specgen
 from specgen.generate import generate_documents
-from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest
+from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest, files_under
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import SpecSourceField
 
@@ -39,11 +38,7 @@ async def generate_spec_documents(
     inputs = await Get(SpecInputs, SpecInputsRequest(source))
     documents = generate_documents(specgen.load(inputs.files), source.file_path)
     snapshot = await Get(
-        Snapshot,
-        CreateDigest(
-            FileContent(os.path.join(specgen_options.documents_root, path), content.encode())
-            for path, content in sorted(documents.items())
-        ),
+        Snapshot, CreateDigest, files_under(specgen_options.documents_root, documents)
     )
     return GeneratedSources(snapshot)
 

@@ -3,11 +3,13 @@ domains a manifest consumes), and the loaded, generated result every other rule 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Mapping
 
 import yaml
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, DigestContents
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
 from pants.util.frozendict import FrozenDict
@@ -37,6 +39,14 @@ class GeneratedPython:
     """Python modules generated from one spec: {path under the source root: content}."""
 
     files: FrozenDict[str, str]
+
+
+def files_under(root: str, files: Mapping[str, str]) -> CreateDigest:
+    """Generated files, placed under the root their language's source root option names."""
+    return CreateDigest(
+        FileContent(os.path.join(root, path), content.encode())
+        for path, content in sorted(files.items())
+    )
 
 
 def _shared_spec(all_specs: AllSpecTargets, kind: str) -> tuple[Target, ...]:

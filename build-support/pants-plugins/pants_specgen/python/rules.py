@@ -3,16 +3,15 @@ the generated files in their sandboxes, pexes and images; nothing lands in the s
 
 from __future__ import annotations
 
-import os
 
 from pants.backend.python.target_types import PythonSourceField
-from pants.engine.fs import CreateDigest, FileContent, Snapshot
+from pants.engine.fs import CreateDigest, Snapshot
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import GeneratedSources, GenerateSourcesRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_specgen.spec_inputs import GeneratedPython, SpecInputsRequest
+from pants_specgen.spec_inputs import GeneratedPython, SpecInputsRequest, files_under
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import SpecSourceField
 
@@ -30,11 +29,7 @@ async def generate_python_sources(
         GeneratedPython, SpecInputsRequest(request.protocol_target[SpecSourceField])
     )
     snapshot = await Get(
-        Snapshot,
-        CreateDigest(
-            FileContent(os.path.join(specgen.python_source_root, path), content.encode())
-            for path, content in sorted(generated.files.items())
-        ),
+        Snapshot, CreateDigest, files_under(specgen.python_source_root, generated.files)
     )
     return GeneratedSources(snapshot)
 
