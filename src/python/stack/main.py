@@ -1,7 +1,8 @@
-"""Runs every service as its own process, sharing one PostgreSQL and one Redis.
+"""Runs every service as its own process, sharing one Redis for their events.
 
-The servers are the ones DATABASE_URL / REDIS_URL name, or embedded real servers when those are
-unset, so `pants run src/python/stack:pex` needs nothing installed. Ctrl-C stops everything.
+Redis is the one REDIS_URL names, or an embedded real server when it is unset; the backend, the only
+service with a database, uses DATABASE_URL or starts its own embedded PostgreSQL. So
+`pants run src/python/stack:pex` needs nothing installed. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ import sys
 import time
 from contextlib import ExitStack
 
-from servicekit.embedded import embedded_postgres, embedded_redis
+from servicekit.embedded import embedded_redis
 
 # Entry modules, started by name: the stack packages the services, it never imports them.
 SERVICES = {"backend": "backend.main", "tg_bot": "tg_bot.main"}
 
 
-def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
+def service_environment(redis_url: str) -> dict[str, str]:
     backend_port = os.environ.get("BACKEND_PORT", "8000")
     return {
         **os.environ,
         # The children find the same modules this process was started with (a pex or a venv).
         "PYTHONPATH": os.pathsep.join(sys.path),
-        "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BACKEND_URL": os.environ.get("BACKEND_URL", f"http://127.0.0.1:{backend_port}"),
     }
@@ -33,17 +33,13 @@ def service_environment(database_url: str, redis_url: str) -> dict[str, str]:
 
 def main() -> None:
     with ExitStack() as stack:
-        database_url = os.environ.get("DATABASE_URL") or stack.enter_context(embedded_postgres())
         redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded_redis())
-        environment = service_environment(database_url, redis_url)
+        environment = service_environment(redis_url)
         processes = {
             name: subprocess.Popen([sys.executable, "-m", module], env=environment)
             for name, module in SERVICES.items()
         }
-        print(
-            f"stack: {', '.join(processes)} running; PostgreSQL {database_url}, Redis {redis_url}",
-            flush=True,
-        )
+        print(f"stack: {', '.join(processes)} running; events on {redis_url}", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             exited = _wait_for_any(processes)
