@@ -15,7 +15,13 @@ from faststream.redis import RedisBroker, StreamSub
 from redis.asyncio import Redis, UnixDomainSocketConnection
 
 from servicekit.events.channel import EventChannel, M
-from servicekit.events.delivery import REUSABLE_ID_HEADER, Delivery, DeliveryPolicy
+from servicekit.events.delivery import (
+    REUSABLE_ID_HEADER,
+    Delivery,
+    DeliveryPolicy,
+    entries_of,
+    keep_entries,
+)
 
 
 class _UnixSocketConnection(UnixDomainSocketConnection):
@@ -67,6 +73,12 @@ class EventBus:
         self._reclaimers: list[asyncio.Task[None]] = []
         self._connected = False
 
+    async def connect(self) -> None:
+        """Connects now rather than at the first publish; start() connects too."""
+        if not self._connected:
+            await self.broker.connect()
+            self._connected = True
+
     async def publish(
         self, channel: EventChannel[M], message: M, *, event_id: str | None = None
     ) -> str:
@@ -75,9 +87,7 @@ class EventBus:
         Pass `event_id` when publishing the same event again (a retried request): consumers then
         handle it once.
         """
-        if not self._connected:
-            await self.broker.connect()
-            self._connected = True
+        await self.connect()
         headers = (
             {"message_id": uuid.uuid4().hex}
             if event_id is None
@@ -101,15 +111,18 @@ class EventBus:
             consumer=self._consumer,
             last_id=">",
             max_records=self.policy.batch_size,
+            batch=True,
         )
-        # Delivery acknowledges, once the event is handled or dead-lettered.
-        subscriber = self.broker.subscriber(stream=stream, no_ack=True)
+        # Delivery acknowledges each entry, once its event is handled or dead-lettered.
+        subscriber = self.broker.subscriber(
+            stream=stream, no_ack=True, parser=keep_entries, decoder=entries_of
+        )
         subscriber(delivery.handle)
         self._deliveries.append((delivery, subscriber.consume))
 
     async def start(self) -> None:
         for delivery, _ in self._deliveries:
-            await delivery.ensure_group()
+            await delivery.prepare()
         await self.broker.start()
         self._connected = True
         self._reclaimers = [

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from servicekit.events import DeliveryPolicy, EventBus, EventChannel
 
@@ -194,23 +195,33 @@ async def test_a_poison_message_is_dead_lettered_and_the_worker_goes_on(
 
 
 @pytest.mark.asyncio
-async def test_a_malformed_payload_goes_straight_to_the_dead_letter_stream(
+async def test_malformed_entries_are_dead_lettered_as_they_were_and_their_batch_goes_on(
     channel: EventChannel[Ping], redis: Redis
 ) -> None:
     received: asyncio.Queue[Ping] = asyncio.Queue()
     bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
     bus.subscribe(channel, "testers", received.put)
+    malformed: list[dict[FieldT, EncodableT]] = [
+        {b"__data__": b"not json at all"},
+        {b"__data__": b"\xff\xfe not even UTF-8"},
+        {b"unexpected": b"shape"},
+    ]
+    # Written before the worker starts, so that it reads them in one batch with a good event.
+    await bus.publish(channel, Ping(n=0))
+    for fields in malformed:
+        await redis.xadd(channel.stream, fields)
+    await bus.broker.publish({"n": "not a number"}, stream=channel.stream)
+    await bus.publish(channel, Ping(n=1))
     await bus.start()
     try:
-        await redis.xadd(channel.stream, {"__data__": b"not json at all"})
-        await redis.xadd(channel.stream, {"unexpected": b"shape"})
-        await bus.broker.publish({"n": "not a number"}, stream=channel.stream)
-        await bus.publish(channel, Ping(n=1))
-        assert await collect(received, 1) == [Ping(n=1)]
-        dead = await wait_for_dead_letters(redis, channel, 3)
+        assert await collect(received, 2) == [Ping(n=0), Ping(n=1)]
+        dead = await wait_for_dead_letters(redis, channel, 4)
         assert all(
             fields[b"dead_letter_error"].startswith(b"malformed payload") for _, fields in dead
         )
+        for (_, fields), original in zip(dead, malformed):
+            assert original.items() <= fields.items()
+        await wait_until_acknowledged(redis, channel)
         assert received.empty()
     finally:
         await bus.stop()

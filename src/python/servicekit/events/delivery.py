@@ -1,8 +1,8 @@
 """Handling one channel as one consumer of a group: at least once, each event id once.
 
-FastStream reads new stream entries and calls `Delivery.handle`; `Delivery.reclaim` takes over
-entries left pending too long (a worker died, or the handler failed) and feeds them through the
-same FastStream subscriber, so both paths share one handler.
+FastStream reads new stream entries in batches and calls `Delivery.handle` with each batch;
+`Delivery.reclaim` takes over entries left pending too long (a worker died, or the handler
+failed) and feeds them through the same FastStream subscriber, so both paths share one handler.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from faststream import context
-from faststream.redis.message import DefaultStreamMessage, RedisStreamMessage
+from faststream.redis.message import BatchStreamMessage, RedisBatchStreamMessage, bDATA_KEY
+from faststream.redis.parser import JSONMessageFormat
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 # Set by publishers that chose the event id, and so may publish the same event again.
 REUSABLE_ID_HEADER = "reusable_event_id"
+
+# Records the event as handled and acknowledges its entry: atomic, and one round trip (a
+# pipeline's client-side cost is higher than the command's). KEYS: processed mark, stream;
+# ARGV: mark's time to live in seconds, group, entry id.
+MARK_AND_ACK = """
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
+"""
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,19 @@ class DeliveryPolicy:
     claim_interval: float = 1.0
     # Redelivery of an event handled longer ago than this is no longer recognised.
     processed_ttl: float = 7 * 24 * 3600.0
+
+
+# FastStream's own batch parser re-encodes all bodies of a batch as one JSON document, so one
+# undecodable entry would fail its whole batch: the subscriber passes the entries on as read, and
+# `Delivery` decodes each by itself.
+async def keep_entries(batch: BatchStreamMessage) -> RedisBatchStreamMessage:
+    """The subscriber's parser."""
+    return RedisBatchStreamMessage(raw_message=batch, body=b"")
+
+
+async def entries_of(message: RedisBatchStreamMessage) -> BatchStreamMessage:
+    """The subscriber's decoder."""
+    return message.raw_message
 
 
 @dataclass
@@ -57,6 +78,14 @@ class Delivery(Generic[M]):
     # Entries the reclaim loop took over: delivered before, so perhaps already handled.
     _redelivered: set[bytes] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self._mark_and_ack = self.redis.register_script(MARK_AND_ACK)
+
+    async def prepare(self) -> None:
+        """The group and the acknowledging script, ready before the first event arrives."""
+        await self.ensure_group()
+        await self.redis.script_load(MARK_AND_ACK)
+
     async def ensure_group(self) -> None:
         """Creates the group at the stream's start, so entries published before any worker count."""
         try:
@@ -65,44 +94,44 @@ class Delivery(Generic[M]):
             if "BUSYGROUP" not in str(error):
                 raise
 
-    async def handle(self, body: Any) -> None:
-        """The FastStream handler: validate, skip duplicates, run, then record and acknowledge."""
-        message: RedisStreamMessage = context.get_local("message")
-        entry_id = message.raw_message["message_ids"][0]
-        if entry_id in self._in_flight:
-            return
-        self._in_flight.add(entry_id)
-        try:
-            await self._handle(body, message)
-        finally:
-            self._in_flight.discard(entry_id)
-            self._redelivered.discard(entry_id)
+    async def handle(self, batch: BatchStreamMessage) -> None:
+        """The FastStream handler: each entry in turn, skipping those this process is handling."""
+        for entry_id, fields in zip(batch["message_ids"], batch["data"]):
+            if entry_id in self._in_flight:
+                continue
+            self._in_flight.add(entry_id)
+            try:
+                await self._handle(entry_id, fields)
+            finally:
+                self._in_flight.discard(entry_id)
+                self._redelivered.discard(entry_id)
 
-    async def _handle(self, body: Any, message: RedisStreamMessage) -> None:
-        entry_id = message.raw_message["message_ids"][0]
-        processed_key = f"{self.channel.stream}:{self.group}:processed:{message.message_id}"
+    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        """Validate, skip duplicates, run, then record and acknowledge."""
+        payload, headers = JSONMessageFormat.parse(fields.get(bDATA_KEY, b""))
+        event_id = headers.get("message_id") or entry_id.decode()
+        processed_key = f"{self.channel.stream}:{self.group}:processed:{event_id}"
         # A first delivery of an id the bus generated cannot be a duplicate: skip the lookup.
-        may_be_duplicate = entry_id in self._redelivered or REUSABLE_ID_HEADER in message.headers
+        may_be_duplicate = entry_id in self._redelivered or REUSABLE_ID_HEADER in headers
         if may_be_duplicate and await self.redis.exists(processed_key):
             await self.redis.xack(self.channel.stream, self.group, entry_id)
             return
         try:
-            event = self.channel.message.model_validate(body)
+            event = self.channel.message.model_validate_json(payload)
         except ValidationError as error:
-            await self._dead_letter(message, f"malformed payload: {error}")
+            await self._dead_letter(entry_id, event_id, fields, f"malformed payload: {error}")
             return
         try:
             await self.handler(event)
         except Exception as error:
-            await self._failed(message, error)
+            await self._failed(entry_id, event_id, fields, error)
             return
-        # One round trip; should the acknowledgement be lost, the mark makes the retry a no-op.
-        async with self.redis.pipeline(transaction=False) as pipeline:
-            pipeline.set(processed_key, 1, ex=int(self.policy.processed_ttl))
-            pipeline.xack(self.channel.stream, self.group, entry_id)
-            await pipeline.execute()
+        await self._mark_and_ack(
+            keys=[processed_key, self.channel.stream],
+            args=[int(self.policy.processed_ttl), self.group, entry_id],
+        )
 
-    async def reclaim(self, consume: Callable[[DefaultStreamMessage], Awaitable[Any]]) -> None:
+    async def reclaim(self, consume: Callable[[BatchStreamMessage], Awaitable[Any]]) -> None:
         """Forever: takes over entries pending longer than `claim_idle` and hands them to `consume`."""
         idle_ms = int(self.policy.claim_idle * 1000)
         while True:
@@ -119,14 +148,14 @@ class Delivery(Generic[M]):
                         start_id=cursor,
                         count=100,
                     )
-                    for entry_id, fields in entries:
-                        self._redelivered.add(entry_id)
+                    if entries:
+                        self._redelivered.update(entry_id for entry_id, _ in entries)
                         await consume(
-                            DefaultStreamMessage(
-                                type="stream",
+                            BatchStreamMessage(
+                                type="bstream",
                                 channel=self.channel.stream,
-                                message_ids=[entry_id],
-                                data=fields,
+                                message_ids=[entry_id for entry_id, _ in entries],
+                                data=[fields for _, fields in entries],
                             )
                         )
                     if cursor in (b"0-0", "0-0"):
@@ -135,36 +164,38 @@ class Delivery(Generic[M]):
                 logger.warning("reclaiming %s for %s: %s", self.channel.stream, self.group, error)
             await asyncio.sleep(self.policy.claim_interval)
 
-    async def _failed(self, message: RedisStreamMessage, error: Exception) -> None:
-        entry_id = message.raw_message["message_ids"][0]
+    async def _failed(
+        self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], error: Exception
+    ) -> None:
         pending = await self.redis.xpending_range(
             self.channel.stream, self.group, min=entry_id, max=entry_id, count=1
         )
         deliveries = pending[0]["times_delivered"] if pending else 1
         if deliveries >= self.policy.max_failures:
-            await self._dead_letter(message, f"failed {deliveries} times, last: {error!r}")
+            await self._dead_letter(
+                entry_id, event_id, fields, f"failed {deliveries} times, last: {error!r}"
+            )
         else:
             logger.warning(
                 "%s %s failed (attempt %d of %d), retrying after %.1fs: %r",
                 self.channel.name,
-                message.message_id,
+                event_id,
                 deliveries,
                 self.policy.max_failures,
                 self.policy.claim_idle,
                 error,
             )
 
-    async def _dead_letter(self, message: RedisStreamMessage, reason: str) -> None:
+    async def _dead_letter(
+        self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], reason: str
+    ) -> None:
         """Moves the entry, as it was, to the dead-letter stream with why, and acknowledges it."""
-        entry_id = message.raw_message["message_ids"][0]
-        logger.error("%s %s dead-lettered: %s", self.channel.name, message.message_id, reason)
-        fields: dict[FieldT, EncodableT] = {
-            name: value for name, value in message.raw_message["data"].items()
-        }
-        fields.update(
+        logger.error("%s %s dead-lettered: %s", self.channel.name, event_id, reason)
+        dead: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
+        dead.update(
             dead_letter_error=reason, dead_letter_group=self.group, dead_letter_entry_id=entry_id
         )
         async with self.redis.pipeline(transaction=True) as pipeline:
-            pipeline.xadd(self.channel.dead_letter_stream, fields)
+            pipeline.xadd(self.channel.dead_letter_stream, dead)
             pipeline.xack(self.channel.stream, self.group, entry_id)
             await pipeline.execute()
