@@ -1,11 +1,14 @@
 """A worker process for the durability tests: counts each `Numbered` event it handles in Redis.
 
+A negative number stands for an event whose handler takes its worker down, every time.
+
 python -m servicekit.events.counting_worker REDIS_URL STREAM_PREFIX CONSUMER
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 from pydantic import BaseModel
@@ -22,6 +25,9 @@ def numbered_channel(prefix: str) -> EventChannel[Numbered]:
     return EventChannel(name="numbered", stream=f"{prefix}.numbered", message=Numbered)
 
 
+MAX_FAILURES = 3
+
+
 def effects_key(prefix: str) -> str:
     """A hash of event number -> how many times its effect was applied."""
     return f"{prefix}.effects"
@@ -32,10 +38,12 @@ async def run(url: str, prefix: str, consumer: str) -> None:
     bus = EventBus(
         url,
         consumer=consumer,
-        policy=DeliveryPolicy(claim_idle=0.5, claim_interval=0.1),
+        policy=DeliveryPolicy(max_failures=MAX_FAILURES, claim_idle=0.5, claim_interval=0.1),
     )
 
     async def count(event: Numbered) -> None:
+        if event.n < 0:
+            os._exit(1)
         # A little work, so that a kill often lands mid-message.
         await asyncio.sleep(0.001)
         await redis.hincrby(effects_key(prefix), str(event.n), 1)

@@ -63,6 +63,15 @@ async def entries_of(message: RedisBatchStreamMessage) -> BatchStreamMessage:
     return message.raw_message
 
 
+def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[bytes, dict[str, Any], str]:
+    """The payload, headers and event id of an entry in FastStream's format.
+
+    Other entries give their raw data, or nothing, as payload: validation judges it.
+    """
+    payload, headers = JSONMessageFormat.parse(fields.get(bDATA_KEY, b""))
+    return payload, headers, headers.get("message_id") or entry_id.decode()
+
+
 @dataclass
 class Delivery(Generic[M]):
     """`handler` applied to `channel` as `consumer` of `group`, with `policy`."""
@@ -108,8 +117,7 @@ class Delivery(Generic[M]):
 
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         """Validate, skip duplicates, run, then record and acknowledge."""
-        payload, headers = JSONMessageFormat.parse(fields.get(bDATA_KEY, b""))
-        event_id = headers.get("message_id") or entry_id.decode()
+        payload, headers, event_id = decode_entry(entry_id, fields)
         processed_key = f"{self.channel.stream}:{self.group}:processed:{event_id}"
         # A first delivery of an id the bus generated cannot be a duplicate: skip the lookup.
         may_be_duplicate = entry_id in self._redelivered or REUSABLE_ID_HEADER in headers
@@ -140,37 +148,59 @@ class Delivery(Generic[M]):
                 await self.ensure_group()
                 cursor = "0-0"
                 while True:
+                    # One at a time: a claim counts as a delivery, so entries claimed together
+                    # with one whose handler stops the worker would be charged for it.
                     cursor, entries, *_ = await self.redis.xautoclaim(
                         self.channel.stream,
                         self.group,
                         self.consumer,
                         idle_ms,
                         start_id=cursor,
-                        count=100,
+                        count=1,
                     )
-                    if entries:
-                        self._redelivered.update(entry_id for entry_id, _ in entries)
-                        await consume(
-                            BatchStreamMessage(
-                                type="bstream",
-                                channel=self.channel.stream,
-                                message_ids=[entry_id for entry_id, _ in entries],
-                                data=[fields for _, fields in entries],
-                            )
-                        )
+                    for entry_id, fields in entries:
+                        await self._redeliver(entry_id, fields, consume)
                     if cursor in (b"0-0", "0-0"):
                         break
             except RedisError as error:
                 logger.warning("reclaiming %s for %s: %s", self.channel.stream, self.group, error)
             await asyncio.sleep(self.policy.claim_interval)
 
-    async def _failed(
-        self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], error: Exception
+    async def _redeliver(
+        self,
+        entry_id: bytes,
+        fields: dict[bytes, bytes],
+        consume: Callable[[BatchStreamMessage], Awaitable[Any]],
     ) -> None:
+        """Hands a claimed entry to `consume`, or dead-letters it when it was delivered more often
+        than `max_failures` allows without a failure being recorded: its handler stops the worker.
+        """
+        deliveries = await self._deliveries(entry_id)
+        if deliveries > self.policy.max_failures and entry_id not in self._in_flight:
+            reason = f"delivered {deliveries} times, never acknowledged: does its handler stop the worker?"
+            await self._dead_letter(entry_id, decode_entry(entry_id, fields)[2], fields, reason)
+            return
+        self._redelivered.add(entry_id)
+        await consume(
+            BatchStreamMessage(
+                type="bstream",
+                channel=self.channel.stream,
+                message_ids=[entry_id],
+                data=[fields],
+            )
+        )
+
+    async def _deliveries(self, entry_id: bytes) -> int:
+        """How often the group delivered the entry, this delivery included."""
         pending = await self.redis.xpending_range(
             self.channel.stream, self.group, min=entry_id, max=entry_id, count=1
         )
-        deliveries = pending[0]["times_delivered"] if pending else 1
+        return pending[0]["times_delivered"] if pending else 1
+
+    async def _failed(
+        self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], error: Exception
+    ) -> None:
+        deliveries = await self._deliveries(entry_id)
         if deliveries >= self.policy.max_failures:
             await self._dead_letter(
                 entry_id, event_id, fields, f"failed {deliveries} times, last: {error!r}"

