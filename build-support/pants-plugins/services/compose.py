@@ -51,6 +51,8 @@ def _environment(service: Service, registry: Registry) -> List[Tuple[str, str]]:
             variables.append((f"{name.upper()}_URL", f"http://{name}:{dependency.port}"))
     if service.serves_http:
         variables.append((f"{service.name.upper()}_PORT", str(service.port)))
+        # Caddy serves it under /<name>/ (caddy_section below): /docs loads its document from there.
+        variables.append((f"{service.name.upper()}_ROOT_PATH", f"/{service.name}"))
     return variables
 
 

@@ -15,7 +15,8 @@ from alembic import command
 from alembic.config import CommandLine, Config
 
 from backend import migrations, servers
-from backend.settings import SettingsError, load_settings
+from backend.settings import load_settings
+from servicekit.settings import exit_on_settings_error
 
 
 def alembic_config(database_url: str) -> Config:
@@ -35,10 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     options = cli.parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not hasattr(options, "cmd"):
         cli.parser.error("too few arguments")
-    try:
+    with exit_on_settings_error("alembic"):
         settings = load_settings()
-    except SettingsError as error:
-        sys.exit(f"alembic: {error}")
     # Alembic's progress lines, as its own CLI shows them; other libraries only when they warn.
     logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s")
     logging.getLogger("alembic").setLevel(logging.INFO)

@@ -21,9 +21,17 @@ VERSION = "0.1.0"
 
 
 def create_app(
-    database_url: str, redis_url: str, *, pool_size: int = 10, health_timeout: float = 2.0
+    database_url: str,
+    redis_url: str,
+    *,
+    pool_size: int = 10,
+    health_timeout: float = 2.0,
+    root_path: str = "",
 ) -> FastAPI:
-    """Opens nothing: the database and Redis are connected on first use."""
+    """Opens nothing: the database and Redis are connected on first use.
+
+    `root_path`: the prefix a reverse proxy serves the app under (and strips), for /docs.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,7 +39,7 @@ def create_app(
         await app.state.bus.stop()
         await app.state.database.dispose()
 
-    app = FastAPI(title=TITLE, version=VERSION, lifespan=lifespan)
+    app = FastAPI(title=TITLE, version=VERSION, lifespan=lifespan, root_path=root_path)
     app.state.database = Database(database_url, pool_size=pool_size)
     app.state.bus = EventBus(redis_url)
     app.include_router(users.create_router(get_users_controller, get_bus))

@@ -56,3 +56,18 @@ async def test_openapi_json_and_docs_serve_the_generated_document() -> None:
         docs = await client.get("/docs")
     assert document == merge_openapi(TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+
+
+async def test_behind_a_proxy_prefix_docs_load_the_document_through_the_prefix() -> None:
+    app = create_app(
+        "postgresql://postgres@127.0.0.1:1/none", NO_REDIS_NEEDED, root_path="/backend"
+    )
+    # The proxy strips its prefix: requests arrive as /docs, /openapi.json.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://proxy"
+    ) as client:
+        docs = await client.get("/docs")
+        document = (await client.get("/openapi.json")).json()
+    assert "url: '/backend/openapi.json'" in docs.text
+    assert document["servers"] == [{"url": "/backend"}]
+    assert "/users" in document["paths"]

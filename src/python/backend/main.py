@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 
 import uvicorn
@@ -10,14 +9,13 @@ import uvicorn
 from backend import servers
 from backend.alembic_cli import upgrade_to_head
 from backend.app import create_app
-from backend.settings import SettingsError, load_settings
+from backend.settings import load_settings
+from servicekit.settings import exit_on_settings_error
 
 
 def main() -> None:
-    try:
+    with exit_on_settings_error("backend"):
         settings = load_settings()
-    except SettingsError as error:
-        sys.exit(f"backend: {error}")
     with ExitStack() as stack:
         database_url = servers.database_url(settings, stack)
         redis_url = servers.redis_url(settings, stack)
@@ -27,6 +25,7 @@ def main() -> None:
             redis_url,
             pool_size=settings.db_pool_size,
             health_timeout=settings.health_timeout_seconds,
+            root_path=settings.root_path,
         )
         uvicorn.run(app, host=settings.host, port=settings.port)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, ValidationError
+from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; the message is one line naming the variable."""
+from servicekit.settings import SettingsError, read_settings
 
 
 class Settings(BaseSettings):
@@ -21,6 +19,8 @@ class Settings(BaseSettings):
     embedded: bool = True
     host: str = "0.0.0.0"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Behind a reverse proxy that serves the API under a prefix (Caddy: /backend), that prefix.
+    root_path: str = ""
     db_pool_size: int = Field(default=10, ge=1)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 
@@ -34,14 +34,7 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """The settings, or SettingsError naming the first bad variable."""
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        # An aliased field is reported by its alias (DATABASE_URL), the others by their name.
-        name = str(first["loc"][0])
-        variable = name if name.isupper() else f"BACKEND_{name.upper()}"
-        raise SettingsError(f"{variable}: {first['msg']}") from None
+    """The settings, or SettingsError naming each bad variable."""
+    settings = read_settings(Settings)
     settings.require_urls()
     return settings

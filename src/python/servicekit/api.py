@@ -32,11 +32,15 @@ def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]])
 def serve_spec_openapi(
     app: FastAPI, title: str, version: str, fragments: Iterable[dict[str, Any]]
 ) -> None:
-    """Makes `/openapi.json` (and so `/docs`) serve the merged fragments."""
+    """Makes `/openapi.json` (and so `/docs`) serve the merged fragments.
+
+    Behind a proxy prefix (the app's root_path) the document names it as its server, as FastAPI's
+    own would, so that /docs sends its requests through the proxy.
+    """
     document = merge_openapi(title, version, fragments)
     app.openapi_schema = document
 
     def openapi() -> dict[str, Any]:
-        return document
+        return {**document, "servers": app.servers} if app.servers else document
 
     app.openapi = openapi  # type: ignore[method-assign]

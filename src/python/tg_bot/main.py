@@ -14,6 +14,7 @@ from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.embedded import embedded_redis
 from servicekit.events import DeliveryPolicy, EventBus
+from servicekit.settings import exit_on_settings_error
 from tg_bot.notifications import Notifications
 from tg_bot.settings import Settings, load_settings
 from tg_bot.telegram import TelegramApi
@@ -80,7 +81,8 @@ async def run_until_signalled(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = load_settings()
+    with exit_on_settings_error("tg_bot"):
+        settings = load_settings()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, SecretStr, ValidationError, model_validator
+from pydantic import AnyHttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings
+
+from servicekit.settings import read_settings
 
 
 class Settings(BaseSettings):
@@ -37,16 +39,6 @@ class Settings(BaseSettings):
         return self
 
 
-class ConfigurationError(SystemExit):
-    """Ends the process with one line per bad variable."""
-
-
 def load_settings() -> Settings:
-    try:
-        return Settings()  # type: ignore[call-arg]  # the required fields come from the environment
-    except ValidationError as error:
-        problems = [
-            f"  {'.'.join(str(part) for part in problem['loc']).upper() or 'settings'}: {problem['msg']}"
-            for problem in error.errors()
-        ]
-        raise ConfigurationError("tg_bot: invalid configuration:\n" + "\n".join(problems)) from None
+    """The settings, or SettingsError naming each bad variable."""
+    return read_settings(Settings)

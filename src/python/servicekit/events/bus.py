@@ -94,7 +94,13 @@ class EventBus:
             else {"message_id": event_id, REUSABLE_ID_HEADER: "1"}
         )
         body = channel.build(message).model_dump(mode="json")
-        await self.broker.publish(body, stream=channel.stream, headers=headers)
+        # The event id doubles as correlation id: one id to follow in logs, one uuid less to make.
+        await self.broker.publish(
+            body,
+            stream=channel.stream,
+            headers=headers,
+            correlation_id=headers["message_id"],
+        )
         return headers["message_id"]
 
     def subscribe(

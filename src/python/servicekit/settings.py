@@ -1,0 +1,46 @@
+"""Service settings read from the environment; a bad value is reported by its variable's name."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """Settings that are missing or malformed: one line naming each bad environment variable."""
+
+
+def read_settings(settings_class: type[S]) -> S:
+    """`settings_class` filled from the environment, or SettingsError."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        prefix = settings_class.model_config.get("env_prefix", "")
+        raise SettingsError(
+            "; ".join(_describe(prefix, problem) for problem in error.errors())
+        ) from None
+
+
+@contextmanager
+def exit_on_settings_error(program: str) -> Iterator[None]:
+    """Turns SettingsError into the end of the process: `program: VARIABLE: problem`, no traceback."""
+    try:
+        yield
+    except SettingsError as error:
+        sys.exit(f"{program}: {error}")
+
+
+def _describe(env_prefix: str, problem: Any) -> str:
+    if not problem["loc"]:  # a check across fields names its variables itself
+        return str(problem["msg"])
+    name = str(problem["loc"][0])
+    # An aliased field is reported by its alias (DATABASE_URL), the others by prefix and name.
+    variable = name if name.isupper() else f"{env_prefix}{name}".upper()
+    return f"{variable}: {problem['msg']}"
