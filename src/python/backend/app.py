@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 
 from backend.api.deps import get_bus, get_database, get_debug_controller, get_users_controller
 from backend.db import Database
+from backend.orm import EVENT_OUTBOX
 from generated.backend import debug, users
 from servicekit.api import serve_spec_openapi
-from servicekit.events import EventBus
+from servicekit.events.outbox import DurableEventBus
 
 TITLE = "backend"
 VERSION = "0.1.0"
@@ -35,13 +36,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        relay = asyncio.create_task(app.state.bus.relay_outbox())
         yield
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
         await app.state.bus.stop()
         await app.state.database.dispose()
 
     app = FastAPI(title=TITLE, version=VERSION, lifespan=lifespan, root_path=root_path)
     app.state.database = Database(database_url, pool_size=pool_size)
-    app.state.bus = EventBus(redis_url)
+    # With Redis down, events wait in the database and the requests that publish them succeed.
+    app.state.bus = DurableEventBus(redis_url, app.state.database.sessions, EVENT_OUTBOX)
     app.include_router(users.create_router(get_users_controller, get_bus))
     app.include_router(debug.create_router(get_debug_controller, get_bus))
     serve_spec_openapi(app, TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])

@@ -10,7 +10,7 @@ import pytest
 
 from backend.alembic_cli import upgrade_to_head
 from backend.scratch_database import reachable_server_url, scratch_database
-from servicekit.embedded import embedded_postgres
+from servicekit.embedded import embedded_postgres, embedded_redis
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +35,10 @@ def database_url() -> Iterator[str]:
 def migrated_database_url(database_url: str) -> str:
     upgrade_to_head(database_url)
     return database_url
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A Redis server of the test module's own: what the app publishes, and nothing else."""
+    with embedded_redis() as url:
+        yield url

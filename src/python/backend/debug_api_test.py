@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from faststream.redis import TestRedisBroker
+import pytest_asyncio
+from redis.asyncio import Redis
 
 from backend.app import create_app
 from generated.events import COMMAND_RECEIVED
@@ -17,57 +19,46 @@ from generated.models import CommandReceived
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.fixture
-def app_and_received() -> tuple[FastAPI, list[CommandReceived]]:
+@pytest_asyncio.fixture
+async def app(redis_url: str) -> AsyncIterator[FastAPI]:
     # The debug domain touches no database: an unreachable URL proves it.
-    app = create_app("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:6379")
-    received: list[CommandReceived] = []
-
-    @app.state.bus.broker.subscriber(stream=COMMAND_RECEIVED.stream)
-    async def on_command(body: dict[str, Any]) -> None:
-        received.append(CommandReceived.model_validate(body))
-
-    return app, received
+    app = create_app("postgresql://postgres@127.0.0.1:1/none", redis_url)
+    redis = Redis.from_url(redis_url)
+    await redis.delete(COMMAND_RECEIVED.stream)
+    await redis.aclose()
+    yield app
+    await app.state.bus.stop()
 
 
 async def post_command(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
-    async with TestRedisBroker(app.state.bus.broker):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://backend"
-        ) as client:
-            return await client.post("/debug/command", json=body)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://backend"
+    ) as client:
+        return await client.post("/debug/command", json=body)
 
 
-async def test_command_is_echoed_with_the_current_time_and_published(
-    app_and_received: tuple[FastAPI, list[CommandReceived]],
-) -> None:
-    app, received = app_and_received
+async def test_command_is_echoed_with_the_current_time_and_published(app: FastAPI) -> None:
     before = datetime.now(timezone.utc)
     response = await post_command(app, {"command": "/start", "args": ["a", "b"], "user_id": 42})
     assert response.status_code == 202
     echoed = CommandReceived.model_validate(response.json())
     assert (echoed.command, echoed.args, echoed.user_id) == ("/start", ["a", "b"], 42)
     assert before <= echoed.timestamp <= datetime.now(timezone.utc)
-    assert received == [echoed]
+    assert await app.state.bus.messages(COMMAND_RECEIVED) == [echoed]
 
 
-async def test_a_given_timestamp_is_kept(
-    app_and_received: tuple[FastAPI, list[CommandReceived]],
-) -> None:
-    app, received = app_and_received
+async def test_a_given_timestamp_is_kept(app: FastAPI) -> None:
     timestamp = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     response = await post_command(
         app, {"command": "/help", "args": [], "user_id": 1, "timestamp": timestamp.isoformat()}
     )
     assert response.status_code == 202
     assert datetime.fromisoformat(response.json()["timestamp"]) == timestamp
-    assert [message.timestamp for message in received] == [timestamp]
+    published = await app.state.bus.messages(COMMAND_RECEIVED)
+    assert [message.timestamp for message in published] == [timestamp]
 
 
-async def test_invalid_command_is_422(
-    app_and_received: tuple[FastAPI, list[CommandReceived]],
-) -> None:
-    app, received = app_and_received
+async def test_invalid_command_is_422(app: FastAPI) -> None:
     response = await post_command(app, {"command": "/start", "user_id": 1})
     assert response.status_code == 422
-    assert received == []
+    assert await app.state.bus.messages(COMMAND_RECEIVED) == []

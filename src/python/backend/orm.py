@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Identity, MetaData, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.events.outbox import outbox_table
+
 # PostgreSQL's bigint, the type of every integer column below.
 BIGINT_MAX = 2**63 - 1
 
@@ -36,3 +38,7 @@ class UserRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+# Events waiting for Redis (servicekit.events.outbox).
+EVENT_OUTBOX = outbox_table(Base.metadata)

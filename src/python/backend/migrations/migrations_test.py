@@ -39,10 +39,10 @@ def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     config = alembic_config(database_url)
     command.upgrade(config, "head")
-    assert _inspect(database_url)[0] == {"alembic_version", "users"}
+    assert _inspect(database_url)[0] == {"alembic_version", "users", "event_outbox"}
     command.downgrade(config, "base")
     assert _inspect(database_url)[0] == {"alembic_version"}
     command.upgrade(config, "head")
     tables, differences = _inspect(database_url)
-    assert tables == {"alembic_version", "users"}
+    assert tables == {"alembic_version", "users", "event_outbox"}
     assert differences == [], "the ORM models and the migrations differ; add a migration"

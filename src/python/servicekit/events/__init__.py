@@ -2,7 +2,8 @@
 
 `EventBus` publishes and consumes through FastStream; `servicekit.events.delivery` adds what
 FastStream 0.5 leaves out: deduplication by event id, retries of stalled messages and a
-dead-letter stream.
+dead-letter stream. `servicekit.events.outbox` keeps events in a service's database while Redis
+is down (it needs SQLAlchemy, so it is imported from there, not here).
 """
 
 from servicekit.events.bus import EventBus

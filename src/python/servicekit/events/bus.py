@@ -19,6 +19,7 @@ from servicekit.events.delivery import (
     REUSABLE_ID_HEADER,
     Delivery,
     DeliveryPolicy,
+    decode_entry,
     entries_of,
     keep_entries,
 )
@@ -87,21 +88,33 @@ class EventBus:
         Pass `event_id` when publishing the same event again (a retried request): consumers then
         handle it once.
         """
-        await self.connect()
-        headers = (
-            {"message_id": uuid.uuid4().hex}
-            if event_id is None
-            else {"message_id": event_id, REUSABLE_ID_HEADER: "1"}
-        )
         body = channel.build(message).model_dump(mode="json")
+        if event_id is None:
+            return await self.append(channel.stream, body, uuid.uuid4().hex, reusable_id=False)
+        return await self.append(channel.stream, body, event_id, reusable_id=True)
+
+    async def append(
+        self, stream: str, body: dict[str, Any], event_id: str, *, reusable_id: bool
+    ) -> str:
+        """Appends a validated message body to `stream` as event `event_id`; returns the id.
+
+        `reusable_id`: the id may come again in another entry, so consumers look it up first.
+        """
+        await self.connect()
+        headers = {"message_id": event_id}
+        if reusable_id:
+            headers[REUSABLE_ID_HEADER] = "1"
         # The event id doubles as correlation id: one id to follow in logs, one uuid less to make.
-        await self.broker.publish(
-            body,
-            stream=channel.stream,
-            headers=headers,
-            correlation_id=headers["message_id"],
-        )
-        return headers["message_id"]
+        await self.broker.publish(body, stream=stream, headers=headers, correlation_id=event_id)
+        return event_id
+
+    async def messages(self, channel: EventChannel[M]) -> list[M]:
+        """Every message on the channel's stream, oldest first: for tests and tools (consumers
+        subscribe)."""
+        return [
+            channel.message.model_validate_json(decode_entry(entry_id, fields)[0])
+            for entry_id, fields in await self._redis.xrange(channel.stream)
+        ]
 
     def subscribe(
         self,
