@@ -107,6 +107,8 @@ class Rest:
     method: str  # upper case: GET POST PUT PATCH DELETE
     path: str  # relative to the domain prefix, "" or "/{user_id}"
     status: int  # resolved: POST 201, DELETE 204, else 200 unless given
+    # Failures the operation answers with, each a {"detail": text} body; 422 comes by itself.
+    errors: Tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

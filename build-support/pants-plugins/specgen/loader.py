@@ -60,7 +60,7 @@ _EVENT_KEYS = ("message", "publish", "subscribe", "description")
 _DOMAIN_KEYS = ("domain", "description", "config", "operations")
 _OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description")
 _PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + _CONSTRAINTS
-_REST_KEYS = ("method", "path", "status")
+_REST_KEYS = ("method", "path", "status", "errors")
 _OPERATION_EVENT_KEYS = ("subscribe", "publish_on_success", "publish_on_error")
 _CONSUMES_KEYS = ("service", "domain", "operations")
 _TYPE_FORM_KEYS = {
@@ -992,7 +992,34 @@ class _Loader:
                 path + ("status",), f"status must be an HTTP status code, got {_show(status)}"
             )
             status = _DEFAULT_STATUS.get(method, 200)
-        return Rest(method, route, status)
+        errors = self.error_statuses(doc, path + ("errors",), body.get("errors"))
+        return Rest(method, route, status, errors)
+
+    def error_statuses(self, doc: _Doc, path: KeyPath, value: Any) -> Tuple[int, ...]:
+        """The 4xx/5xx statuses of `rest.errors`; null is none."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            doc.error(path, f"expected a list of error statuses, got {_describe(value)}")
+            return ()
+        statuses: List[int] = []
+        for index, status in enumerate(value):
+            if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+                doc.error(
+                    path + (index,),
+                    f"an error status is an HTTP status from 400 to 599, got {_show(status)}",
+                )
+            elif status == 422:
+                doc.error(
+                    path + (index,),
+                    "422 is declared by itself wherever there is input to validate",
+                    "remove 422",
+                )
+            elif status in statuses:
+                doc.error(path + (index,), f"status {status} is listed twice", "remove one")
+            else:
+                statuses.append(status)
+        return tuple(statuses)
 
     def params(
         self, doc: _Doc, path: KeyPath, value: Any, rest: Optional[Rest]

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from backend.app import create_app
@@ -35,6 +36,7 @@ CHECKS = [
     response_schema_conformance,
     content_type_conformance,
     response_headers_conformance,
+    status_code_conformance,
 ]
 
 

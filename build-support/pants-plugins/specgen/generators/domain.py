@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from specgen.generators.naming import camel, upper_snake
-from specgen.generators.openapi import openapi_fragment
+from specgen.generators.openapi import openapi_fragment, status_phrase
 from specgen.generators.operations import (
     by_requiredness,
     output_annotation,
@@ -40,6 +40,8 @@ class RouteView:
     status: int
     response_model: Optional[str]
     arguments: List[str]  # the route function's parameters, controller and bus included
+    # rest.errors as FastAPI's `responses=`, so that its own OpenAPI names them too.
+    responses: Dict[int, Dict[str, str]]
 
 
 def render_domain(spec: SpecSet, domain: Domain) -> str:
@@ -113,6 +115,7 @@ def _route_view(domain: Domain, view: OperationView) -> RouteView:
         status=op.rest.status,
         response_model=view.returns if op.output.schema else None,
         arguments=arguments,
+        responses={status: {"description": status_phrase(status)} for status in op.rest.errors},
     )
 
 

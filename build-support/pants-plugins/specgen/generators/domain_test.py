@@ -182,11 +182,25 @@ def _routes(document: dict) -> dict:
     }
 
 
+@pytest.mark.asyncio
+async def test_a_declared_error_status_is_documented_with_its_body(shop: Any) -> None:
+    async with _client(shop.app) as client:
+        missing = await client.get(f"/customers/{uuid.uuid4()}")
+    assert missing.status_code == 404 and missing.json() == {"detail": "no such customer"}
+    declared = shop.customers.OPENAPI["paths"]["/customers/{customer_id}"]["get"]["responses"]
+    assert declared["404"] == {
+        "description": "Not Found",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+    }
+    assert shop.customers.OPENAPI["components"]["schemas"]["HTTPError"]["required"] == ["detail"]
+
+
 def test_openapi_fragment_matches_what_fastapi_serves(shop: Any) -> None:
     assert _routes(shop.customers.OPENAPI) == _routes(shop.app.openapi())
+    # FastAPI names the error statuses without a body schema; the fragment gives HTTPError.
     assert set(shop.customers.OPENAPI["components"]["schemas"]) <= set(
         shop.app.openapi()["components"]["schemas"]
-    ) | {"Address", "Customer"}
+    ) | {"Address", "Customer", "HTTPError"}
 
 
 @pytest.mark.asyncio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any, Dict, List
 
 from specgen.generators.jsonschema import (
@@ -45,6 +46,17 @@ _VALIDATION_SCHEMAS: Dict[str, Dict[str, Any]] = {
 }
 
 
+# The body of FastAPI's HTTPException, which a controller raises for the statuses of rest.errors.
+_ERROR_SCHEMAS: Dict[str, Dict[str, Any]] = {
+    "HTTPError": {
+        "title": "HTTPError",
+        "type": "object",
+        "properties": {"detail": {"title": "Detail", "type": "string"}},
+        "required": ["detail"],
+    }
+}
+
+
 def route_path(domain: Domain, rest: Rest) -> str:
     return domain.prefix + rest.path
 
@@ -52,7 +64,7 @@ def route_path(domain: Domain, rest: Rest) -> str:
 def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
     paths: Dict[str, Dict[str, Any]] = {}
     referenced: List[str] = []
-    validates = False
+    validates = fails = False
     for operation in domain.operations:
         if operation.rest is None:
             continue
@@ -60,9 +72,12 @@ def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
         item[operation.rest.method.lower()] = _operation(domain, operation, operation.rest)
         referenced += [name for name in (operation.input, operation.output.schema) if name]
         validates = validates or _validates(operation)
+        fails = fails or bool(operation.rest.errors)
     schemas = component_schemas(spec, referenced)
     if validates:
         schemas.update(_VALIDATION_SCHEMAS)
+    if fails:
+        schemas.update(_ERROR_SCHEMAS)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": f"{domain.service}.{domain.name}", "version": "0.0.0"},
@@ -94,12 +109,24 @@ def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, An
             {"type": "array", "items": body} if operation.output.is_list else body
         )
     result["responses"] = {str(rest.status): success}
+    for status in rest.errors:
+        result["responses"][str(status)] = {
+            "description": status_phrase(status),
+            "content": _json({"$ref": COMPONENTS + "HTTPError"}),
+        }
     if _validates(operation):
         result["responses"]["422"] = {
             "description": "Validation Error",
             "content": _json({"$ref": COMPONENTS + "HTTPValidationError"}),
         }
     return result
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a code HTTP does not name, such as 499
+        return "Error"
 
 
 def _parameter(param: Param) -> Dict[str, Any]:
