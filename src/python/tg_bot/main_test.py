@@ -1,4 +1,4 @@
-"""The tg_bot process (python -m tg_bot.main) against the real Redis, the fake Telegram and a
+"""The tg_bot process (python -m tg_bot.main) against a Redis of its own, the fake Telegram and a
 stand-in backend: welcome on user_registered, /start registers, configuration errors name the variable.
 """
 
@@ -13,18 +13,16 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
-import redis
 from fastapi import FastAPI, HTTPException
 
-from generated.events import COMMAND_RECEIVED, USER_REGISTERED
+from generated.events import USER_REGISTERED
 from generated.models import UserCreate, UserRead, UserRegisteredEvent
+from servicekit.embedded import embedded_redis
 from servicekit.events import EventBus
 from tg_bot import main as tg_bot_main
 from tg_bot.fake_telegram import FakeTelegram, serve_in_thread
 from tg_bot.notifications import ALREADY_REGISTERED, HELP, WELCOME
 from tg_bot.settings import Settings
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def users_app(registered: list[int]) -> FastAPI:
@@ -61,15 +59,10 @@ def run_bot(env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def group() -> Iterator[str]:
-    """A consumer group of this test's own, starting after the events already on the streams."""
-    name = f"tg_bot_test_{uuid.uuid4().hex}"
-    with redis.Redis.from_url(REDIS_URL) as client:
-        for channel in (USER_REGISTERED, COMMAND_RECEIVED):
-            client.xgroup_create(channel.stream, name, id="$", mkstream=True)
-        yield name
-        for channel in (USER_REGISTERED, COMMAND_RECEIVED):
-            client.xgroup_destroy(channel.stream, name)
+def redis_url() -> Iterator[str]:
+    """A Redis server of this test's own: no other test's events reach its bot, nor its own theirs."""
+    with embedded_redis() as url:
+        yield url
 
 
 @pytest.fixture
@@ -79,23 +72,22 @@ def telegram() -> Iterator[tuple[FakeTelegram, str]]:
         yield fake, api_url
 
 
-def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], group: str) -> None:
+def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], redis_url: str) -> None:
     fake, api_url = telegram
     registered: list[int] = []
     user_id = int(uuid.uuid4().int % 10**9)
     with serve_in_thread(users_app(registered)) as backend_url:
         bot = run_bot(
             {
-                "REDIS_URL": REDIS_URL,
+                "REDIS_URL": redis_url,
                 "BACKEND_URL": backend_url,
                 "TELEGRAM_API_URL": api_url,
                 "TELEGRAM_BOT_TOKEN": fake.token,
                 "TELEGRAM_POLL_TIMEOUT": "1",
-                "EVENTS_CONSUMER_GROUP": group,
             }
         )
         try:
-            asyncio.run(publish_registration(user_id))
+            asyncio.run(publish_registration(redis_url, user_id))
             assert fake.wait_for_messages(user_id, 1, timeout=10) == [WELCOME]
             fake.user_sends(user_id + 1, "/start")
             fake.user_sends(user_id + 1, "/start")
@@ -111,8 +103,8 @@ def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], grou
     assert bot.returncode == 0, output
 
 
-async def publish_registration(user_id: int) -> None:
-    bus = EventBus(REDIS_URL)
+async def publish_registration(redis_url: str, user_id: int) -> None:
+    bus = EventBus(redis_url)
     event = UserRegisteredEvent(id=1, telegram_id=user_id, created_at=datetime.now(timezone.utc))
     await bus.publish(USER_REGISTERED, event)
     await bus.stop()
