@@ -46,7 +46,7 @@ BACKEND_APP = {
         BACKEND,
         *(
             f"{test}_test.py:tests"
-            for test in ("app", "debug_api", "fuzz", "settings", "users_api")
+            for test in ("app", "debug_api", "fuzz", "redis_outage", "settings", "users_api")
         ),
     ),
     *_in(

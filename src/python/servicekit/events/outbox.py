@@ -35,10 +35,10 @@ from servicekit.events.bus import EventBus
 logger = logging.getLogger(__name__)
 
 
-def outbox_table(metadata: MetaData, name: str = "event_outbox") -> Table:
-    """The outbox's table, in the service's own metadata (and so in its migrations)."""
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox's table, event_outbox, in the service's own metadata (and so its migrations)."""
     return Table(
-        name,
+        "event_outbox",
         metadata,
         Column("id", BigInteger, Identity(), primary_key=True),
         Column("event_id", Text, nullable=False),
