@@ -168,6 +168,22 @@ async def test_subscribed_events_run_the_operation(shop: Any) -> None:
     assert "import_customer" in shop.controller.calls
 
 
+@pytest.mark.asyncio
+async def test_the_typed_publisher_publishes_an_event_given_twice_for_one_handling(
+    shop: Any,
+) -> None:
+    shop.customers.register_subscribers(shop.bus, shop.controller, f"shop-{uuid.uuid4().hex}")
+    publisher = shop.events.EventPublisher(shop.bus)
+    imported = shop.models.CustomerCreate(name="Twice", address=NEW["address"])
+    async with running(shop.bus):
+        first = await publisher.customer_imported(imported, event_id="import-1")
+        again = await publisher.customer_imported(imported, event_id="import-1")
+        assert first == again == "import-1"
+        assert [message.name for message in await delivered(shop.published, 1)] == ["Twice"]
+        await asyncio.sleep(0.5)  # time enough for a second handling, were there one
+    assert shop.controller.calls.count("import_customer") == 1
+
+
 def _routes(document: dict) -> dict:
     """(path, method) -> (operationId, status codes, parameters) of an OpenAPI document."""
     return {
