@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from servicekit.events import DeliveryPolicy, EventBus, EventChannel
+from servicekit.events.dead_letters import dead_letters, replay
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 FAST_RETRIES = DeliveryPolicy(max_failures=3, claim_idle=0.1, claim_interval=0.05)
@@ -223,6 +224,46 @@ async def test_malformed_entries_are_dead_lettered_as_they_were_and_their_batch_
             assert original.items() <= fields.items()
         await wait_until_acknowledged(redis, channel)
         assert received.empty()
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_replayed_dead_letter_is_handled_again_only_by_the_group_that_gave_up(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    fixed = False
+    handled: dict[str, list[int]] = {"testers": [], "others": []}
+
+    async def fails_until_fixed(ping: Ping) -> None:
+        if not fixed:
+            raise ValueError("not yet")
+        handled["testers"].append(ping.n)
+
+    async def others(ping: Ping) -> None:
+        handled["others"].append(ping.n)
+
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    bus.subscribe(channel, "testers", fails_until_fixed)
+    bus.subscribe(channel, "others", others)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=7))
+        await wait_for_dead_letters(redis, channel, 1)
+        [letter] = await dead_letters(redis, channel.stream)
+        assert (letter.group, letter.error) == (
+            "testers",
+            f"failed {FAST_RETRIES.max_failures} times, last: ValueError('not yet')",
+        )
+        fixed = True
+        assert await replay(redis, channel.stream) == 1
+        for _ in range(100):
+            if handled["testers"]:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time enough for the other group to handle it again, if it would
+        assert handled == {"testers": [7], "others": [7]}
+        assert await redis.xlen(channel.dead_letter_stream) == 0
     finally:
         await bus.stop()
 
