@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from faststream.redis.message import bDATA_KEY
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from servicekit.events.delivery import REUSABLE_ID_HEADER, decode_entry
 
@@ -61,14 +62,16 @@ async def replay(redis: Redis, stream: str) -> int:
     return len(letters)
 
 
-def _reusable(fields: dict[bytes, bytes]) -> dict[bytes, bytes]:
+def _reusable(fields: dict[bytes, bytes]) -> dict[FieldT, EncodableT]:
     """The entry with its event id marked reusable, so that groups look it up before handling."""
+    entry: dict[FieldT, EncodableT] = dict(fields)
     try:
         envelope = json.loads(fields[bDATA_KEY])
         envelope["headers"][REUSABLE_ID_HEADER] = "1"
     except (KeyError, TypeError, ValueError):  # not FastStream's format: as it was
-        return fields
-    return {**fields, bDATA_KEY: json.dumps(envelope).encode()}
+        return entry
+    entry[bDATA_KEY] = json.dumps(envelope).encode()
+    return entry
 
 
 async def _main(url: str, stream: str, replay_them: bool) -> None:
