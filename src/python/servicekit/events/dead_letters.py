@@ -64,7 +64,7 @@ async def replay(redis: Redis, stream: str) -> int:
 
 def _reusable(fields: dict[bytes, bytes]) -> dict[FieldT, EncodableT]:
     """The entry with its event id marked reusable, so that groups look it up before handling."""
-    entry: dict[FieldT, EncodableT] = dict(fields)
+    entry: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
     try:
         envelope = json.loads(fields[bDATA_KEY])
         envelope["headers"][REUSABLE_ID_HEADER] = "1"
