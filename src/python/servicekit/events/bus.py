@@ -141,7 +141,7 @@ class EventBus:
 
     async def start(self) -> None:
         for delivery, _ in self._deliveries:
-            await delivery.prepare()
+            await delivery.ensure_group()
         await self.broker.start()
         self._connected = True
         self._reclaimers = [

@@ -90,11 +90,6 @@ class Delivery(Generic[M]):
     def __post_init__(self) -> None:
         self._mark_and_ack = self.redis.register_script(MARK_AND_ACK)
 
-    async def prepare(self) -> None:
-        """The group and the acknowledging script, ready before the first event arrives."""
-        await self.ensure_group()
-        await self.redis.script_load(MARK_AND_ACK)
-
     async def ensure_group(self) -> None:
         """Creates the group at the stream's start, so entries published before any worker count."""
         try:
