@@ -18,12 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from scratch_repo import PANTS_ENV, copy_repo, run_pants, scratch_dir
+from scratch_repo import copy_repo, run_pants, scratch_dir
 
 PLUGINS = Path(__file__).resolve().parents[1] / "pants-plugins"
 sys.path.insert(0, str(PLUGINS))
@@ -58,14 +57,15 @@ def generator_alone(files: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def timed(label: str, command: list[str], root: Path) -> float:
+def timed(root: Path, *args: str, pantsd: bool = False) -> float:
+    """Seconds `./pants export-codegen ::` takes with `args` before the goal."""
     started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, env={**os.environ, **PANTS_ENV}
-    )
+    result = run_pants(root, *args, *EXPORT, pantsd=pantsd)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"{label}: {' '.join(command)} failed:\n{result.stderr[-3000:]}")
+        raise SystemExit(
+            f"./pants {' '.join(args)} export-codegen failed:\n{result.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -91,20 +91,20 @@ def main() -> None:
         runs.append(
             (
                 "cold: --no-pantsd --no-local-cache",
-                timed("cold", ["./pants", "--no-pantsd", "--no-local-cache", *EXPORT], root),
+                timed(root, "--no-local-cache"),
             )
         )
-        runs.append(("warm, no pantsd", timed("warm", ["./pants", "--no-pantsd", *EXPORT], root)))
+        runs.append(("warm, no pantsd", timed(root)))
         try:
-            runs.append(("pantsd, first run", timed("pantsd", ["./pants", *EXPORT], root)))
-            runs.append(("pantsd, warm", timed("pantsd warm", ["./pants", *EXPORT], root)))
+            runs.append(("pantsd, first run", timed(root, pantsd=True)))
+            runs.append(("pantsd, warm", timed(root, pantsd=True)))
             domain = next(path for path in files if path.endswith("domain0.yaml"))
             with open(root / domain, "a") as spec:
                 spec.write("# one more line\n")
             runs.append(
                 (
                     "pantsd, one domain spec changed",
-                    timed("pantsd edit", ["./pants", *EXPORT], root),
+                    timed(root, pantsd=True),
                 )
             )
         finally:

@@ -24,11 +24,11 @@ def git(root: Path, *args: str) -> str:
 
 
 def run_pants(
-    root: Path, *args: str, env: dict[str, str] | None = None
+    root: Path, *args: str, env: dict[str, str] | None = None, pantsd: bool = False
 ) -> subprocess.CompletedProcess:
-    """Runs ./pants without pantsd (shared machines), capturing its output."""
+    """Runs ./pants, by default without pantsd (shared machines), capturing its output."""
     return subprocess.run(
-        ["./pants", "--no-pantsd", *args],
+        ["./pants", *([] if pantsd else ["--no-pantsd"]), *args],
         cwd=root,
         capture_output=True,
         text=True,

@@ -7,7 +7,6 @@ PostgreSQL: no response may be a server error or break the document's schemas.
 from __future__ import annotations
 
 import collections
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend.app import create_app
-from servicekit.embedded import embedded_redis
+from servicekit.embedded import embedded_redis, free_port
 
 EXAMPLES_PER_OPERATION_AND_MODE = 84  # 6 operations x 2 modes: 1,008 cases
 # Not negative_data_rejection: FastAPI parses leniently (offset=0.0 is the integer 0).
@@ -43,10 +42,8 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def base_url(migrated_database_url: str) -> Iterator[str]:
     """The app under uvicorn in a thread; an embedded Redis keeps the fuzzer's events to itself."""
-    with embedded_redis() as redis_url, socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
+    port = free_port()
+    with embedded_redis() as redis_url:
         config = uvicorn.Config(
             create_app(migrated_database_url, redis_url), port=port, log_level="warning"
         )

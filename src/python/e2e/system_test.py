@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import httpx
 import pytest
 import redis
 
+from servicekit.embedded import free_port
 from tg_bot.fake_telegram import FakeTelegram
 
 DATABASE_SERVER_URL = os.environ.get(
@@ -34,12 +34,6 @@ class System:
     backend_url: str
     database_url: str
     telegram: FakeTelegram
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_service(module: str, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -14,9 +14,9 @@ from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.embedded import embedded_redis
 from servicekit.events import DeliveryPolicy, EventBus
-from servicekit.settings import exit_on_settings_error
+from servicekit.settings import exit_on_settings_error, read_settings
 from tg_bot.notifications import Notifications
-from tg_bot.settings import Settings, load_settings
+from tg_bot.settings import Settings
 from tg_bot.telegram import TelegramApi
 from tg_bot.updates import create_webhook_app, poll_updates
 
@@ -82,7 +82,7 @@ async def run_until_signalled(settings: Settings) -> None:
 
 def main() -> None:
     with exit_on_settings_error("tg_bot"):
-        settings = load_settings()
+        settings = read_settings(Settings)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

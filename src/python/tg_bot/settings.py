@@ -7,8 +7,6 @@ from typing import Literal
 from pydantic import AnyHttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
-from servicekit.settings import read_settings
-
 
 class Settings(BaseSettings):
     """Each field is read from the environment variable of the same name, in capitals."""
@@ -37,8 +35,3 @@ class Settings(BaseSettings):
         if self.telegram_mode == "webhook" and self.telegram_webhook_secret is None:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
         return self
-
-
-def load_settings() -> Settings:
-    """The settings, or SettingsError naming each bad variable."""
-    return read_settings(Settings)

