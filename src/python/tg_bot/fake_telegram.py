@@ -4,6 +4,7 @@ telegram = FakeTelegram()
 with telegram.serve() as api_url:      # e.g. TELEGRAM_API_URL for a tg_bot process
     telegram.user_sends(42, "/start")  # the next getUpdates returns it
     telegram.wait_for_messages(42, 1)  # what the bot sent to chat 42
+    telegram.refuse_messages_to(7, 403, "Forbidden: bot was blocked by the user")
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,25 @@ class SentMessage:
     text: str
 
 
+@dataclass
+class Refusal:
+    status: int
+    description: str
+    retry_after: int | None
+    times: int | None  # None: every time
+
+
+# What a proxy in front of the Bot API answers when Telegram is down: not the Bot API's JSON.
+GATEWAY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
 class FakeTelegram:
     def __init__(self, token: str = "123:test-token") -> None:
         self.token = token
         self.sent: list[SentMessage] = []
         self.webhooks: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
+        self._refusals: dict[int, Refusal] = {}
         # Like Telegram's, update ids start anywhere: the bot must not assume they start at 1.
         self._first_update_id = random.randrange(1, 2**31)
         # The server thread and the test both touch the lists.
@@ -56,6 +70,40 @@ class FakeTelegram:
             }
             self._updates.append(update)
         return update
+
+    def refuse_messages_to(
+        self,
+        chat_id: int,
+        status: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """The next `times` sendMessage calls to `chat_id` (None: all) fail as Telegram's do:
+        `status` and `description`, with `retry_after` for a 429; a 5xx answers a proxy's page."""
+        with self._lock:
+            self._refusals[chat_id] = Refusal(status, description, retry_after, times)
+
+    def _refusal_for(self, chat_id: int) -> Response | None:
+        with self._lock:
+            refusal = self._refusals.get(chat_id)
+            if refusal is None:
+                return None
+            if refusal.times is not None:
+                refusal.times -= 1
+                if refusal.times == 0:
+                    del self._refusals[chat_id]
+        if refusal.status >= 500:
+            return HTMLResponse(GATEWAY_PAGE, refusal.status)
+        answer: dict[str, Any] = {
+            "ok": False,
+            "error_code": refusal.status,
+            "description": refusal.description,
+        }
+        if refusal.retry_after is not None:
+            answer["parameters"] = {"retry_after": refusal.retry_after}
+        return JSONResponse(answer, refusal.status)
 
     def messages_to(self, chat_id: int) -> list[str]:
         with self._lock:
@@ -83,13 +131,16 @@ class FakeTelegram:
         app = FastAPI()
 
         @app.post("/bot{token}/{method}")
-        async def call(token: str, method: str, request: Request) -> JSONResponse:
+        async def call(token: str, method: str, request: Request) -> Response:
             if token != self.token:
                 return JSONResponse(
                     {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
                 )
             params = await request.json()
             if method == "sendMessage":
+                refused = self._refusal_for(int(params["chat_id"]))
+                if refused is not None:
+                    return refused
                 with self._lock:
                     self.sent.append(SentMessage(int(params["chat_id"]), params["text"]))
                 return JSONResponse(

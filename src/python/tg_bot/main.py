@@ -14,6 +14,7 @@ from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.embedded import embedded_redis
 from servicekit.events import DeliveryPolicy, EventBus
+from servicekit.serving import serve
 from servicekit.settings import exit_on_settings_error, read_settings
 from tg_bot.notifications import Notifications
 from tg_bot.settings import Settings
@@ -66,7 +67,7 @@ async def receive_updates(settings: Settings, telegram: TelegramApi, bus: EventB
             host=settings.telegram_webhook_host,
             port=settings.telegram_webhook_port,
         )
-        await uvicorn.Server(config).serve()
+        await serve(config)
 
 
 async def run_until_signalled(settings: Settings) -> None:

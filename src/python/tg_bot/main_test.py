@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI, HTTPException
 
+from redis import Redis
+
 from generated.events import USER_REGISTERED
 from generated.models import UserCreate, UserRead, UserRegisteredEvent
-from servicekit.embedded import embedded_redis
+from servicekit.embedded import embedded_redis, free_port
 from servicekit.events import EventBus
 from tg_bot import main as tg_bot_main
 from tg_bot.fake_telegram import FakeTelegram, serve_in_thread
@@ -103,11 +108,92 @@ def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], redi
     assert bot.returncode == 0, output
 
 
+def wait_until_consuming(bot: subprocess.Popen[str]) -> str:
+    """Reads the bot's output until it consumes events; returns what it read."""
+    assert bot.stdout is not None
+    lines: list[str] = []
+    while "tg_bot consuming" not in (line := bot.stdout.readline()):
+        assert line, "".join(lines)
+        lines.append(line)
+    return "".join(lines) + line
+
+
 async def publish_registration(redis_url: str, user_id: int) -> None:
     bus = EventBus(redis_url)
     event = UserRegisteredEvent(id=1, telegram_id=user_id, created_at=datetime.now(timezone.utc))
     await bus.publish(USER_REGISTERED, event)
     await bus.stop()
+
+
+def test_a_blocked_chat_is_dead_lettered_at_once_and_flood_control_is_waited_out(
+    telegram: tuple[FakeTelegram, str], redis_url: str
+) -> None:
+    fake, api_url = telegram
+    blocked, limited = 1001, 1002
+    fake.refuse_messages_to(blocked, 403, "Forbidden: bot was blocked by the user")
+    fake.refuse_messages_to(
+        limited, 429, "Too Many Requests: retry after 2", retry_after=2, times=1
+    )
+    with serve_in_thread(users_app([])) as backend_url:
+        # The default retry policy: a blocked chat must not wait for its retries.
+        bot = run_bot(
+            {
+                "REDIS_URL": redis_url,
+                "BACKEND_URL": backend_url,
+                "TELEGRAM_API_URL": api_url,
+                "TELEGRAM_BOT_TOKEN": fake.token,
+                "TELEGRAM_POLL_TIMEOUT": "1",
+            }
+        )
+        try:
+            wait_until_consuming(bot)
+            asyncio.run(publish_registration(redis_url, limited))
+            asyncio.run(publish_registration(redis_url, blocked))
+            started = time.monotonic()
+            dead = Redis.from_url(redis_url)
+            while not dead.xlen(USER_REGISTERED.dead_letter_stream):
+                assert time.monotonic() - started < 3, "not dead-lettered within 3 s"
+                time.sleep(0.05)
+            # redis-py's sync client is typed as either client: it returns the list here.
+            [(_, letter)] = cast(list[Any], dead.xrange(USER_REGISTERED.dead_letter_stream))
+            assert b"403 Forbidden: bot was blocked by the user" in letter[b"dead_letter_error"]
+            assert fake.wait_for_messages(limited, 1, timeout=10) == [WELCOME]
+            assert time.monotonic() - started >= 2 - 0.5  # retry_after, less the time to block
+        finally:
+            bot.terminate()
+            output, _ = bot.communicate(timeout=10)
+    assert bot.returncode == 0, output
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_bot_cleanly(
+    telegram: tuple[FakeTelegram, str], redis_url: str, mode: str, signum: int
+) -> None:
+    fake, api_url = telegram
+    port = free_port()
+    bot = run_bot(
+        {
+            "REDIS_URL": redis_url,
+            "BACKEND_URL": "http://127.0.0.1:9",
+            "TELEGRAM_API_URL": api_url,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_POLL_TIMEOUT": "1",
+            "TELEGRAM_MODE": mode,
+            "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+            "TELEGRAM_WEBHOOK_HOST": "127.0.0.1",
+            "TELEGRAM_WEBHOOK_PORT": str(port),
+        }
+    )
+    started = wait_until_consuming(bot)
+    time.sleep(0.5)  # polling, or serving the webhook
+    bot.send_signal(signum)
+    output, _ = bot.communicate(timeout=15)
+    output = started + output
+    assert bot.returncode == 0, output
+    for unclean in ("ERROR", "Traceback", "CancelledError"):
+        assert unclean not in output, output
+    assert "tg_bot stopped" in output
 
 
 @pytest.mark.parametrize(

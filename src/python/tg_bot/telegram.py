@@ -1,4 +1,9 @@
-"""The few Telegram Bot API methods the bot uses, over httpx."""
+"""The few Telegram Bot API methods the bot uses, over httpx.
+
+Errors carry the event bus's failure classes, so a handler needs no mapping of its own: 400 (chat
+not found) and 403 (bot blocked) never succeed on retry; 429 says when to retry; anything else
+(5xx, an answer that is not the Bot API's, the network) is transient.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,21 @@ from typing import Any
 
 import httpx
 
+from servicekit.events import PermanentFailure, RetryAfter
+
 logger = logging.getLogger(__name__)
 
 
 class TelegramError(Exception):
-    """Telegram answered `ok: false`."""
+    """Telegram answered `ok: false`, or not as the Bot API does: worth retrying later."""
+
+
+class TelegramRejected(TelegramError, PermanentFailure):
+    """400 or 403: the same request will never succeed (chat not found, bot blocked)."""
+
+
+class TelegramFloodControl(TelegramError, RetryAfter):
+    """429: too many requests; `seconds` is Telegram's `retry_after`."""
 
 
 class TelegramApi:
@@ -56,7 +71,19 @@ class TelegramApi:
         url = f"{self._base_url}/bot{self._token}/{method}"
         timeout = httpx.USE_CLIENT_DEFAULT if http_timeout is None else http_timeout
         response = await self._http.post(url, json=arguments, timeout=timeout)
-        answer = response.json()
-        if not answer.get("ok"):
-            raise TelegramError(f"{method}: {answer.get('error_code')} {answer.get('description')}")
-        return answer["result"]
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise TelegramError(f"{method}: HTTP {response.status_code}, not a Bot API answer")
+        if answer.get("ok"):
+            return answer.get("result")
+        code = answer.get("error_code", response.status_code)
+        description = f"{method}: {code} {answer.get('description')}"
+        if code == 429:
+            retry_after = (answer.get("parameters") or {}).get("retry_after", 1)
+            raise TelegramFloodControl(float(retry_after), description)
+        if code in (400, 403):
+            raise TelegramRejected(description)
+        raise TelegramError(description)

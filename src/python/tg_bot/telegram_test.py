@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tg_bot.fake_telegram import FakeTelegram, SentMessage
+from servicekit.events import PermanentFailure, RetryAfter
 from tg_bot.telegram import TelegramApi, TelegramError
 
 
@@ -36,6 +37,45 @@ async def test_an_error_answer_raises() -> None:
         async with httpx.AsyncClient() as http:
             with pytest.raises(TelegramError, match="401"):
                 await TelegramApi(api_url, "wrong-token", http).send_message(42, "hello")
+
+
+@pytest.mark.parametrize(
+    ("status", "description"),
+    [(400, "Bad Request: chat not found"), (403, "Forbidden: bot was blocked by the user")],
+)
+@pytest.mark.asyncio
+async def test_a_refused_chat_is_a_permanent_failure(status: int, description: str) -> None:
+    fake = FakeTelegram()
+    fake.refuse_messages_to(7, status, description)
+    with fake.serve() as api_url:
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(PermanentFailure, match=description):
+                await TelegramApi(api_url, fake.token, http).send_message(7, "hello")
+
+
+@pytest.mark.asyncio
+async def test_flood_control_says_when_to_retry() -> None:
+    fake = FakeTelegram()
+    fake.refuse_messages_to(7, 429, "Too Many Requests: retry after 3", retry_after=3, times=1)
+    with fake.serve() as api_url:
+        async with httpx.AsyncClient() as http:
+            telegram = TelegramApi(api_url, fake.token, http)
+            with pytest.raises(RetryAfter) as raised:
+                await telegram.send_message(7, "hello")
+            assert raised.value.seconds == 3
+            await telegram.send_message(7, "hello")
+    assert fake.sent == [SentMessage(7, "hello")]
+
+
+@pytest.mark.asyncio
+async def test_a_gateway_error_page_is_transient() -> None:
+    fake = FakeTelegram()
+    fake.refuse_messages_to(7, 502, "Bad Gateway")
+    with fake.serve() as api_url:
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(TelegramError, match="HTTP 502") as raised:
+                await TelegramApi(api_url, fake.token, http).send_message(7, "hello")
+    assert not isinstance(raised.value, (PermanentFailure, RetryAfter))
 
 
 @pytest.mark.asyncio

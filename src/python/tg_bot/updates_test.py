@@ -15,6 +15,7 @@ from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.telegram import TelegramApi
 from tg_bot.updates import (
     WEBHOOK_PATH,
+    TelegramUpdate,
     command_from_update,
     create_webhook_app,
     poll_updates,
@@ -37,7 +38,7 @@ class RecordingBus:
 def test_a_command_message_becomes_a_command() -> None:
     update = FakeTelegram().user_sends(42, "/start@SpecBot now please")
     update["message"]["date"] = 1_700_000_000
-    assert command_from_update(update) == CommandReceived(
+    assert command_from_update(TelegramUpdate.model_validate(update)) == CommandReceived(
         command="/start",
         args=["now", "please"],
         user_id=42,
@@ -47,8 +48,9 @@ def test_a_command_message_becomes_a_command() -> None:
 
 @pytest.mark.parametrize("text", ["hello", "", "   "])
 def test_other_messages_are_not_commands(text: str) -> None:
-    assert command_from_update(FakeTelegram().user_sends(42, text)) is None
-    assert command_from_update({"update_id": 1, "edited_message": {}}) is None
+    update = TelegramUpdate.model_validate(FakeTelegram().user_sends(42, text))
+    assert command_from_update(update) is None
+    assert command_from_update(TelegramUpdate(update_id=1)) is None
 
 
 @pytest.mark.asyncio
@@ -102,3 +104,24 @@ async def test_the_webhook_checks_the_secret_token() -> None:
     )
     published = [(message.command, event_id) for _, message, event_id in bus.published]
     assert published == [("/start", f"telegram-update-{update['update_id']}")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'"text"', b"{}", b'{"update_id": 1, "message": {"text": "/start"}}'],
+)
+@pytest.mark.asyncio
+async def test_the_webhook_answers_400_to_what_is_not_an_update(body: bytes) -> None:
+    bus = RecordingBus()
+    app = create_webhook_app(bus, secret="s3cret")  # type: ignore[arg-type]  # a stand-in bus
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://bot"
+    ) as client:
+        response = await client.post(
+            WEBHOOK_PATH,
+            content=body,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("not a Telegram update")
+    assert bus.published == []

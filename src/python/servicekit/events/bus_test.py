@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,11 +17,11 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from servicekit.events import DeliveryPolicy, EventBus, EventChannel
+from servicekit.events import DeliveryPolicy, EventBus, EventChannel, PermanentFailure, RetryAfter
 from servicekit.events.dead_letters import dead_letters, replay
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-FAST_RETRIES = DeliveryPolicy(max_failures=3, claim_idle=0.1, claim_interval=0.05)
+FAST_RETRIES = DeliveryPolicy(max_failures=3, retry_delay=0.05, claim_idle=0.1, claim_interval=0.05)
 
 
 class Ping(BaseModel):
@@ -264,6 +265,84 @@ async def test_a_replayed_dead_letter_is_handled_again_only_by_the_group_that_ga
         await asyncio.sleep(0.3)  # time enough for the other group to handle it again, if it would
         assert handled == {"testers": [7], "others": [7]}
         assert await redis.xlen(channel.dead_letter_stream) == 0
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_permanent_failure_is_dead_lettered_at_once_with_its_reason(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    attempts: list[int] = []
+
+    async def chat_gone(ping: Ping) -> None:
+        attempts.append(ping.n)
+        raise PermanentFailure("chat not found")
+
+    # Retries as slow as the defaults: a permanent failure must not wait for any of them.
+    bus = EventBus(REDIS_URL, policy=DeliveryPolicy(max_failures=5, claim_idle=10))
+    bus.subscribe(channel, "testers", chat_gone)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=1))
+        [letter] = await asyncio.wait_for(wait_for_dead_letters(redis, channel, 1), 2)
+        assert letter[1][b"dead_letter_error"] == b"permanent failure: chat not found"
+        await wait_until_acknowledged(redis, channel)
+        assert attempts == [1]
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.parametrize("wait", [0.4, 1.2])  # shorter and longer than claim_idle
+@pytest.mark.asyncio
+async def test_retry_after_waits_as_asked_and_does_not_count_as_a_failure(
+    channel: EventChannel[Ping], redis: Redis, wait: float
+) -> None:
+    attempted_at: list[float] = []
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+
+    async def rate_limited(ping: Ping) -> None:
+        attempted_at.append(time.monotonic())
+        if len(attempted_at) <= 3:  # more often than max_failures allows failures
+            raise RetryAfter(wait, "Too Many Requests")
+        await received.put(ping)
+
+    policy = DeliveryPolicy(max_failures=2, claim_idle=0.8, claim_interval=0.05)
+    bus = EventBus(REDIS_URL, policy=policy)
+    bus.subscribe(channel, "testers", rate_limited)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=1))
+        assert await asyncio.wait_for(received.get(), 10) == Ping(n=1)
+        gaps = [later - earlier for earlier, later in zip(attempted_at, attempted_at[1:])]
+        assert all(wait <= gap < wait + 0.5 for gap in gaps), gaps
+        assert await redis.xlen(channel.dead_letter_stream) == 0
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_transient_failures_back_off_exponentially(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    attempted_at: list[float] = []
+
+    async def down(ping: Ping) -> None:
+        attempted_at.append(time.monotonic())
+        raise ConnectionError("telegram unreachable")
+
+    policy = DeliveryPolicy(max_failures=4, retry_delay=0.2, claim_idle=0.3, claim_interval=0.02)
+    bus = EventBus(REDIS_URL, policy=policy)
+    bus.subscribe(channel, "testers", down)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=1))
+        [letter] = await wait_for_dead_letters(redis, channel, 1)
+        assert letter[1][b"dead_letter_error"].startswith(b"failed 4 times")
+        gaps = [later - earlier for earlier, later in zip(attempted_at, attempted_at[1:])]
+        # 0.2, 0.4, 0.8 s: the last two wait longer than claim_idle.
+        assert len(gaps) == 3, gaps
+        assert all(delay <= gap < delay + 0.3 for gap, delay in zip(gaps, [0.2, 0.4, 0.8])), gaps
     finally:
         await bus.stop()
 

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
 from servicekit.events.channel import EventChannel, M
+from servicekit.events.failures import PermanentFailure, RetryAfter
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class DeliveryPolicy:
     """How long to wait for a stalled message and how often to retry before giving up on it."""
 
     max_failures: int = 5
+    # A failed handler is retried after `retry_delay`, doubled after each further failure, up to
+    # `max_retry_delay`.
+    retry_delay: float = 1.0
+    max_retry_delay: float = 60.0
     # Entries read at once: the last of a batch must start before `claim_idle` passes.
     batch_size: int = 16
     # A pending message idle this long is taken over: it must exceed the slowest handler run.
@@ -126,6 +131,12 @@ class Delivery(Generic[M]):
             return
         try:
             await self.handler(event)
+        except PermanentFailure as error:
+            await self._dead_letter(entry_id, event_id, fields, f"permanent failure: {error}")
+            return
+        except RetryAfter as error:
+            await self._asked_to_wait(entry_id, event_id, error)
+            return
         except Exception as error:
             await self._failed(entry_id, event_id, fields, error)
             return
@@ -170,7 +181,10 @@ class Delivery(Generic[M]):
         """Hands a claimed entry to `consume`, or dead-letters it when it was delivered more often
         than `max_failures` allows without a failure being recorded: its handler stops the worker.
         """
-        deliveries = await self._deliveries(entry_id)
+        deliveries, wait_ms = await self._delivery_state(entry_id)
+        if wait_ms > 0:  # a retry asked for later than `claim_idle`: not yet
+            await self._retry_later(entry_id, wait_ms / 1000, attempts=deliveries - 1)
+            return
         if deliveries > self.policy.max_failures and entry_id not in self._in_flight:
             reason = f"delivered {deliveries} times, never acknowledged: does its handler stop the worker?"
             await self._dead_letter(entry_id, decode_entry(entry_id, fields)[2], fields, reason)
@@ -187,10 +201,50 @@ class Delivery(Generic[M]):
 
     async def _deliveries(self, entry_id: bytes) -> int:
         """How often the group delivered the entry, this delivery included."""
-        pending = await self.redis.xpending_range(
-            self.channel.stream, self.group, min=entry_id, max=entry_id, count=1
+        return (await self._delivery_state(entry_id))[0]
+
+    async def _delivery_state(self, entry_id: bytes) -> tuple[int, int]:
+        """How often the group delivered the entry, and how many ms its retry must still wait."""
+        async with self.redis.pipeline(transaction=False) as pipeline:
+            pipeline.xpending_range(
+                self.channel.stream, self.group, min=entry_id, max=entry_id, count=1
+            )
+            pipeline.pttl(self._retry_key(entry_id))
+            pending, wait_ms = await pipeline.execute()
+        return (pending[0]["times_delivered"] if pending else 1), wait_ms
+
+    def _retry_key(self, entry_id: bytes) -> str:
+        return f"{self.channel.stream}:{self.group}:retry:{entry_id.decode()}"
+
+    async def _retry_later(self, entry_id: bytes, delay: float, *, attempts: int) -> None:
+        """Leaves the entry pending, to be reclaimed after `delay` seconds as delivered `attempts`
+        times so far.
+
+        Reclaim takes entries idle for `claim_idle`: a shorter delay starts the entry with that much
+        idle time already; a longer one also sets a key that `_redeliver` waits on until it expires.
+        """
+        async with self.redis.pipeline(transaction=False) as pipeline:
+            if delay > self.policy.claim_idle:
+                pipeline.set(self._retry_key(entry_id), "1", px=max(1, int(delay * 1000)))
+            pipeline.xclaim(
+                self.channel.stream,
+                self.group,
+                self.consumer,
+                0,
+                [entry_id],
+                idle=int(max(0.0, self.policy.claim_idle - delay) * 1000),
+                retrycount=attempts,
+                justid=True,
+            )
+            await pipeline.execute()
+
+    async def _asked_to_wait(self, entry_id: bytes, event_id: str, error: RetryAfter) -> None:
+        """Retries after the time asked for, not counting this attempt as a failure."""
+        logger.warning(
+            "%s %s asked to wait %.1fs: %s", self.channel.name, event_id, error.seconds, error
         )
-        return pending[0]["times_delivered"] if pending else 1
+        attempts = await self._deliveries(entry_id) - 1
+        await self._retry_later(entry_id, error.seconds, attempts=attempts)
 
     async def _failed(
         self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], error: Exception
@@ -200,16 +254,18 @@ class Delivery(Generic[M]):
             await self._dead_letter(
                 entry_id, event_id, fields, f"failed {deliveries} times, last: {error!r}"
             )
-        else:
-            logger.warning(
-                "%s %s failed (attempt %d of %d), retrying after %.1fs: %r",
-                self.channel.name,
-                event_id,
-                deliveries,
-                self.policy.max_failures,
-                self.policy.claim_idle,
-                error,
-            )
+            return
+        delay = min(self.policy.retry_delay * 2 ** (deliveries - 1), self.policy.max_retry_delay)
+        logger.warning(
+            "%s %s failed (attempt %d of %d), retrying after %.1fs: %r",
+            self.channel.name,
+            event_id,
+            deliveries,
+            self.policy.max_failures,
+            delay,
+            error,
+        )
+        await self._retry_later(entry_id, delay, attempts=deliveries)
 
     async def _dead_letter(
         self, entry_id: bytes, event_id: str, fields: dict[bytes, bytes], reason: str
