@@ -36,7 +36,8 @@ async def generate_spec_documents(
 ) -> GeneratedSources:
     source = request.protocol_target[SpecSourceField]
     inputs = await Get(SpecInputs, SpecInputsRequest(source))
-    documents = generate_documents(specgen.load(inputs.files), source.file_path)
+    spec = specgen.load(inputs.files, warnings_as_errors=specgen_options.warnings_as_errors)
+    documents = generate_documents(spec, source.file_path)
     snapshot = await Get(
         Snapshot, CreateDigest, files_under(specgen_options.documents_root, documents)
     )

@@ -192,6 +192,31 @@ def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> N
         generate(rule_runner, "shared/spec/models.yaml")
 
 
+def test_a_spec_warning_is_logged_or_fatal_when_configured(
+    rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    rule_runner.write_files(
+        {"shared/spec/events.yaml": EVENTS.replace("publish: true", "publish: false")}
+    )
+    warning = (
+        "src/python/backend/spec/users.yaml:6: operations.create_user.events.publish_on_success:"
+        " event 'user_registered' says 'publish: false'"
+    )
+    assert (
+        "def create_router("
+        in generate(rule_runner, "src/python/backend/spec/users.yaml")[
+            "src/python/generated/backend/users.py"
+        ]
+    )
+    assert warning in caplog.text
+    rule_runner.set_options(
+        ["--source-root-patterns=['/src/python']", "--specgen-warnings-as-errors"],
+        env_inherit={"PATH"},
+    )
+    with engine_error(SpecErrors, contains=warning):
+        generate(rule_runner, "src/python/backend/spec/users.yaml")
+
+
 def test_documents_for_front_ends(rule_runner: RuleRunner) -> None:
     target = rule_runner.get_target(spec("shared/spec/models.yaml"))
     sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])

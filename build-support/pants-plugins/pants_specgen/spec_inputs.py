@@ -3,6 +3,7 @@ domains a manifest consumes), and the loaded, generated result every other rule 
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Mapping
@@ -18,7 +19,10 @@ from pants.util.logging import LogLevel
 import specgen
 from specgen.generate import generate_python
 from specgen.loader import classify
+from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import AllSpecTargets, SpecSourceField
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,16 @@ async def find_spec_inputs(request: SpecInputsRequest, all_specs: AllSpecTargets
 
 
 @rule(desc="Generate Python from a spec", level=LogLevel.DEBUG)
-async def generate_python_from_spec(request: SpecInputsRequest) -> GeneratedPython:
+async def generate_python_from_spec(
+    request: SpecInputsRequest, specgen_options: SpecgenSubsystem
+) -> GeneratedPython:
     inputs = await Get(SpecInputs, SpecInputsRequest, request)
-    spec = specgen.load(inputs.files)
-    return GeneratedPython(FrozenDict(generate_python(spec, request.source.file_path)))
+    own_file = request.source.file_path
+    spec = specgen.load(inputs.files, warnings_as_errors=specgen_options.warnings_as_errors)
+    for warning in spec.warnings:
+        if warning.file == own_file:  # each spec's generation reports its own, so each once
+            logger.warning(str(warning))
+    return GeneratedPython(FrozenDict(generate_python(spec, own_file)))
 
 
 def rules():

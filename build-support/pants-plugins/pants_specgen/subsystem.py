@@ -29,6 +29,15 @@ class SpecgenSubsystem(Subsystem):
             """
         ),
     )
+    warnings_as_errors = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            If true, spec warnings (problems the spec-first template tolerates, such as an event
+            flag that contradicts how the event is used) fail generation like errors.
+            """
+        ),
+    )
     tailor = BoolOption(
         default=True,
         help="If true, `pants tailor` adds `spec_sources` targets for YAML files in `spec/` folders.",

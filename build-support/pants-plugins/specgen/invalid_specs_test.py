@@ -1,4 +1,8 @@
-"""Every folder of testdata/invalid is a spec set that must fail with exactly its expected.txt."""
+"""Every folder of testdata/invalid is a spec set that must fail with exactly its expected.txt.
+
+`warning_*` folders hold problems the loader only warns about: they fail like the others with
+`warnings_as_errors`, and load without it, with the same text as warnings.
+"""
 
 from __future__ import annotations
 
@@ -29,5 +33,12 @@ def test_the_corpus_is_large_enough() -> None:
 def test_invalid_spec_set_fails_with_expected_errors(name: str) -> None:
     case = CASES / name
     with pytest.raises(SpecErrors) as raised:
-        load(_spec_files(case))
+        load(_spec_files(case), warnings_as_errors=True)
     assert str(raised.value) == (case / "expected.txt").read_text().rstrip("\n")
+
+
+@pytest.mark.parametrize("name", [name for name in _case_names() if name.startswith("warning_")])
+def test_a_warning_does_not_stop_the_load(name: str) -> None:
+    case = CASES / name
+    spec = load(_spec_files(case))
+    assert str(SpecErrors(spec.warnings)) == (case / "expected.txt").read_text().rstrip("\n")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
+from specgen.errors import SpecError
+
 SCALARS = ("int", "float", "bool", "string", "datetime", "uuid")
 
 
@@ -166,6 +168,7 @@ class SpecSet:
     domains: Tuple[Domain, ...] = ()
     manifests: Tuple[Manifest, ...] = ()
     schemas: Tuple[Schema, ...] = field(default=())  # every class: models and variants, spec order
+    warnings: Tuple[SpecError, ...] = field(default=(), compare=False)  # see loader.load
 
     # Lookups by name go through dicts built on first use and kept outside the dataclass fields
     # (eq, hash, repr and replace() see only the fields); a name not found still raises

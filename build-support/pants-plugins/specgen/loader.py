@@ -75,7 +75,6 @@ _VARIANTS_WITHOUT_READONLY = ("Create", "Update")  # readonly fields are server-
 _TYPE_ALIASES = {
     "integer": "int",
     "long": "int",
-    "str": "string",
     "text": "string",
     "boolean": "bool",
     "double": "float",
@@ -170,11 +169,14 @@ def _format_key_path(path: KeyPath) -> str:
 
 
 class _Doc:
-    """One spec file: its path, the line of every key path, and the shared error list."""
+    """One spec file: its path, the line of every key path, and the shared error and warning lists."""
 
-    def __init__(self, file: str, errors: List[SpecError]) -> None:
+    def __init__(
+        self, file: str, errors: List[SpecError], warnings: Optional[List[SpecError]] = None
+    ) -> None:
         self.file = file
         self.errors = errors
+        self.warnings = warnings if warnings is not None else []
         self.lines: Dict[KeyPath, int] = {}
 
     def line(self, path: KeyPath) -> int:
@@ -187,6 +189,12 @@ class _Doc:
     ) -> None:
         where = line if line is not None else self.line(path)
         self.errors.append(SpecError(self.file, where, _format_key_path(path), message, hint))
+
+    def warning(self, path: KeyPath, message: str, hint: Optional[str] = None) -> None:
+        """A problem that does not stop generation (see `load`'s `warnings_as_errors`)."""
+        self.warnings.append(
+            SpecError(self.file, self.line(path), _format_key_path(path), message, hint)
+        )
 
 
 # libyaml composes the same nodes (tags, marks) about ten times faster; the pure-Python loader
@@ -447,7 +455,12 @@ def _parse_type_tokens(tokens: List[str], position: int, text: str) -> Tuple[int
     raise _TypeProblem(f"invalid type '{text}'", "write list[T] or dict[K,V]")
 
 
+# Python's names for the scalars the template accepts; int, float and bool are spelled alike.
+_PYTHON_SCALARS = {"str": "string"}
+
+
 def _named_type(name: str) -> TypeRef:
+    name = _PYTHON_SCALARS.get(name, name)
     if name in SCALARS:
         return TypeRef("scalar", name)
     if name in _TYPE_ALIASES:
@@ -517,6 +530,7 @@ class _FieldSite:
 class _Loader:
     def __init__(self) -> None:
         self.errors: List[SpecError] = []
+        self.warnings: List[SpecError] = []
         self.models: List[Model] = []
         self.model_files: Dict[str, str] = {}
         self.schemas: Dict[str, Schema] = {}
@@ -539,7 +553,7 @@ class _Loader:
             except _PathProblem as problem:
                 self.errors.append(_path_error(path, problem))
                 continue
-            doc = _Doc(path, self.errors)
+            doc = _Doc(path, self.errors, self.warnings)
             root = _parse_yaml(doc, files[path])
             if root is not None:
                 documents[spec.kind].append((spec, doc, root))
@@ -561,6 +575,7 @@ class _Loader:
             domains=tuple(domain for domain, _ in self.domains.values()),
             manifests=tuple(self.manifests.values()),
             schemas=tuple(self.schemas.values()),
+            warnings=tuple(sorted(self.warnings, key=SpecError.sort_key)),
         )
 
     # --- shared helpers
@@ -1144,12 +1159,15 @@ class _Loader:
         if events.subscribe is not None:
             event = self.events[events.subscribe]
             if not event.subscribe:
-                doc.error(
+                # The template ignores these flags: what the operation does wins, with a warning.
+                doc.warning(
                     path + ("subscribe",),
-                    f"event '{event.name}' is not subscribable",
+                    f"event '{event.name}' says 'subscribe: false' in {self.event_files[event.name]}"
+                    " but this operation subscribes to it",
                     "set 'subscribe: true' on it in events.yaml",
                 )
-            elif operation.input != event.message:
+                event = self.events[event.name] = replace(event, subscribe=True)
+            if operation.input != event.message:
                 given = f"not '{operation.input}'" if operation.input else "the operation has none"
                 doc.error(
                     path + ("subscribe",),
@@ -1162,12 +1180,13 @@ class _Loader:
                 continue
             event = self.events[name]
             if not event.publish:
-                doc.error(
+                doc.warning(
                     path + (key,),
-                    f"event '{name}' is not publishable",
+                    f"event '{name}' says 'publish: false' in {self.event_files[name]}"
+                    " but this operation publishes it",
                     "set 'publish: true' on it in events.yaml",
                 )
-                continue
+                event = self.events[name] = replace(event, publish=True)
             schema = operation.output.schema if source == "output" else operation.input
             if source == "output" and operation.output.is_list:
                 doc.error(
@@ -1273,13 +1292,24 @@ class _Loader:
         return Consumed(service, name, tuple(operation for _, operation in listed))
 
 
-def load(files: Mapping[str, str]) -> SpecSet:
+def load(files: Mapping[str, str], *, warnings_as_errors: bool = False) -> SpecSet:
     """Load a spec set from {repo-relative path: YAML text}; raises SpecErrors listing every problem.
 
     Any subset of files may be given; cross-file references are checked against what was given.
+    Warnings (`SpecSet.warnings`) are problems the template tolerates; `warnings_as_errors` raises
+    them with the errors.
     """
     with _gc_paused():
-        return _Loader().load(files)
+        loader = _Loader()
+        try:
+            spec = loader.load(files)
+        except SpecErrors:
+            if warnings_as_errors:
+                raise SpecErrors(loader.errors + loader.warnings) from None
+            raise
+        if warnings_as_errors and spec.warnings:
+            raise SpecErrors(spec.warnings)
+        return spec
 
 
 _gc_lock = threading.Lock()

@@ -10,6 +10,7 @@ from specgen import SpecError, SpecErrors, load, module_name, spec_kind
 from specgen.ir import MISSING, Operation, Rest, TypeRef
 
 COMPAT = Path(__file__).parent / "testdata" / "compat"
+TEMPLATE = Path(__file__).parent / "testdata" / "template"
 
 MODELS = "shared/spec/models.yaml"
 EVENTS = "shared/spec/events.yaml"
@@ -20,10 +21,8 @@ def rest_of(operation: Operation) -> Rest:
     return operation.rest
 
 
-def _compat_files() -> Dict[str, str]:
-    return {
-        path.relative_to(COMPAT).as_posix(): path.read_text() for path in COMPAT.rglob("*.yaml")
-    }
+def _compat_files(root: Path = COMPAT) -> Dict[str, str]:
+    return {path.relative_to(root).as_posix(): path.read_text() for path in root.rglob("*.yaml")}
 
 
 def _yaml(text: str) -> str:
@@ -84,6 +83,20 @@ def test_compat_specs_load_unchanged() -> None:
         ("user_registered", "UserRegisteredEvent", True, False),
         ("command_received", "CommandReceived", True, True),
     ]
+
+
+def test_the_templates_current_spec_set_loads_with_a_warning() -> None:
+    spec = load(_compat_files(TEMPLATE))
+    assert [str(warning) for warning in spec.warnings] == [
+        "notifications_worker/spec/notifications.yaml:9: operations.send_welcome.events.subscribe:"
+        " event 'user_registered' says 'subscribe: false' in shared/spec/events.yaml but this"
+        " operation subscribes to it (hint: set 'subscribe: true' on it in events.yaml)"
+    ]
+    assert spec.event("user_registered").subscribe  # as used, for the AsyncAPI document
+    (username,) = spec.domain("backend", "users").operations[0].params
+    assert username.type == TypeRef("scalar", "string")
+    with pytest.raises(SpecErrors, match="says 'subscribe: false'"):
+        load(_compat_files(TEMPLATE), warnings_as_errors=True)
 
 
 def test_compat_variants_resolve_required_and_optional_fields() -> None:
@@ -370,6 +383,37 @@ def test_a_given_prefix_and_tags_are_kept() -> None:
     domain = "config:\n  rest:\n    prefix: ''\n    tags: [a, b]\noperations: {}\n"
     spec = load({"backend/spec/root.yaml": domain})
     assert (spec.domains[0].prefix, spec.domains[0].tags) == ("", ("a", "b"))
+
+
+def test_python_scalar_names_are_aliases_as_in_the_template() -> None:
+    spec = load(
+        {
+            MODELS: _yaml(
+                """
+                models:
+                  Note:
+                    fields:
+                      text: str
+                      count: {type: int}
+                """
+            ),
+            "backend/spec/notes.yaml": _yaml(
+                """
+                domain: notes
+                operations:
+                  find_notes:
+                    output: list[Note]
+                    params:
+                      - {name: text, type: str}
+                      - {name: exact, type: bool, default: false}
+                    rest: {method: GET}
+                """
+            ),
+        }
+    )
+    assert _fields(spec, "Note")["text"].type == TypeRef("scalar", "string")
+    text, exact = spec.domain("backend", "notes").operations[0].params
+    assert (text.type, exact.type) == (TypeRef("scalar", "string"), TypeRef("scalar", "bool"))
 
 
 def test_errors_from_every_file_are_collected_and_sorted() -> None:

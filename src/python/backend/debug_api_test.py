@@ -62,3 +62,12 @@ async def test_invalid_command_is_422(app: FastAPI) -> None:
     response = await post_command(app, {"command": "/start", "user_id": 1})
     assert response.status_code == 422
     assert await app.state.bus.messages(COMMAND_RECEIVED) == []
+
+
+async def test_a_naive_timestamp_is_422_and_publishes_nothing(app: FastAPI) -> None:
+    response = await post_command(
+        app, {"command": "/help", "args": [], "user_id": 1, "timestamp": "2024-05-01T12:00:00"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "timestamp"]
+    assert await app.state.bus.messages(COMMAND_RECEIVED) == []

@@ -12,7 +12,7 @@ from specgen import load
 from specgen.generate import generate_python
 
 SHOP = Path(__file__).parent / "testdata" / "shop"
-COMPAT = Path("/work/shared/compat-specs")
+COMPAT = Path(__file__).parent.parent / "testdata" / "compat"
 
 
 def read_specs(root: Path) -> Dict[str, str]:

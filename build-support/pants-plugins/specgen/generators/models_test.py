@@ -125,3 +125,15 @@ def test_compat_models(generate_into_path: Callable[..., Any]) -> None:
         models.UserCreate(telegram_id=-1)
     assert models.UserUpdate().telegram_id is None
     assert models.CommandReceivedCreate(command="start", args=[], user_id=1).timestamp is None
+
+
+def test_datetimes_are_timezone_aware_as_in_the_template(
+    generate_into_path: Callable[..., Any],
+) -> None:
+    generate_into_path(COMPAT)
+    models = importlib.import_module("generated.models")
+    received = {"command": "start", "args": [], "user_id": 1}
+    aware = models.CommandReceived(**received, timestamp="2024-05-01T12:00:00+02:00")
+    assert aware.timestamp.utcoffset() is not None
+    with pytest.raises(ValidationError, match="timezone"):
+        models.CommandReceived(**received, timestamp="2024-05-01T12:00:00")

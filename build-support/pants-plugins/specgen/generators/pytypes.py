@@ -12,7 +12,7 @@ _SCALARS = {
     "float": "float",
     "bool": "bool",
     "string": "str",
-    "datetime": "datetime",
+    "datetime": "AwareDatetime",  # a naive value is a validation error
     "uuid": "uuid.UUID",
 }
 
