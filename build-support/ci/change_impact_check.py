@@ -170,10 +170,16 @@ CASES = (
     Case(
         "a template of the generator selects everything generated",
         "build-support/pants-plugins/specgen/templates/models.py.j2",
-        # As for the models, plus the models' spec target, now a dependent (of the generator), and
-        # the spec_generator target that owns the template.
+        # As for the models, plus the models' spec target, now a dependent (of the generator), the
+        # spec_generator target that owns the template, and the codegen bench that runs it.
         frozenset(
-            {*EVERYTHING_GENERATED, "shared/spec:spec", "build-support/pants-plugins:generator"}
+            {
+                *EVERYTHING_GENERATED,
+                "shared/spec:spec",
+                "build-support/pants-plugins:generator",
+                "build-support/ci/bench_export_codegen.py",
+                "build-support/ci:ci",
+            }
         ),
         # The plugin's own modules that read templates are selected too; its tests cover them.
         unchecked_prefix="build-support/pants-plugins/",
