@@ -9,6 +9,8 @@ On a scratch copy of the repository (scratch_repo.py) whose specs are replaced b
   pantsd, first     `./pants export-codegen ::` starting pantsd
   pantsd, warm      the same again: nothing changed, pantsd has it all in memory
   pantsd, one spec  after a one-line change to one domain spec: what an edit-and-rerun costs
+  inference         `./pants --no-pantsd --no-local-cache dependencies` of every spec target:
+                    dependency inference alone (plus Pants' start-up, shown by `--version`)
 
     python3 build-support/ci/bench_export_codegen.py
 """
@@ -57,15 +59,13 @@ def generator_alone(files: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def timed(root: Path, *args: str, pantsd: bool = False) -> float:
-    """Seconds `./pants export-codegen ::` takes with `args` before the goal."""
+def timed(root: Path, *args: str, pantsd: bool = False, goal: list[str] = EXPORT) -> float:
+    """Seconds `./pants <args> <goal>` takes (export-codegen of everything by default)."""
     started = time.perf_counter()
-    result = run_pants(root, *args, *EXPORT, pantsd=pantsd)
+    result = run_pants(root, *args, *goal, pantsd=pantsd)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(
-            f"./pants {' '.join(args)} export-codegen failed:\n{result.stderr[-3000:]}"
-        )
+        raise SystemExit(f"./pants {' '.join([*args, *goal])} failed:\n{result.stderr[-3000:]}")
     return seconds
 
 
@@ -88,6 +88,14 @@ def main() -> None:
         run_pants(root, "--version")
         alone = generator_alone(files)
         runs = [("generator alone (in process)", alone)]
+        spec_dirs = sorted({f"{Path(path).parent}::" for path in files})
+        runs.append(("pants start-up: --no-pantsd --version", timed(root, goal=["--version"])))
+        runs.append(
+            (
+                "inference: dependencies of the specs",
+                timed(root, "--no-local-cache", goal=["dependencies", *spec_dirs]),
+            )
+        )
         runs.append(
             (
                 "cold: --no-pantsd --no-local-cache",

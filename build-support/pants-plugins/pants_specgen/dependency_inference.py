@@ -1,11 +1,11 @@
 """Dependencies of spec targets: the specs each one needs, the generator's own sources (so a
-generator change selects everything generated), and whatever the generated code imports."""
+generator change selects everything generated), and the runtime modules code generated from a spec
+of its kind imports (`specgen.generate.RUNTIME_IMPORTS`): inferred from the spec itself, without
+generating, as Pants' protobuf backend infers from `.proto` files."""
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
-from typing import Iterable
 
 from pants.backend.python.dependency_inference.module_mapper import (
     PythonModuleOwners,
@@ -17,7 +17,9 @@ from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDepe
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_specgen.spec_inputs import GeneratedPython, SpecInputs, SpecInputsRequest
+from specgen.generate import RUNTIME_IMPORTS
+from specgen.loader import spec_kind
+from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest
 from pants_specgen.target_types import (
     AllSpecGeneratorTargets,
     SpecDependenciesField,
@@ -39,18 +41,6 @@ class InferSpecDependencies(InferDependenciesRequest):
     infer_from = SpecDependenciesInferenceFieldSet
 
 
-def imported_modules(sources: Iterable[str]) -> set[str]:
-    modules: set[str] = set()
-    for source in sources:
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Import):
-                modules.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules.add(node.module)
-    modules.discard("__future__")
-    return modules
-
-
 @rule(desc="Infer dependencies of spec targets", level=LogLevel.DEBUG)
 async def infer_spec_dependencies(
     request: InferSpecDependencies,
@@ -58,15 +48,11 @@ async def infer_spec_dependencies(
     python_setup: PythonSetup,
 ) -> InferredDependencies:
     field_set = request.field_set
-    inputs_request = SpecInputsRequest(field_set.source)
-    inputs, generated = await MultiGet(
-        Get(SpecInputs, SpecInputsRequest, inputs_request),
-        Get(GeneratedPython, SpecInputsRequest, inputs_request),
-    )
+    inputs = await Get(SpecInputs, SpecInputsRequest(field_set.source))
     resolve = field_set.resolve.normalized_value(python_setup)
     owners = await MultiGet(
         Get(PythonModuleOwners, PythonModuleOwnersRequest(module, resolve))
-        for module in sorted(imported_modules(generated.files.values()))
+        for module in RUNTIME_IMPORTS.get(spec_kind(field_set.source.file_path), ())
     )
     dependencies = {
         *inputs.needs,

@@ -157,6 +157,7 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(
     assert dependencies(rule_runner, spec("src/python/backend/spec/users.yaml")) == {
         "//:generator",
         "//:fastapi",
+        "//:pydantic",
         "shared/spec/models.yaml",
         "shared/spec/events.yaml",
         "src/python/servicekit/events.py",
@@ -167,6 +168,7 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(
     }
     assert dependencies(rule_runner, spec("src/python/tg_bot/spec/manifest.yaml")) == {
         "//:generator",
+        "//:pydantic",
         "shared/spec/models.yaml",
         "shared/spec/events.yaml",
         "src/python/backend/spec/users.yaml",

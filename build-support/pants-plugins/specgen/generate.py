@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Dict
+from typing import Dict, Tuple
 
 from specgen.generators.asyncapi import asyncapi_document
 from specgen.generators.clients import render_clients
@@ -16,12 +16,25 @@ from specgen.ir import Domain, SpecSet
 from specgen.loader import spec_kind
 
 __all__ = [
+    "RUNTIME_IMPORTS",
     "asyncapi_document",
     "generate_documents",
     "generate_python",
     "generate_typescript",
     "openapi_fragment",
 ]
+
+
+# What the Python generated from each kind of spec imports, besides the standard library and the
+# modules generated from the specs it needs. The plugin infers these dependencies from the spec's
+# kind alone, without generating (as Pants' protobuf backend does from `.proto` files);
+# generate_test.py holds this table to the templates.
+RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
+    "models": ("pydantic",),
+    "events": ("servicekit.events",),
+    "domain": ("fastapi", "pydantic", "servicekit.events"),
+    "manifest": ("pydantic", "servicekit.http"),
+}
 
 
 def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:

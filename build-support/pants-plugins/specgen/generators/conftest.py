@@ -13,6 +13,7 @@ from specgen.generate import generate_python
 
 SHOP = Path(__file__).parent / "testdata" / "shop"
 COMPAT = Path(__file__).parent.parent / "testdata" / "compat"
+TEMPLATE = COMPAT.parent / "template"  # the template's current spec set
 
 
 def read_specs(root: Path) -> Dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -11,12 +12,21 @@ import pytest
 
 from specgen import load
 from specgen.generate import (
+    RUNTIME_IMPORTS,
     asyncapi_document,
     generate_python,
     generate_typescript,
     openapi_fragment,
 )
-from specgen.generators.conftest import COMPAT, SHOP, generate_all, read_specs, write_outputs
+from specgen.generators.conftest import (
+    COMPAT,
+    SHOP,
+    TEMPLATE,
+    generate_all,
+    read_specs,
+    write_outputs,
+)
+from specgen.loader import spec_kind
 
 
 def test_compat_specs_generate_one_module_per_file() -> None:
@@ -44,6 +54,33 @@ def test_generation_is_deterministic() -> None:
         first, second = generate_all(files), generate_all(dict(reversed(list(files.items()))))
         assert first == second
         assert generate_typescript(load(files)) == generate_typescript(load(files))
+
+
+def _imported_modules(source: str) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+    return modules
+
+
+@pytest.mark.parametrize("root", [SHOP, COMPAT, TEMPLATE], ids=["shop", "compat", "template"])
+def test_runtime_imports_name_what_generated_code_imports(root: Path) -> None:
+    """The plugin infers dependencies from RUNTIME_IMPORTS without generating: it must list
+    every module generated code imports that is neither standard library nor generated."""
+    files = read_specs(root)
+    spec = load(files)
+    for path in files:
+        declared = RUNTIME_IMPORTS[spec_kind(path)]
+        for output, source in generate_python(spec, path).items():
+            imported = {
+                module
+                for module in _imported_modules(source)
+                if module.split(".")[0] not in (*sys.stdlib_module_names, "generated")
+            }
+            assert imported <= set(declared), f"{output}: add {imported - set(declared)}"
 
 
 def _ruff() -> str:
