@@ -106,6 +106,7 @@ def rule_runner() -> RuleRunner:
             "src/python/servicekit/BUILD": "python_sources()",
             "src/python/servicekit/events.py": "",
             "src/python/servicekit/http.py": "",
+            "src/python/servicekit/strict_json.py": "",
             "src/python/backend/BUILD": "python_sources()",
             "src/python/backend/app.py": "from generated.backend.users import create_router\n",
         }
@@ -161,6 +162,7 @@ def test_spec_depends_on_specs_it_needs_generator_and_generated_imports(
         "shared/spec/models.yaml",
         "shared/spec/events.yaml",
         "src/python/servicekit/events.py",
+        "src/python/servicekit/strict_json.py",
     }
     assert dependencies(rule_runner, spec("shared/spec/models.yaml")) == {
         "//:generator",

@@ -104,7 +104,7 @@ def base_section(registry: Registry) -> List[str]:
         lines += _service_body(service, registry, depends_on)
         lines.append("    restart: unless-stopped")
         if service.serves_http:
-            probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{service.port}/health', timeout=3)"
+            probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{service.port}/health/ready', timeout=3)"
             lines += [
                 "    healthcheck:",
                 f'      test: ["CMD", "python3", "-c", {_quote(probe)}]',
@@ -146,6 +146,10 @@ def caddy_section(registry: Registry) -> List[str]:
         # Replicas are found by DNS, so traffic spreads over every replica Compose starts.
         route = [
             f"handle_path /{service.name}/* {{",
+            "\t# Bodies over the limit never reach the service (413, see handle_errors).",
+            "\trequest_body {",
+            "\t\tmax_size {$CADDY_MAX_BODY_SIZE:1MB}",
+            "\t}",
             "\treverse_proxy {",
             "\t\tdynamic a {",
             f"\t\t\tname {service.name}",

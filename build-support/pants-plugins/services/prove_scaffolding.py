@@ -141,7 +141,7 @@ def logs_contain(container: str, text: str) -> bool:
 
 def answers_health(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -162,7 +162,7 @@ def run_images(suffix: str) -> None:
         )
         docker_run(containers["demo_box"], "specfirst/demo_box:latest")
         wait_until(
-            "/health answers 200",
+            "/health/ready answers 200",
             containers["demo_api"],
             lambda: answers_health(API_PORT),
         )

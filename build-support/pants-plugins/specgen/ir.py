@@ -109,7 +109,7 @@ class Rest:
     method: str  # upper case: GET POST PUT PATCH DELETE
     path: str  # relative to the domain prefix, "" or "/{user_id}"
     status: int  # resolved: POST 201, DELETE 204, else 200 unless given
-    # Failures the operation answers with, each a {"detail": text} body; 422 comes by itself.
+    # Failures the operation answers with, each with servicekit's error body; 413, 422 and 503 come by themselves.
     errors: Tuple[int, ...] = ()
 
 

@@ -1,57 +1,77 @@
-"""The app as a whole: /health against a live and a dead database, the served OpenAPI document."""
+"""The app as a whole: liveness and readiness with dependencies up, down and hung, the served
+OpenAPI document."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
 
 from backend.app import TITLE, VERSION, create_app
+from backend.settings import DEFAULTS
 from generated.backend import debug, users
 from servicekit.api import merge_openapi
 
 pytestmark = pytest.mark.asyncio
 
-NO_REDIS_NEEDED = "redis://127.0.0.1:6379"  # nothing here publishes
+REFUSED_DATABASE = "postgresql://postgres@127.0.0.1:1/none"
+REFUSED_REDIS = "redis://127.0.0.1:1"
+UNROUTABLE_DATABASE = "postgresql://postgres@10.255.255.1:5432/unroutable"
+HEALTH_TIMEOUT = 1.0
 
 
-def client_for(database_url: str) -> httpx.AsyncClient:
-    app = create_app(database_url, NO_REDIS_NEEDED, health_timeout=1.0)
+def client_for(database_url: str, redis_url: str, **settings: object) -> httpx.AsyncClient:
+    configured = DEFAULTS.model_copy(update={"health_timeout_seconds": HEALTH_TIMEOUT, **settings})
+    app = create_app(database_url, redis_url, configured)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://backend")
 
 
-async def test_health_is_ok_with_the_database_up(database_url: str) -> None:
-    async with client_for(database_url) as client:
-        response = await client.get("/health")
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+async def test_ready_with_the_database_and_redis_up(database_url: str, redis_url: str) -> None:
+    async with client_for(database_url, redis_url) as client:
+        response = await client.get("/health/ready")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "ok", "checks": {"database": "ok", "redis": "ok"}},
+    )
 
 
 @pytest.mark.parametrize(
-    "database_url",
-    [
-        "postgresql://postgres@127.0.0.1:1/none",
-        "postgresql://postgres@10.255.255.1:5432/unroutable",
-    ],
-    ids=["refused", "timeout"],
+    "database_url", [REFUSED_DATABASE, UNROUTABLE_DATABASE], ids=["refused", "timeout"]
 )
-async def test_health_is_503_with_a_reason_while_the_database_is_down(database_url: str) -> None:
-    async with client_for(database_url) as client:
+async def test_not_ready_names_the_database_and_says_nothing_of_its_address(
+    database_url: str, redis_url: str
+) -> None:
+    async with client_for(database_url, redis_url) as client:
         for _ in range(2):  # the app keeps answering
-            response = await client.get("/health")
+            started = time.monotonic()
+            response = await client.get("/health/ready")
+            assert time.monotonic() - started < HEALTH_TIMEOUT + 0.5
             assert response.status_code == 503
-            body = response.json()
-            assert body["status"] == "unavailable" and body["reason"].startswith(
-                "database unavailable"
-            )
+            assert response.json() == {
+                "status": "unavailable",
+                "checks": {"database": "unavailable", "redis": "ok"},
+            }
+            assert "127.0.0.1" not in response.text and "10.255" not in response.text
+        # Liveness does not depend on the database.
+        assert (await client.get("/health/live")).status_code == 200
 
 
-async def test_an_unknown_database_is_503(database_url: str) -> None:
-    async with client_for(database_url.rsplit("/", 1)[0] + "/no_such_database") as client:
-        response = await client.get("/health")
-    assert response.status_code == 503 and "no_such_database" in response.json()["reason"]
+async def test_not_ready_while_redis_is_down(database_url: str) -> None:
+    async with client_for(database_url, REFUSED_REDIS) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+async def test_an_unknown_database_is_not_ready(database_url: str, redis_url: str) -> None:
+    async with client_for(database_url.rsplit("/", 1)[0] + "/no_such_database", redis_url) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 503 and "no_such_database" not in response.text
 
 
 async def test_openapi_json_and_docs_serve_the_generated_document() -> None:
-    async with client_for("postgresql://postgres@127.0.0.1:1/none") as client:
+    async with client_for(REFUSED_DATABASE, REFUSED_REDIS) as client:
         document = (await client.get("/openapi.json")).json()
         docs = await client.get("/docs")
     assert document == merge_openapi(TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])
@@ -59,13 +79,8 @@ async def test_openapi_json_and_docs_serve_the_generated_document() -> None:
 
 
 async def test_behind_a_proxy_prefix_docs_load_the_document_through_the_prefix() -> None:
-    app = create_app(
-        "postgresql://postgres@127.0.0.1:1/none", NO_REDIS_NEEDED, root_path="/backend"
-    )
     # The proxy strips its prefix: requests arrive as /docs, /openapi.json.
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://proxy"
-    ) as client:
+    async with client_for(REFUSED_DATABASE, REFUSED_REDIS, root_path="/backend") as client:
         docs = await client.get("/docs")
         document = (await client.get("/openapi.json")).json()
     assert "url: '/backend/openapi.json'" in docs.text

@@ -1,16 +1,21 @@
-"""Fixtures: each test module gets its own freshly created database, dropped after the module."""
+"""Fixtures: each test module gets its own freshly created database, dropped after the module;
+`live_server` serves an app over real HTTP."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
 from backend.alembic_cli import upgrade_to_head
 from backend.scratch_database import reachable_server_url, scratch_database
-from servicekit.embedded import embedded_postgres, embedded_redis
+from servicekit.embedded import embedded_postgres, embedded_redis, free_port
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +47,20 @@ def redis_url() -> Iterator[str]:
     """A Redis server of the test module's own: what the app publishes, and nothing else."""
     with embedded_redis() as url:
         yield url
+
+
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """`app` under uvicorn in a thread, as in production (real HTTP, keep-alive); yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -12,12 +14,30 @@ def async_driver_url(url: str) -> str:
     return f"postgresql+asyncpg://{rest}"
 
 
-class Database:
-    """Connects on first use, not on construction."""
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds each wait on PostgreSQL may last; past them a request fails (503) instead of hanging."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    connect: float = 5.0  # TCP and start-up, a hung server included
+    statement: float = 5.0  # each statement, timed by the client: a stopped server answers nothing
+    pool_checkout: float = 5.0  # for a pooled connection while all are busy
+
+
+class Database:
+    """Connects on first use, not on construction.
+
+    No pre-ping: it would cost a round trip per request. A connection the server dropped (a
+    restart) fails its request with a disconnect; SQLAlchemy then discards every connection
+    opened before it, and the next requests get fresh ones.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, timeouts: Timeouts = Timeouts()) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            async_driver_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            async_driver_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=timeouts.pool_checkout,
+            connect_args={"timeout": timeouts.connect, "command_timeout": timeouts.statement},
         )
         # Objects stay readable after commit: responses are built from them once the session is done.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -7,13 +7,10 @@ PostgreSQL: no response may be a server error or break the document's schemas.
 from __future__ import annotations
 
 import collections
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -26,7 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend.app import create_app
-from servicekit.embedded import embedded_redis, free_port
+from backend.conftest import live_server
+from servicekit.embedded import embedded_redis
 
 EXAMPLES_PER_OPERATION_AND_MODE = 84  # 6 operations x 2 modes: 1,008 cases
 # Not negative_data_rejection: FastAPI parses leniently (offset=0.0 is the integer 0).
@@ -41,21 +39,11 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def base_url(migrated_database_url: str) -> Iterator[str]:
-    """The app under uvicorn in a thread; an embedded Redis keeps the fuzzer's events to itself."""
-    port = free_port()
-    with embedded_redis() as redis_url:
-        config = uvicorn.Config(
-            create_app(migrated_database_url, redis_url), port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(10)
+    """The app under uvicorn; an embedded Redis keeps the fuzzer's events to itself."""
+    with embedded_redis() as redis_url, live_server(
+        create_app(migrated_database_url, redis_url)
+    ) as url:
+        yield url
 
 
 def test_no_server_errors_and_no_schema_violations(base_url: str) -> None:

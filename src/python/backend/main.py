@@ -20,13 +20,7 @@ def main() -> None:
         database_url = servers.database_url(settings, stack)
         redis_url = servers.redis_url(settings, stack)
         upgrade_to_head(database_url)
-        app = create_app(
-            database_url,
-            redis_url,
-            pool_size=settings.db_pool_size,
-            health_timeout=settings.health_timeout_seconds,
-            root_path=settings.root_path,
-        )
+        app = create_app(database_url, redis_url, settings)
         uvicorn.run(app, host=settings.host, port=settings.port)
 
 

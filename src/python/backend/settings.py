@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.db import Timeouts
 from servicekit.settings import SettingsError, read_settings
 
 
@@ -22,7 +23,14 @@ class Settings(BaseSettings):
     # Behind a reverse proxy that serves the API under a prefix (Caddy: /backend), that prefix.
     root_path: str = ""
     db_pool_size: int = Field(default=10, ge=1)
+    # Bounds on every wait for a dependency: past them a request answers 503 instead of hanging.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_timeout_seconds: float = Field(default=2.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Larger request bodies are refused with 413 (Caddy enforces its own limit in front).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
 
     def require_urls(self) -> None:
         """Without embedded servers, DATABASE_URL and REDIS_URL must be set."""
@@ -31,6 +39,18 @@ class Settings(BaseSettings):
         for variable, value in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)):
             if value is None:
                 raise SettingsError(f"{variable} is not set (required when BACKEND_EMBEDDED=false)")
+
+
+    def database_timeouts(self) -> Timeouts:
+        return Timeouts(
+            connect=self.db_connect_timeout_seconds,
+            statement=self.db_statement_timeout_seconds,
+            pool_checkout=self.db_pool_timeout_seconds,
+        )
+
+
+# The defaults, whatever the environment says: for tests and tools that build an app directly.
+DEFAULTS = Settings.model_construct()
 
 
 def load_settings() -> Settings:

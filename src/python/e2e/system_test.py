@@ -62,7 +62,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float 
         if process.poll() is not None:
             raise AssertionError(f"backend exited:\n{process.communicate()[0]}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -1,4 +1,5 @@
-"""Serving the spec's OpenAPI document (the merged domain fragments) instead of FastAPI's own."""
+"""What every FastAPI service shares: the spec's OpenAPI document (the merged domain fragments)
+served instead of FastAPI's own, the JSON error shape and the request body limit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
+
+from servicekit.body_limit import BodySizeLimit
+from servicekit.errors import install_error_handlers
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -44,3 +50,10 @@ def serve_spec_openapi(
         return {**document, "servers": app.servers} if app.servers else document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def harden(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    """Every error as JSON in one shape (servicekit.errors) and bodies over `max_body_bytes` refused
+    with 413. (Strict JSON parsing comes with the generated routers: servicekit.strict_json.)"""
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

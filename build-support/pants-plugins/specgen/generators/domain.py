@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from specgen.generators.naming import camel, upper_snake
-from specgen.generators.openapi import openapi_fragment, status_phrase
+from specgen.generators.openapi import UNPROCESSABLE, error_statuses, openapi_fragment, status_phrase
 from specgen.generators.operations import (
     by_requiredness,
     output_annotation,
@@ -115,7 +115,12 @@ def _route_view(domain: Domain, view: OperationView) -> RouteView:
         status=op.rest.status,
         response_model=view.returns if op.output.schema else None,
         arguments=arguments,
-        responses={status: {"description": status_phrase(status)} for status in op.rest.errors},
+        # FastAPI documents its own 422.
+        responses={
+            status: {"description": status_phrase(status)}
+            for status in error_statuses(op, op.rest)
+            if status != UNPROCESSABLE
+        },
     )
 
 

@@ -206,17 +206,17 @@ async def test_a_declared_error_status_is_documented_with_its_body(shop: Any) ->
     declared = shop.customers.OPENAPI["paths"]["/customers/{customer_id}"]["get"]["responses"]
     assert declared["404"] == {
         "description": "Not Found",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
-    assert shop.customers.OPENAPI["components"]["schemas"]["HTTPError"]["required"] == ["detail"]
+    assert shop.customers.OPENAPI["components"]["schemas"]["Error"]["required"] == ["detail"]
 
 
 def test_openapi_fragment_matches_what_fastapi_serves(shop: Any) -> None:
     assert _routes(shop.customers.OPENAPI) == _routes(shop.app.openapi())
-    # FastAPI names the error statuses without a body schema; the fragment gives HTTPError.
+    # FastAPI names the error statuses without a body schema; the fragment gives servicekit's.
     assert set(shop.customers.OPENAPI["components"]["schemas"]) <= set(
         shop.app.openapi()["components"]["schemas"]
-    ) | {"Address", "Customer", "HTTPError"}
+    ) | {"Address", "Customer", "Error"}
 
 
 @pytest.mark.asyncio

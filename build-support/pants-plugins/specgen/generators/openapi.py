@@ -16,18 +16,20 @@ from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
 
 OPENAPI_VERSION = "3.1.0"
 
-# FastAPI's own schemas of its 422 answer, so the fragment matches what the app says and does.
-_VALIDATION_SCHEMAS: Dict[str, Dict[str, Any]] = {
-    "HTTPValidationError": {
-        "title": "HTTPValidationError",
+# The one error shape of every service (servicekit.errors): `detail` always, `errors` for a 422.
+_ERROR_SCHEMAS: Dict[str, Dict[str, Any]] = {
+    "Error": {
+        "title": "Error",
         "type": "object",
         "properties": {
-            "detail": {
-                "title": "Detail",
+            "detail": {"title": "Detail", "type": "string"},
+            "errors": {
+                "title": "Errors",
                 "type": "array",
                 "items": {"$ref": COMPONENTS + "ValidationError"},
-            }
+            },
         },
+        "required": ["detail"],
     },
     "ValidationError": {
         "title": "ValidationError",
@@ -45,16 +47,9 @@ _VALIDATION_SCHEMAS: Dict[str, Dict[str, Any]] = {
     },
 }
 
-
-# The body of FastAPI's HTTPException, which a controller raises for the statuses of rest.errors.
-_ERROR_SCHEMAS: Dict[str, Dict[str, Any]] = {
-    "HTTPError": {
-        "title": "HTTPError",
-        "type": "object",
-        "properties": {"detail": {"title": "Detail", "type": "string"}},
-        "required": ["detail"],
-    }
-}
+# What any operation may answer besides its own rest.errors (servicekit.api.harden): a body over
+# the service's limit, a request that does not validate, a dependency that is down.
+PAYLOAD_TOO_LARGE, UNPROCESSABLE, UNAVAILABLE = 413, 422, 503
 
 
 def route_path(domain: Domain, rest: Rest) -> str:
@@ -64,19 +59,14 @@ def route_path(domain: Domain, rest: Rest) -> str:
 def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
     paths: Dict[str, Dict[str, Any]] = {}
     referenced: List[str] = []
-    validates = fails = False
     for operation in domain.operations:
         if operation.rest is None:
             continue
         item = paths.setdefault(route_path(domain, operation.rest), {})
         item[operation.rest.method.lower()] = _operation(domain, operation, operation.rest)
         referenced += [name for name in (operation.input, operation.output.schema) if name]
-        validates = validates or _validates(operation)
-        fails = fails or bool(operation.rest.errors)
     schemas = component_schemas(spec, referenced)
-    if validates:
-        schemas.update(_VALIDATION_SCHEMAS)
-    if fails:
+    if paths:
         schemas.update(_ERROR_SCHEMAS)
     return {
         "openapi": OPENAPI_VERSION,
@@ -84,6 +74,16 @@ def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
         "paths": paths,
         "components": {"schemas": {name: schemas[name] for name in sorted(schemas)}},
     }
+
+
+def error_statuses(operation: Operation, rest: Rest) -> List[int]:
+    """Every failure status of the operation: its rest.errors and those any service may answer."""
+    errors = set(rest.errors) | {UNAVAILABLE}
+    if operation.input:
+        errors.add(PAYLOAD_TOO_LARGE)
+    if _validates(operation):
+        errors.add(UNPROCESSABLE)
+    return sorted(errors)
 
 
 def _validates(operation: Operation) -> bool:
@@ -109,15 +109,10 @@ def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, An
             {"type": "array", "items": body} if operation.output.is_list else body
         )
     result["responses"] = {str(rest.status): success}
-    for status in rest.errors:
+    for status in error_statuses(operation, rest):
         result["responses"][str(status)] = {
             "description": status_phrase(status),
-            "content": _json({"$ref": COMPONENTS + "HTTPError"}),
-        }
-    if _validates(operation):
-        result["responses"]["422"] = {
-            "description": "Validation Error",
-            "content": _json({"$ref": COMPONENTS + "HTTPValidationError"}),
+            "content": _json({"$ref": COMPONENTS + "Error"}),
         }
     return result
 

@@ -44,22 +44,24 @@ class UsersService:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "the update sets no field")
         if "telegram_id" in changes:
             _check_storable(changes["telegram_id"])
-        user = await self._existing(user_id)
         try:
-            await self.users.update(user, **changes)
+            user = await self.users.update(user_id, **changes)
         except TelegramIdTaken:
             raise _telegram_id_taken(changes["telegram_id"]) from None
+        if user is None:
+            raise _not_found(user_id)
         await self.session.commit()
         return UserRead.model_validate(user)
 
     async def delete_user(self, user_id: int) -> None:
-        await self.users.delete(await self._existing(user_id))
+        if not await self.users.delete(user_id):
+            raise _not_found(user_id)
         await self.session.commit()
 
     async def _existing(self, user_id: int) -> UserRecord:
         user = await self.users.get(user_id)
         if user is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
+            raise _not_found(user_id)
         return user
 
 
@@ -77,6 +79,10 @@ def _check_storable(telegram_id: int) -> None:
                 }
             ]
         )
+
+
+def _not_found(user_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"user {user_id} not found")
 
 
 def _telegram_id_taken(telegram_id: int) -> HTTPException:

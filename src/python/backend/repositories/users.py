@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,15 +41,28 @@ class UserRepository:
         )
         return result.all()
 
-    async def update(self, user: UserRecord, **changes: Any) -> UserRecord:
-        for name, value in changes.items():
-            setattr(user, name, value)
-        await self._flush()
+    async def update(self, user_id: int, **changes: Any) -> UserRecord | None:
+        """The updated user, or None if there is no such user (perhaps deleted meanwhile).
+
+        One UPDATE ... RETURNING: a concurrent DELETE makes it match no row, never half-apply.
+        """
+        if not 0 < user_id <= BIGINT_MAX:
+            return None
+        statement = (
+            update(UserRecord).where(UserRecord.id == user_id).values(**changes).returning(UserRecord)
+        )
+        try:
+            user = (await self.session.scalars(statement)).one_or_none()
+        except IntegrityError as error:
+            raise _integrity_error(error) from error
         return user
 
-    async def delete(self, user: UserRecord) -> None:
-        await self.session.delete(user)
-        await self.session.flush()
+    async def delete(self, user_id: int) -> bool:
+        """Whether this call deleted the user: of concurrent deletes of one user, exactly one does."""
+        if not 0 < user_id <= BIGINT_MAX:
+            return False
+        statement = delete(UserRecord).where(UserRecord.id == user_id).returning(UserRecord.id)
+        return (await self.session.scalars(statement)).one_or_none() is not None
 
     async def _flush(self) -> None:
         """Writes pending changes; the telegram_id unique constraint becomes TelegramIdTaken.
@@ -59,7 +72,9 @@ class UserRepository:
         try:
             await self.session.flush()
         except IntegrityError as error:
-            await self.session.rollback()
-            if getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION:
-                raise TelegramIdTaken from error
-            raise
+            raise _integrity_error(error) from error
+
+
+def _integrity_error(error: IntegrityError) -> Exception:
+    """TelegramIdTaken for the unique constraint, `error` itself for any other."""
+    return TelegramIdTaken() if getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION else error

@@ -55,7 +55,11 @@ class EventBus:
         *,
         consumer: str | None = None,
         policy: DeliveryPolicy | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout`: seconds to connect to Redis and for each reply, so that a hung Redis fails a
+        command instead of holding it; None waits as long as the socket does. Keep it above the
+        blocking reads of the subscribers."""
         with warnings.catch_warnings():
             # FastStream 0.5's stream subscriber reads only the JSON format it calls deprecated.
             warnings.filterwarnings("ignore", "JSONMessageFormat", DeprecationWarning)
@@ -65,10 +69,13 @@ class EventBus:
                 url,
                 apply_types=False,
                 log_level=logging.DEBUG,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
                 **_connection_options(url),
             )
         self.policy = policy or DeliveryPolicy()
-        self._redis = Redis.from_url(url)  # a pool that connects on first command
+        # A pool that connects on first command.
+        self._redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._deliveries: list[tuple[Delivery, Callable[..., Awaitable[object]]]] = []
         self._reclaimers: list[asyncio.Task[None]] = []
@@ -79,6 +86,10 @@ class EventBus:
         if not self._connected:
             await self.broker.connect()
             self._connected = True
+
+    async def ping(self) -> None:
+        """Raises unless Redis answers (within the bus's timeout, if it has one)."""
+        await self._redis.ping()
 
     async def publish(
         self, channel: EventChannel[M], message: M, *, event_id: str | None = None

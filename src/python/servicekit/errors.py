@@ -1,0 +1,87 @@
+"""One JSON error shape for every error a FastAPI service answers: `{"detail": text}`, plus
+`"errors": [{loc, msg, type}]` for a request that does not validate.
+
+Nothing in an error body echoes the client's input: it may not be serialisable (NaN, a lone
+surrogate, bytes that are not UTF-8) and it is not ours to repeat. Driver text, hosts and ports
+stay in the log too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import redis.exceptions
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+# Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
+from starlette.exceptions import HTTPException  # pants: no-infer-dep
+
+logger = logging.getLogger(__name__)
+
+# A dependency that does not answer in time or at all: the client may retry later (503), it is not
+# the request's fault. A client-side timeout (asyncpg's command_timeout, asyncio.wait_for) is
+# TimeoutError; a refused connection is an OSError the driver does not wrap.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection within pool_timeout
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,  # TimeoutError and ConnectionRefusedError among them
+)
+RETRY_AFTER_SECONDS = 1
+
+
+class ErrorResponse(JSONResponse):
+    """A JSON body that always renders: ASCII escapes for any character, no NaN."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def error_response(status: int, detail: str, headers: dict[str, str] | None = None) -> ErrorResponse:
+    return ErrorResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _http_error(request: Request, error: Exception) -> ErrorResponse:
+    assert isinstance(error, HTTPException)
+    return error_response(error.status_code, str(error.detail), error.headers)
+
+
+async def _validation_error(request: Request, error: Exception) -> ErrorResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": [_location(part) for part in problem["loc"]], "msg": problem["msg"], "type": problem["type"]}
+        for problem in error.errors()
+    ]
+    return ErrorResponse({"detail": "the request is invalid", "errors": errors}, status_code=422)
+
+
+async def _unavailable(request: Request, error: Exception) -> ErrorResponse:
+    # The cause for the operator; the client learns only that it may retry.
+    logger.warning("%s %s: dependency unavailable: %r", request.method, request.url.path, error)
+    return error_response(
+        503, "a service this request needs is unavailable; retry later",
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> ErrorResponse:
+    # Starlette logs the exception itself after this response is sent.
+    return error_response(500, "internal server error")
+
+
+def _location(part: Any) -> str | int:
+    return part if isinstance(part, (str, int)) else str(part)

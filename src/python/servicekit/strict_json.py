@@ -1,0 +1,64 @@
+"""Request bodies parsed as strict JSON (RFC 8259): UTF-8, no NaN or Infinity, no lone surrogates.
+
+Python's json module accepts all three; the values then fail later, where they cannot be reported
+(a response cannot encode them). Rejected while parsing, FastAPI reports them as a 422 like any
+other malformed JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+# An escaped UTF-16 surrogate; a pair becomes one character when parsed, a lone one stays.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def parse_strict_json(body: bytes) -> Any:
+    """The value of `body`, or json.JSONDecodeError saying what is wrong and where."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError("the body is not UTF-8", "", error.start) from None
+    value = json.loads(text, parse_constant=_reject_constant)
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate", text, 0)
+    return value
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_strict_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body is parsed strictly (FastAPI's custom route class)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict_handler
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= character <= "\udfff" for character in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
