@@ -65,7 +65,9 @@ async def test_not_ready_while_redis_is_down(database_url: str) -> None:
 
 
 async def test_an_unknown_database_is_not_ready(database_url: str, redis_url: str) -> None:
-    async with client_for(database_url.rsplit("/", 1)[0] + "/no_such_database", redis_url) as client:
+    async with client_for(
+        database_url.rsplit("/", 1)[0] + "/no_such_database", redis_url
+    ) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 503 and "no_such_database" not in response.text
 

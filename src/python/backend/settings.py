@@ -40,7 +40,6 @@ class Settings(BaseSettings):
             if value is None:
                 raise SettingsError(f"{variable} is not set (required when BACKEND_EMBEDDED=false)")
 
-
     def database_timeouts(self) -> Timeouts:
         return Timeouts(
             connect=self.db_connect_timeout_seconds,

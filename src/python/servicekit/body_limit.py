@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import HTTPException
+
 # Starlette comes with FastAPI.
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # pants: no-infer-dep
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import redis.exceptions
@@ -17,6 +18,7 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
 from starlette.exceptions import HTTPException  # pants: no-infer-dep
 
@@ -25,7 +27,7 @@ logger = logging.getLogger(__name__)
 # A dependency that does not answer in time or at all: the client may retry later (503), it is not
 # the request's fault. A client-side timeout (asyncpg's command_timeout, asyncio.wait_for) is
 # TimeoutError; a refused connection is an OSError the driver does not wrap.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,  # no pooled connection within pool_timeout
@@ -43,7 +45,9 @@ class ErrorResponse(JSONResponse):
         return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def error_response(status: int, detail: str, headers: dict[str, str] | None = None) -> ErrorResponse:
+def error_response(
+    status: int, detail: str, headers: Mapping[str, str] | None = None
+) -> ErrorResponse:
     return ErrorResponse({"detail": detail}, status_code=status, headers=headers)
 
 
@@ -63,7 +67,11 @@ async def _http_error(request: Request, error: Exception) -> ErrorResponse:
 async def _validation_error(request: Request, error: Exception) -> ErrorResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"loc": [_location(part) for part in problem["loc"]], "msg": problem["msg"], "type": problem["type"]}
+        {
+            "loc": [_location(part) for part in problem["loc"]],
+            "msg": problem["msg"],
+            "type": problem["type"],
+        }
         for problem in error.errors()
     ]
     return ErrorResponse({"detail": "the request is invalid", "errors": errors}, status_code=422)
@@ -73,7 +81,8 @@ async def _unavailable(request: Request, error: Exception) -> ErrorResponse:
     # The cause for the operator; the client learns only that it may retry.
     logger.warning("%s %s: dependency unavailable: %r", request.method, request.url.path, error)
     return error_response(
-        503, "a service this request needs is unavailable; retry later",
+        503,
+        "a service this request needs is unavailable; retry later",
         {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 

@@ -72,7 +72,9 @@ def assert_error_shape(response: httpx.Response, status: int) -> dict:
     ids=["nan", "infinity", "-infinity", "lone-high", "lone-low", "key", "not-utf8", "truncated"],
 )
 async def test_malformed_json_is_a_422(client: httpx.AsyncClient, body: bytes) -> None:
-    response = await client.post("/notes", content=body, headers={"content-type": "application/json"})
+    response = await client.post(
+        "/notes", content=body, headers={"content-type": "application/json"}
+    )
     errors = assert_error_shape(response, 422)["errors"]
     assert [error["type"] for error in errors] == ["json_invalid"]
 
@@ -82,15 +84,22 @@ async def test_a_surrogate_pair_is_one_character(client: httpx.AsyncClient) -> N
     assert (response.status_code, response.json()["text"]) == (200, "\U0001f600")
 
 
-async def test_bytes_that_are_not_utf8_under_another_content_type(client: httpx.AsyncClient) -> None:
-    response = await client.post("/notes", content=b"\xff\xfe", headers={"content-type": "text/plain"})
+async def test_bytes_that_are_not_utf8_under_another_content_type(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/notes", content=b"\xff\xfe", headers={"content-type": "text/plain"}
+    )
     assert_error_shape(response, 422)
 
 
 async def test_validation_errors_do_not_echo_the_input(client: httpx.AsyncClient) -> None:
     response = await client.post("/notes", json={"text": 5, "weight": "heavy"})
     body = assert_error_shape(response, 422)
-    assert {tuple(error["loc"]) for error in body["errors"]} == {("body", "text"), ("body", "weight")}
+    assert {tuple(error["loc"]) for error in body["errors"]} == {
+        ("body", "text"),
+        ("body", "weight"),
+    }
     assert "heavy" not in response.text
 
 
@@ -116,7 +125,9 @@ async def test_a_body_at_the_limit_is_accepted(client: httpx.AsyncClient) -> Non
     assert response.status_code == 200
 
 
-async def test_unknown_routes_and_methods_answer_in_the_same_shape(client: httpx.AsyncClient) -> None:
+async def test_unknown_routes_and_methods_answer_in_the_same_shape(
+    client: httpx.AsyncClient,
+) -> None:
     assert_error_shape(await client.get("/nowhere"), 404)
     assert_error_shape(await client.delete("/notes"), 405)
 
@@ -130,7 +141,9 @@ async def test_an_unavailable_dependency_is_503_with_retry_after_and_no_address(
     assert "db.internal" not in response.text and "5432" not in response.text
 
 
-async def test_a_bug_is_a_500_in_the_same_shape_without_internals(client: httpx.AsyncClient) -> None:
+async def test_a_bug_is_a_500_in_the_same_shape_without_internals(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/bug")
     assert_error_shape(response, 500)
     assert "secret" not in response.text

@@ -58,7 +58,9 @@ def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return any("\ud800" <= character <= "\udfff" for character in value)
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
+        return any(
+            _has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items()
+        )
     if isinstance(value, list):
         return any(_has_lone_surrogate(item) for item in value)
     return False

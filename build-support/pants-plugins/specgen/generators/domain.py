@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 from specgen.generators.naming import camel, upper_snake
-from specgen.generators.openapi import UNPROCESSABLE, error_statuses, openapi_fragment, status_phrase
+from specgen.generators.openapi import (
+    UNPROCESSABLE,
+    error_statuses,
+    openapi_fragment,
+    status_phrase,
+)
 from specgen.generators.operations import (
     by_requiredness,
     output_annotation,

@@ -21,7 +21,9 @@ def main() -> None:
     database_url, redis_url = os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
     if kind == "generated":
         upgrade_to_head(database_url)
-        app = create_app(database_url, redis_url, DEFAULTS.model_copy(update={"db_pool_size": POOL_SIZE}))
+        app = create_app(
+            database_url, redis_url, DEFAULTS.model_copy(update={"db_pool_size": POOL_SIZE})
+        )
     else:
         app = create_handwritten_app(database_url, redis_url, POOL_SIZE)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

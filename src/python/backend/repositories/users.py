@@ -49,7 +49,10 @@ class UserRepository:
         if not 0 < user_id <= BIGINT_MAX:
             return None
         statement = (
-            update(UserRecord).where(UserRecord.id == user_id).values(**changes).returning(UserRecord)
+            update(UserRecord)
+            .where(UserRecord.id == user_id)
+            .values(**changes)
+            .returning(UserRecord)
         )
         try:
             user = (await self.session.scalars(statement)).one_or_none()
