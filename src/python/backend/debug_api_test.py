@@ -69,5 +69,5 @@ async def test_a_naive_timestamp_is_422_and_publishes_nothing(app: FastAPI) -> N
         app, {"command": "/help", "args": [], "user_id": 1, "timestamp": "2024-05-01T12:00:00"}
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "timestamp"]
+    assert response.json()["errors"][0]["loc"] == ["body", "timestamp"]
     assert await app.state.bus.messages(COMMAND_RECEIVED) == []
