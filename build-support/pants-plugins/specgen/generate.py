@@ -32,7 +32,7 @@ __all__ = [
 RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
     "models": ("pydantic",),
     "events": ("servicekit.events",),
-    "domain": ("fastapi", "pydantic", "servicekit.events"),
+    "domain": ("fastapi", "pydantic", "servicekit.events", "servicekit.strict_json"),
     "manifest": ("pydantic", "servicekit.http"),
 }
 
