@@ -91,6 +91,15 @@ class Event:
     publish: bool
     subscribe: bool
     description: Optional[str] = None
+    retention: Optional["Retention"] = None  # None: the runtime's default
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What the event's stream keeps: at most `max_length` entries, none older than `max_age`."""
+
+    max_length: Optional[int] = None
+    max_age_seconds: Optional[int] = None
 
 
 @dataclass(frozen=True)

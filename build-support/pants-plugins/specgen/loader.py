@@ -33,6 +33,7 @@ from specgen.ir import (
     OperationEvents,
     Output,
     Param,
+    Retention,
     Rest,
     Schema,
     SpecSet,
@@ -56,7 +57,10 @@ _CONSTRAINTS = _NUMERIC_CONSTRAINTS + _LENGTH_CONSTRAINTS
 _MODEL_KEYS = ("fields", "variants", "description")
 _FIELD_KEYS = ("type", "readonly", "default", "optional", "description") + _CONSTRAINTS
 _VARIANT_KEYS = ("exclude", "optional")
-_EVENT_KEYS = ("message", "publish", "subscribe", "description")
+_EVENT_KEYS = ("message", "publish", "subscribe", "description", "retention")
+_RETENTION_KEYS = ("max_length", "max_age")
+_DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DOMAIN_KEYS = ("domain", "description", "config", "operations")
 _OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description")
 _PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + _CONSTRAINTS
@@ -370,6 +374,37 @@ def _bool(doc: _Doc, path: KeyPath, body: dict, key: str, default: bool) -> bool
         return value
     doc.error(path + (key,), f"expected true or false, got {_describe(value)}")
     return default
+
+
+def _retention(doc: _Doc, path: KeyPath, value: Any) -> Optional[Retention]:
+    """`{max_length: <positive int>, max_age: <n>s|m|h|d}`, either or both; None when absent."""
+    if value is None:
+        return None
+    body = _mapping(doc, path, value)
+    if body is None:
+        return None
+    _check_keys(doc, path, body, _RETENTION_KEYS)
+    max_length = body.get("max_length")
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+    ):
+        doc.error(
+            path + ("max_length",), f"expected a positive integer, got {_describe(max_length)}"
+        )
+        max_length = None
+    max_age = body.get("max_age")
+    match = _DURATION.match(max_age) if isinstance(max_age, str) else None
+    if max_age is not None and match is None:
+        doc.error(
+            path + ("max_age",),
+            f"expected a duration such as 90s, 30m, 12h or 7d, got {_describe(max_age)}",
+        )
+    if not body.keys() & set(_RETENTION_KEYS):
+        doc.error(path, "expected max_length, max_age or both")
+    return Retention(
+        max_length=max_length,
+        max_age_seconds=int(match[1]) * _DURATION_SECONDS[match[2]] if match else None,
+    )
 
 
 def _string_list(doc: _Doc, path: KeyPath, value: Any) -> List[Tuple[int, str]]:
@@ -885,6 +920,7 @@ class _Loader:
                 publish=_bool(doc, path, body, "publish", True),
                 subscribe=_bool(doc, path, body, "subscribe", False),
                 description=_optional_string(doc, path, body, "description"),
+                retention=_retention(doc, path + ("retention",), body.get("retention")),
             )
 
     # --- domains

@@ -12,7 +12,7 @@ from servicekit.settings import SettingsError, read_settings
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")
 
-    # Unset: an embedded server is started (see servicekit.embedded), unless BACKEND_EMBEDDED=false.
+    # Unset: the shared embedded server (servicekit.shared_stack), unless BACKEND_EMBEDDED=false.
     database_url: PostgresDsn | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL")
     )
@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     # Larger request bodies are refused with 413 (Caddy enforces its own limit in front).
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    # How long start-up waits for the database to answer before giving up.
+    startup_timeout_seconds: float = Field(default=30.0, ge=0)
 
     def require_urls(self) -> None:
         """Without embedded servers, DATABASE_URL and REDIS_URL must be set."""

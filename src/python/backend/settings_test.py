@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
 from backend import alembic_cli, main
 from backend.settings import Settings, load_settings
+from servicekit.embedded import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +81,26 @@ def test_defaults_and_overrides(clean_environment: pytest.MonkeyPatch) -> None:
         "postgresql://postgres@db:5432/app",
         9000,
     )
+
+
+def test_an_unreachable_database_is_waited_for_then_start_up_stops_in_one_line() -> None:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/app",
+        "REDIS_URL": "redis://127.0.0.1:9",
+        "BACKEND_STARTUP_TIMEOUT_SECONDS": "2",
+    }
+    started = time.monotonic()
+    backend = subprocess.run(
+        [sys.executable, "-m", main.__name__],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert backend.returncode == 1, backend.stderr
+    assert time.monotonic() - started >= 2
+    waiting, gave_up = backend.stderr.splitlines()
+    assert "PostgreSQL (DATABASE_URL) does not answer" in waiting
+    assert gave_up.startswith("backend: PostgreSQL (DATABASE_URL) did not answer within 2s: ")

@@ -26,7 +26,6 @@ DATABASE_SERVER_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-EVENT_STREAMS = ("events.user_registered", "events.command_received")
 
 
 @dataclass
@@ -82,19 +81,17 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def consumer_group() -> Iterator[str]:
-    """tg_bot's consumer group for this run, starting after the events already on the streams."""
-    group = f"tg_bot_e2e_{uuid.uuid4().hex[:12]}"
+def stream_prefix() -> Iterator[str]:
+    """The services' EVENTS_STREAM_PREFIX: streams of this run's own on the shared Redis."""
+    prefix = f"e2e-{uuid.uuid4().hex[:12]}."
+    yield prefix
     with redis.Redis.from_url(REDIS_URL) as client:
-        for stream in EVENT_STREAMS:
-            client.xgroup_create(stream, group, id="$", mkstream=True)
-        yield group
-        for stream in EVENT_STREAMS:
-            client.xgroup_destroy(stream, group)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
 
 
 @pytest.fixture(scope="module")
-def system(database_url: str, consumer_group: str) -> Iterator[System]:
+def system(database_url: str, stream_prefix: str) -> Iterator[System]:
     telegram = FakeTelegram()
     backend_port = free_port()
     backend_url = f"http://127.0.0.1:{backend_port}"
@@ -107,6 +104,7 @@ def system(database_url: str, consumer_group: str) -> Iterator[System]:
                 "BACKEND_EMBEDDED": "false",
                 "BACKEND_HOST": "127.0.0.1",
                 "BACKEND_PORT": str(backend_port),
+                "EVENTS_STREAM_PREFIX": stream_prefix,
             },
         )
         bot = start_service(
@@ -117,7 +115,7 @@ def system(database_url: str, consumer_group: str) -> Iterator[System]:
                 "TELEGRAM_API_URL": telegram_url,
                 "TELEGRAM_BOT_TOKEN": telegram.token,
                 "TELEGRAM_POLL_TIMEOUT": "1",
-                "EVENTS_CONSUMER_GROUP": consumer_group,
+                "EVENTS_STREAM_PREFIX": stream_prefix,
             },
         )
         try:
@@ -144,6 +142,23 @@ def test_a_registered_user_is_welcomed_within_two_seconds(system: System) -> Non
         telegram_id, 1, timeout=2 - (time.monotonic() - started)
     )
     assert "Welcome" in welcome
+
+
+def test_the_services_use_only_this_runs_streams(system: System, stream_prefix: str) -> None:
+    telegram_id = new_telegram_id()
+    response = httpx.post(
+        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5
+    )
+    assert response.status_code == 201, response.text
+    system.telegram.wait_for_messages(telegram_id, 1)
+    with redis.Redis.from_url(REDIS_URL) as client:
+        entries = client.xrange(f"{stream_prefix}events.user_registered")
+        assert any(str(telegram_id).encode() in fields[b"__data__"] for _, fields in entries)
+        # Another run's worker, on the unprefixed stream, never sees this run's events.
+        assert not any(
+            str(telegram_id).encode() in fields[b"__data__"]
+            for _, fields in client.xrange("events.user_registered")
+        )
 
 
 def test_start_from_telegram_registers_the_user(system: System) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import AnyUrl, UrlConstraints, ValidationError
 from pydantic_settings import BaseSettings
 
 S = TypeVar("S", bound=BaseSettings)
+
+# redis-py's schemes: TCP, TLS and a Unix socket (pydantic's RedisDsn refuses the socket).
+RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
 
 
 class SettingsError(ValueError):
@@ -25,6 +30,18 @@ def read_settings(settings_class: type[S]) -> S:
         prefix = settings_class.model_config.get("env_prefix", "")
         raise SettingsError(
             "; ".join(_describe(prefix, problem) for problem in error.errors())
+        ) from None
+
+
+def shared_stack(variable: str) -> ModuleType:
+    """`servicekit.shared_stack`, to stand in for an unset `variable`; SettingsError in a build
+    without it (an image: images are given URLs)."""
+    try:
+        # Imported by name: only development builds depend on it (see the services' BUILD files).
+        return importlib.import_module("servicekit.shared_stack")
+    except ModuleNotFoundError:
+        raise SettingsError(
+            f"{variable} is not set, and this build has no embedded servers to start instead"
         ) from None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from contextlib import AsyncExitStack
 
 import httpx
@@ -12,10 +11,10 @@ import uvicorn
 
 from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
-from servicekit.embedded import embedded_redis
 from servicekit.events import DeliveryPolicy, EventBus
-from servicekit.serving import serve
-from servicekit.settings import exit_on_settings_error, read_settings
+from servicekit.serving import run_until_signalled, serve
+from servicekit.settings import exit_on_settings_error, read_settings, shared_stack
+from servicekit.startup import exit_when_unreachable, wait_until_reachable
 from tg_bot.notifications import Notifications
 from tg_bot.settings import Settings
 from tg_bot.telegram import TelegramApi
@@ -26,10 +25,11 @@ logger = logging.getLogger("tg_bot")
 
 async def run(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
-        redis_url = settings.redis_url
-        if redis_url is None:
-            redis_url = stack.enter_context(embedded_redis())
-            logger.info("no REDIS_URL; using an embedded Redis at %s", redis_url)
+        if settings.redis_url is not None:
+            redis_url = str(settings.redis_url)
+        else:
+            redis_url = stack.enter_context(shared_stack("REDIS_URL").shared_redis())
+            logger.info("no REDIS_URL; using the shared embedded Redis at %s", redis_url)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
         users = BackendUsersClient(str(settings.backend_url))
         stack.push_async_callback(users.aclose)
@@ -43,6 +43,7 @@ async def run(settings: Settings) -> None:
         )
         bus = EventBus(redis_url, consumer=settings.events_consumer_name, policy=policy)
         register_subscribers(bus, Notifications(telegram, users), settings.events_consumer_group)
+        await wait_until_reachable("Redis (REDIS_URL)", bus.ping, settings.startup_timeout)
         await bus.start()
         stack.push_async_callback(bus.stop)
         logger.info("tg_bot consuming as group %s", settings.events_consumer_group)
@@ -70,15 +71,12 @@ async def receive_updates(settings: Settings, telegram: TelegramApi, bus: EventB
         await serve(config)
 
 
-async def run_until_signalled(settings: Settings) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+async def run_logging_its_end(settings: Settings) -> None:
     try:
         await run(settings)
     except asyncio.CancelledError:
         logger.info("tg_bot stopped")
+        raise
 
 
 def main() -> None:
@@ -87,7 +85,8 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_until_signalled(settings))
+    with exit_on_settings_error("tg_bot"), exit_when_unreachable("tg_bot"):
+        run_until_signalled(lambda: run_logging_its_end(settings))
 
 
 if __name__ == "__main__":

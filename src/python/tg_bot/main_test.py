@@ -200,6 +200,8 @@ def test_a_signal_stops_the_bot_cleanly(
     ("env", "named"),
     [
         ({}, "BACKEND_URL"),
+        ({"BACKEND_URL": "http://backend", "REDIS_URL": "not a url"}, "REDIS_URL"),
+        ({"BACKEND_URL": "http://backend", "REDIS_URL": "http://redis"}, "REDIS_URL"),
         ({"BACKEND_URL": "not a url"}, "BACKEND_URL"),
         (
             {"BACKEND_URL": "http://backend", "EVENTS_MAX_FAILURES": "many"},
@@ -214,4 +216,43 @@ def test_a_signal_stops_the_bot_cleanly(
 def test_a_bad_setting_stops_start_up_naming_the_variable(env: dict[str, str], named: str) -> None:
     bot = run_bot(env)
     output, _ = bot.communicate(timeout=30)
-    assert bot.returncode == 1 and named in output, output
+    assert bot.returncode == 1 and output.startswith("tg_bot: ") and named in output, output
+    assert len(output.splitlines()) == 1, output
+
+
+def test_an_unreachable_redis_is_waited_for_then_start_up_stops_in_one_line() -> None:
+    started = time.monotonic()
+    bot = run_bot(
+        {
+            "REDIS_URL": f"redis://127.0.0.1:{free_port()}",
+            "BACKEND_URL": "http://backend",
+            "STARTUP_TIMEOUT": "2",
+        }
+    )
+    output, _ = bot.communicate(timeout=30)
+    assert bot.returncode == 1, output
+    assert time.monotonic() - started >= 2
+    waiting, gave_up = output.splitlines()
+    assert "Redis (REDIS_URL) does not answer" in waiting and "retrying for up to 2s" in waiting
+    assert gave_up.startswith("tg_bot: Redis (REDIS_URL) did not answer within 2s: Connection")
+
+
+def test_start_up_goes_on_when_redis_answers_in_time() -> None:
+    port = free_port()
+    bot = run_bot(
+        {
+            "REDIS_URL": f"redis://127.0.0.1:{port}",
+            "BACKEND_URL": "http://backend",
+            "STARTUP_TIMEOUT": "30",
+        }
+    )
+    try:
+        assert bot.stdout is not None
+        assert "does not answer" in bot.stdout.readline()
+        with embedded_redis(port):
+            wait_until_consuming(bot)
+            bot.terminate()
+            output, _ = bot.communicate(timeout=10)
+    finally:
+        bot.kill()
+    assert bot.returncode == 0, output

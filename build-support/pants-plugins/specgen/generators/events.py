@@ -15,5 +15,6 @@ def render_events(spec: SpecSet, source: str) -> str:
         source,
         channels=channels,
         messages=sorted({event.message for event in spec.events}),
+        retained=any(event.retention for event in spec.events),
         asyncapi=asyncapi_document(spec),
     )

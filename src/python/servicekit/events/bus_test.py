@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from servicekit.events import DeliveryPolicy, EventBus, EventChannel, PermanentFailure, RetryAfter
+from servicekit.events.channel import Retention
 from servicekit.events.dead_letters import dead_letters, replay
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -267,6 +269,85 @@ async def test_a_replayed_dead_letter_is_handled_again_only_by_the_group_that_ga
         assert await redis.xlen(channel.dead_letter_stream) == 0
     finally:
         await bus.stop()
+
+
+@pytest.mark.asyncio
+async def test_buses_with_different_stream_prefixes_do_not_cross(
+    channel: EventChannel[Ping], redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_a, run_b = f"{uuid.uuid4().hex}.", f"{uuid.uuid4().hex}."
+    monkeypatch.setenv("EVENTS_STREAM_PREFIX", run_a)
+    received: dict[str, asyncio.Queue[Ping]] = {run_a: asyncio.Queue(), run_b: asyncio.Queue()}
+    bus_a, bus_b = EventBus(REDIS_URL), EventBus(REDIS_URL, stream_prefix=run_b)
+    assert bus_a.stream_prefix == run_a
+    bus_a.subscribe(channel, "testers", received[run_a].put)
+    bus_b.subscribe(channel, "testers", received[run_b].put)
+    await bus_a.start()
+    await bus_b.start()
+    try:
+        await bus_a.publish(channel, Ping(n=1))
+        await bus_b.publish(channel, Ping(n=2))
+        assert await collect(received[run_a], 1) == [Ping(n=1)]
+        assert await collect(received[run_b], 1) == [Ping(n=2)]
+        await asyncio.sleep(0.2)
+        assert received[run_a].empty() and received[run_b].empty()
+        assert await bus_b.messages(channel) == [Ping(n=2)]
+        assert not await redis.exists(channel.stream)
+    finally:
+        await bus_a.stop()
+        await bus_b.stop()
+        for prefix in (run_a, run_b):
+            await redis.delete(*[key async for key in redis.scan_iter(f"{prefix}*")])
+
+
+@pytest.mark.asyncio
+async def test_a_stream_keeps_about_its_max_length(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    bounded = replace(channel, retention=Retention(max_length=100))
+    bus = EventBus(REDIS_URL)
+    for n in range(1000):
+        await bus.publish(bounded, Ping(n=n))
+    await bus.stop()
+    # Redis trims whole nodes (100 entries by default): a little more than asked is kept.
+    assert 100 <= await redis.xlen(channel.stream) < 300
+    assert (await bus.messages(bounded))[-1] == Ping(n=999)
+
+
+@pytest.mark.asyncio
+async def test_a_stream_drops_entries_older_than_its_max_age(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    aged = replace(channel, retention=Retention(max_length=None, max_age=1.0))
+    bus = EventBus(REDIS_URL)
+    for n in range(250):  # a few of Redis' 100-entry nodes, which it trims whole
+        await bus.publish(aged, Ping(n=n))
+    await asyncio.sleep(1.2)
+    await bus.publish(aged, Ping(n=250))
+    await bus.stop()
+    kept = [ping.n for ping in await bus.messages(aged)]
+    assert len(kept) < 100 and kept[-1] == 250, kept
+
+
+@pytest.mark.asyncio
+async def test_dead_letters_keep_about_their_max_length(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    for n in range(300):
+        last = await redis.xadd(channel.stream, {b"__data__": f"not json {n}".encode()})
+    policy = replace(FAST_RETRIES, dead_letter_max_length=100)
+    bus = EventBus(REDIS_URL, policy=policy)
+    bus.subscribe(channel, "testers", lambda ping: asyncio.sleep(0))
+    await bus.start()
+    try:
+        for _ in range(200):
+            [group] = await redis.xinfo_groups(channel.stream)
+            if group["last-delivered-id"] == last and group["pending"] == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await bus.stop()
+    assert 100 <= await redis.xlen(channel.dead_letter_stream) < 300
 
 
 @pytest.mark.asyncio

@@ -1,4 +1,4 @@
-"""An event's name, the Redis stream carrying it and its message class."""
+"""An event's name, the Redis stream carrying it, its message class and how long it is kept."""
 
 from __future__ import annotations
 
@@ -11,12 +11,28 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
+class Retention:
+    """What a stream keeps, handled or not: Redis trims by whole nodes, so a little more.
+
+    The default bounds a stream to 100,000 entries (some tens of MB); a consumer that falls that
+    far behind loses the oldest.
+    """
+
+    max_length: int | None = 100_000  # XADD MAXLEN ~
+    max_age: float | None = None  # seconds; XTRIM MINID ~ (throttled to once a second)
+
+
+DEFAULT_RETENTION = Retention()
+
+
+@dataclass(frozen=True)
 class EventChannel(Generic[M]):
     """One event: its name, the Redis stream carrying it and its message class."""
 
     name: str
     stream: str
     message: type[M]
+    retention: Retention = DEFAULT_RETENTION
 
     @property
     def dead_letter_stream(self) -> str:

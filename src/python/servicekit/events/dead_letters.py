@@ -1,7 +1,10 @@
 """A stream's dead letters: list them, or put them back on the stream once their cause is fixed.
 
-    python -m servicekit.events.dead_letters REDIS_URL STREAM             # list
-    python -m servicekit.events.dead_letters REDIS_URL STREAM --replay    # re-append, then remove
+    dead-letters.pex REDIS_URL STREAM             # list
+    dead-letters.pex REDIS_URL STREAM --replay    # re-append, then remove
+
+(`pants package src/python/servicekit/events:dead-letters`; in an image, `python -m
+servicekit.events.dead_letters`.)
 
 A replayed event keeps its id and is marked reusable: a group that handled it before skips it, so
 only the group that gave up on it handles it again (within DeliveryPolicy.processed_ttl).
@@ -14,11 +17,10 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-from faststream.redis.message import bDATA_KEY
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from servicekit.events.delivery import REUSABLE_ID_HEADER, decode_entry
+from servicekit.events.envelope import DATA_KEY, REUSABLE_ID_HEADER, decode_entry
 
 _DEAD_LETTER_FIELDS = (b"dead_letter_error", b"dead_letter_group", b"dead_letter_entry_id")
 
@@ -66,11 +68,11 @@ def _reusable(fields: dict[bytes, bytes]) -> dict[FieldT, EncodableT]:
     """The entry with its event id marked reusable, so that groups look it up before handling."""
     entry: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
     try:
-        envelope = json.loads(fields[bDATA_KEY])
+        envelope = json.loads(fields[DATA_KEY])
         envelope["headers"][REUSABLE_ID_HEADER] = "1"
     except (KeyError, TypeError, ValueError):  # not FastStream's format: as it was
         return entry
-    entry[bDATA_KEY] = json.dumps(envelope).encode()
+    entry[DATA_KEY] = json.dumps(envelope).encode()
     return entry
 
 

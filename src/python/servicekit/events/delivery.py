@@ -13,28 +13,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from faststream.redis.message import BatchStreamMessage, RedisBatchStreamMessage, bDATA_KEY
-from faststream.redis.parser import JSONMessageFormat
+from faststream.redis.message import BatchStreamMessage, RedisBatchStreamMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
+from servicekit.events.acknowledgements import Acknowledgements
 from servicekit.events.channel import EventChannel, M
+from servicekit.events.envelope import REUSABLE_ID_HEADER, decode_entry
 from servicekit.events.failures import PermanentFailure, RetryAfter
 
 logger = logging.getLogger(__name__)
-
-# Set by publishers that chose the event id, and so may publish the same event again.
-REUSABLE_ID_HEADER = "reusable_event_id"
-
-# Records the event as handled and acknowledges its entry: atomic, and one round trip (a
-# pipeline's client-side cost is higher than the command's). KEYS: processed mark, stream;
-# ARGV: mark's time to live in seconds, group, entry id.
-MARK_AND_ACK = """
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-return redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
-"""
 
 
 @dataclass(frozen=True)
@@ -53,6 +43,8 @@ class DeliveryPolicy:
     claim_interval: float = 1.0
     # Redelivery of an event handled longer ago than this is no longer recognised.
     processed_ttl: float = 7 * 24 * 3600.0
+    # Dead letters kept per stream (XADD MAXLEN ~): the oldest go first.
+    dead_letter_max_length: int = 10_000
 
 
 # FastStream's own batch parser re-encodes all bodies of a batch as one JSON document, so one
@@ -66,15 +58,6 @@ async def keep_entries(batch: BatchStreamMessage) -> RedisBatchStreamMessage:
 async def entries_of(message: RedisBatchStreamMessage) -> BatchStreamMessage:
     """The subscriber's decoder."""
     return message.raw_message
-
-
-def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[bytes, dict[str, Any], str]:
-    """The payload, headers and event id of an entry in FastStream's format.
-
-    Other entries give their raw data, or nothing, as payload: validation judges it.
-    """
-    payload, headers = JSONMessageFormat.parse(fields.get(bDATA_KEY, b""))
-    return payload, headers, headers.get("message_id") or entry_id.decode()
 
 
 @dataclass
@@ -92,9 +75,6 @@ class Delivery(Generic[M]):
     # Entries the reclaim loop took over: delivered before, so perhaps already handled.
     _redelivered: set[bytes] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        self._mark_and_ack = self.redis.register_script(MARK_AND_ACK)
-
     async def ensure_group(self) -> None:
         """Creates the group at the stream's start, so entries published before any worker count."""
         try:
@@ -104,46 +84,73 @@ class Delivery(Generic[M]):
                 raise
 
     async def handle(self, batch: BatchStreamMessage) -> None:
-        """The FastStream handler: each entry in turn, skipping those this process is handling."""
-        for entry_id, fields in zip(batch["message_ids"], batch["data"]):
-            if entry_id in self._in_flight:
-                continue
-            self._in_flight.add(entry_id)
-            try:
-                await self._handle(entry_id, fields)
-            finally:
-                self._in_flight.discard(entry_id)
-                self._redelivered.discard(entry_id)
+        """The FastStream handler: each entry in turn, skipping those this process is handling.
 
-    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        """Validate, skip duplicates, run, then record and acknowledge."""
-        payload, headers, event_id = decode_entry(entry_id, fields)
-        processed_key = f"{self.channel.stream}:{self.group}:processed:{event_id}"
-        # A first delivery of an id the bus generated cannot be a duplicate: skip the lookup.
-        may_be_duplicate = entry_id in self._redelivered or REUSABLE_ID_HEADER in headers
-        if may_be_duplicate and await self.redis.exists(processed_key):
-            await self.redis.xack(self.channel.stream, self.group, entry_id)
-            return
+        Marks and acknowledgements go out per batch (`Acknowledgements`); the lookups of events
+        that may have been handled before, in one round trip at the batch's start.
+        """
+        entries = [
+            (entry_id, fields)
+            for entry_id, fields in zip(batch["message_ids"], batch["data"])
+            if entry_id not in self._in_flight
+        ]
+        entry_ids = {entry_id for entry_id, _ in entries}
+        self._in_flight |= entry_ids
+        try:
+            decoded = [
+                (entry_id, fields, *decode_entry(entry_id, fields)) for entry_id, fields in entries
+            ]
+            handled = await self._marked(
+                [
+                    event_id
+                    for entry_id, _, _, headers, event_id in decoded
+                    # A first delivery of an id the bus generated cannot be a duplicate: no lookup.
+                    if entry_id in self._redelivered or REUSABLE_ID_HEADER in headers
+                ]
+            )
+            async with Acknowledgements(
+                self.redis, self.channel.stream, self.group, int(self.policy.processed_ttl)
+            ) as acks:
+                for entry_id, fields, payload, _, event_id in decoded:
+                    if event_id in handled:
+                        acks.ack(entry_id)
+                    elif await self._handle(entry_id, fields, payload, event_id):
+                        await acks.mark(self._processed_key(event_id), entry_id)
+                        handled.add(event_id)  # published twice in one batch: once
+        finally:
+            self._in_flight -= entry_ids
+            self._redelivered -= entry_ids
+
+    def _processed_key(self, event_id: str) -> str:
+        return f"{self.channel.stream}:{self.group}:processed:{event_id}"
+
+    async def _marked(self, event_ids: list[str]) -> set[str]:
+        """Those of `event_ids` that this group has handled already."""
+        if not event_ids:
+            return set()
+        marks = await self.redis.mget([self._processed_key(event_id) for event_id in event_ids])
+        return {event_id for event_id, mark in zip(event_ids, marks) if mark is not None}
+
+    async def _handle(
+        self, entry_id: bytes, fields: dict[bytes, bytes], payload: bytes, event_id: str
+    ) -> bool:
+        """Validates and runs the handler; True when it succeeded, else the failure is dealt with."""
         try:
             event = self.channel.message.model_validate_json(payload)
         except ValidationError as error:
             await self._dead_letter(entry_id, event_id, fields, f"malformed payload: {error}")
-            return
+            return False
         try:
             await self.handler(event)
         except PermanentFailure as error:
             await self._dead_letter(entry_id, event_id, fields, f"permanent failure: {error}")
-            return
         except RetryAfter as error:
             await self._asked_to_wait(entry_id, event_id, error)
-            return
         except Exception as error:
             await self._failed(entry_id, event_id, fields, error)
-            return
-        await self._mark_and_ack(
-            keys=[processed_key, self.channel.stream],
-            args=[int(self.policy.processed_ttl), self.group, entry_id],
-        )
+        else:
+            return True
+        return False
 
     async def reclaim(self, consume: Callable[[BatchStreamMessage], Awaitable[Any]]) -> None:
         """Forever: takes over entries pending longer than `claim_idle` and hands them to `consume`."""
@@ -277,6 +284,8 @@ class Delivery(Generic[M]):
             dead_letter_error=reason, dead_letter_group=self.group, dead_letter_entry_id=entry_id
         )
         async with self.redis.pipeline(transaction=True) as pipeline:
-            pipeline.xadd(self.channel.dead_letter_stream, dead)
+            pipeline.xadd(
+                self.channel.dead_letter_stream, dead, maxlen=self.policy.dead_letter_max_length
+            )
             pipeline.xack(self.channel.stream, self.group, entry_id)
             await pipeline.execute()
