@@ -7,7 +7,6 @@ Each test has a HOME of its own, so its cache directory (and its shared servers)
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time

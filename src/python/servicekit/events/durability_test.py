@@ -197,7 +197,7 @@ async def test_the_worker_reconnects_after_redis_restarts(restartable_redis) -> 
         await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 20))
         counts = await redis.hgetall(effects_key(prefix))
         assert sorted(int(n) for n in counts) == list(range(20))
-        assert all(int(times) == 1 for times in counts.values())
+        assert all(int(times) == 1 for times in counts.values()), counts
     finally:
         worker.kill()
         worker.wait()

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.events.bus import EventBus
+from servicekit.events.channel import DEFAULT_RETENTION, Retention
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +64,18 @@ class DurableEventBus(EventBus):
         self.outbox = outbox
 
     async def append(
-        self, stream: str, body: dict[str, Any], event_id: str, *, reusable_id: bool
+        self,
+        stream: str,
+        body: dict[str, Any],
+        event_id: str,
+        *,
+        reusable_id: bool,
+        retention: Retention = DEFAULT_RETENTION,
     ) -> str:
         try:
-            return await super().append(stream, body, event_id, reusable_id=reusable_id)
+            return await super().append(
+                stream, body, event_id, reusable_id=reusable_id, retention=retention
+            )
         except (RedisError, OSError) as error:
             # Perhaps Redis appended it before failing: the relayed copy is then a duplicate,
             # which consumers recognise by the id.
