@@ -3,6 +3,7 @@ OpenAPI document."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
@@ -88,3 +89,18 @@ async def test_behind_a_proxy_prefix_docs_load_the_document_through_the_prefix()
     assert "url: '/backend/openapi.json'" in docs.text
     assert document["servers"] == [{"url": "/backend"}]
     assert "/users" in document["paths"]
+
+
+async def test_not_ready_within_the_timeout_while_redis_hangs(database_url: str) -> None:
+    # A listening socket nobody answers on: connections are accepted, no reply ever comes.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)
+        hung_redis = f"redis://127.0.0.1:{hung.getsockname()[1]}/0"
+        async with client_for(database_url, hung_redis) as client:
+            for _ in range(2):
+                started = time.monotonic()
+                response = await client.get("/health/ready")
+                assert time.monotonic() - started < HEALTH_TIMEOUT + 0.5
+                assert response.status_code == 503
+                assert response.json()["checks"] == {"database": "ok", "redis": "unavailable"}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from servicekit.startup import wait_until_reachable
+
 
 def async_driver_url(url: str) -> str:
     """`url` with SQLAlchemy's asyncpg driver, whichever PostgreSQL scheme it was given with."""
@@ -48,3 +50,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def wait_for_database(url: str, timeout: float) -> None:
+    """Returns once the database at `url` answers; servicekit.startup.Unreachable after `timeout`."""
+    database = Database(url, pool_size=1)
+    try:
+        await wait_until_reachable("PostgreSQL (DATABASE_URL)", database.ping, timeout)
+    finally:
+        await database.dispose()

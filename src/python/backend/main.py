@@ -1,7 +1,10 @@
-"""Entry point of the backend pex and image: wait for the database, migrate it to head, serve.
+"""Entry point of the backend pex and image: wait for the database, serve.
 
-Redis need not answer at start: until it does, events wait in the outbox. SIGTERM and SIGINT stop
-the server gracefully, then the embedded servers this process uses are released.
+A configured database (DATABASE_URL) is migrated once by the pre-start step (`backend.prestart`,
+the Compose job `backend-migrate`), not by every replica; an embedded one, which this process alone
+uses, is migrated here. Redis need not answer at start: until it does, events wait in the outbox.
+SIGTERM and SIGINT stop the server gracefully, then the embedded servers this process uses are
+released.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import uvicorn
 from backend import servers
 from backend.alembic_cli import upgrade_to_head
 from backend.app import create_app
-from backend.db import Database
+from backend.db import wait_for_database
 from backend.settings import load_settings
 from servicekit.serving import run_until_signalled, serve, stopped_by_signals
 from servicekit.settings import exit_on_settings_error
-from servicekit.startup import exit_when_unreachable, wait_until_reachable
+from servicekit.startup import exit_when_unreachable
 
 
 def main() -> None:
@@ -33,18 +36,11 @@ def main() -> None:
         database_url = servers.database_url(settings, stack)
         redis_url = servers.redis_url(settings, stack)
         asyncio.run(wait_for_database(database_url, settings.startup_timeout_seconds))
-        upgrade_to_head(database_url)
+        if settings.database_url is None:  # the embedded server: this process is its only user
+            upgrade_to_head(database_url)
         app = create_app(database_url, redis_url, settings)
         config = uvicorn.Config(app, host=settings.host, port=settings.port)
         run_until_signalled(lambda: serve(config))
-
-
-async def wait_for_database(url: str, timeout: float) -> None:
-    database = Database(url, pool_size=1)
-    try:
-        await wait_until_reachable("PostgreSQL (DATABASE_URL)", database.ping, timeout)
-    finally:
-        await database.dispose()
 
 
 if __name__ == "__main__":

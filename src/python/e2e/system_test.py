@@ -95,18 +95,20 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
     telegram = FakeTelegram()
     backend_port = free_port()
     backend_url = f"http://127.0.0.1:{backend_port}"
+    backend_env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "BACKEND_EMBEDDED": "false",
+        "BACKEND_HOST": "127.0.0.1",
+        "BACKEND_PORT": str(backend_port),
+        "EVENTS_STREAM_PREFIX": stream_prefix,
+    }
+    # As Compose does: the pre-start step migrates, then the replica serves.
+    prestart = start_service("backend.prestart", backend_env)
+    output, _ = prestart.communicate(timeout=120)
+    assert prestart.returncode == 0, output
     with telegram.serve() as telegram_url:
-        backend = start_service(
-            "backend.main",
-            {
-                "DATABASE_URL": database_url,
-                "REDIS_URL": REDIS_URL,
-                "BACKEND_EMBEDDED": "false",
-                "BACKEND_HOST": "127.0.0.1",
-                "BACKEND_PORT": str(backend_port),
-                "EVENTS_STREAM_PREFIX": stream_prefix,
-            },
-        )
+        backend = start_service("backend.main", backend_env)
         bot = start_service(
             "tg_bot.main",
             {

@@ -13,6 +13,7 @@ from backend.controllers.users import UsersService
 from backend.db import Database
 from generated.backend.debug import DebugController
 from generated.backend.users import UsersController
+from servicekit.errors import UNAVAILABLE
 from servicekit.events import EventBus
 
 
@@ -29,8 +30,16 @@ def get_bus(request: Request) -> EventBus:
 async def get_session(
     database: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
-    async with database.sessions() as session:
+    session = database.sessions()
+    try:
         yield session
+    except UNAVAILABLE:
+        # The connection may be stuck mid-statement (a hung server): rolling back on it would wait
+        # again, after the 503 is sent. Discarded instead; the pool opens a fresh one when needed.
+        await session.invalidate()
+        raise
+    finally:
+        await session.close()
 
 
 def get_users_controller(session: Annotated[AsyncSession, Depends(get_session)]) -> UsersController:

@@ -63,7 +63,9 @@ def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) ->
         try:
             await session.commit()
         except IntegrityError:
-            raise HTTPException(409, "telegram_id is already registered") from None
+            raise HTTPException(
+                409, f"telegram_id {body.telegram_id} is already registered"
+            ) from None
         created = StoredUser.model_validate(user)
         event: dict[str, Any] = {
             "id": created.id,
@@ -79,7 +81,7 @@ def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) ->
     ) -> StoredUser:
         user = await session.get(UserRecord, user_id)
         if user is None:
-            raise HTTPException(404, "not found")
+            raise HTTPException(404, f"user {user_id} not found")
         return StoredUser.model_validate(user)
 
     return app

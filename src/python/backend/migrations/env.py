@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -15,6 +15,8 @@ from backend.orm import Base
 config = context.config
 target_metadata = Base.metadata
 database_url = async_driver_url(config.attributes["database_url"])
+# Any fixed bigint no other code locks with: the key of the advisory lock migrations run under.
+MIGRATION_LOCK = 0x5EC1F1257_0001
 
 
 def run_migrations_offline() -> None:
@@ -25,8 +27,11 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations(connection: Connection) -> None:
+    """Under an advisory lock held until the migration's transaction ends: processes migrating at
+    once take turns, and each reads the version the one before it committed (then has nothing to do)."""
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

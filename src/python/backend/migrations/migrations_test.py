@@ -1,9 +1,12 @@
-"""The migrations on a real PostgreSQL: up, down and up again, and in step with the ORM models."""
+"""The migrations on a real PostgreSQL: up, down and up again, in step with the ORM models, and
+safe to start several times at once."""
 
 from __future__ import annotations
 
 import asyncio
-
+import os
+import subprocess
+import sys
 from typing import Any
 
 from alembic import command
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from backend.alembic_cli import alembic_config
 from backend.db import async_driver_url
 from backend.orm import Base
+from backend.scratch_database import scratch_database
 
 
 def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
@@ -46,3 +50,35 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     tables, differences = _inspect(database_url)
     assert tables == {"alembic_version", "users", "event_outbox"}
     assert differences == [], "the ORM models and the migrations differ; add a migration"
+
+
+CONCURRENT_UPGRADES = 4
+TRIALS = 10
+
+
+def test_concurrent_upgrades_of_an_empty_database_all_succeed(database_url: str) -> None:
+    """As replicas or migration jobs started together would: separate processes, one database."""
+    server_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    for _ in range(TRIALS):
+        with scratch_database(server_url, prefix="migrate_race") as empty:
+            upgrades = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "backend.alembic_cli", "upgrade", "head"],
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": os.pathsep.join(sys.path),
+                        "DATABASE_URL": empty,
+                        "REDIS_URL": "redis://127.0.0.1:1",  # required by the settings, unused
+                        "BACKEND_EMBEDDED": "false",
+                    },
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for _ in range(CONCURRENT_UPGRADES)
+            ]
+            for upgrade in upgrades:
+                output, _ = upgrade.communicate(timeout=120)
+                assert upgrade.returncode == 0, output
+            tables, differences = _inspect(empty)
+            assert tables == {"alembic_version", "users", "event_outbox"} and differences == []
