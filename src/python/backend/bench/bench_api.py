@@ -27,7 +27,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -185,7 +184,9 @@ def _milliseconds(value: str) -> float:
 
 
 def print_table(runs: dict[tuple[str, str], list[Run]]) -> None:
-    print(f"\n{'endpoint':<17}{'app':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  rounds' req/s")
+    print(
+        f"\n{'endpoint':<17}{'app':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  rounds' req/s"
+    )
     for endpoint in ENDPOINTS:
         for app in APPS:
             done = runs[(endpoint, app)]
@@ -238,7 +239,10 @@ def main() -> None:
                     measure(wrk, urls[app], script, options.warmup, options.connections)
                     run = measure(wrk, urls[app], script, options.duration, options.connections)
                     runs.setdefault((endpoint, app), []).append(run)
-                    print(f"  round {round_number + 1} {endpoint} {app}: {run.rps:.0f} req/s", flush=True)
+                    print(
+                        f"  round {round_number + 1} {endpoint} {app}: {run.rps:.0f} req/s",
+                        flush=True,
+                    )
     print_table(runs)
 
 

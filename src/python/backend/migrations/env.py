@@ -28,7 +28,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations(connection: Connection) -> None:
     """Under an advisory lock held until the migration's transaction ends: processes migrating at
-    once take turns, and each reads the version the one before it committed (then has nothing to do)."""
+    once take turns, and each reads the version the one before it committed (then has nothing to do).
+    """
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
