@@ -46,7 +46,8 @@ local counter = 0
 local base = 0
 init = function(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
-  base = math.random(1, 2^40) * 1000000
+  -- Below 2^53: Lua numbers are doubles, exact up to there.
+  base = math.random(1, 2^20) * 1000000000
 end
 request = function()
   counter = counter + 1
