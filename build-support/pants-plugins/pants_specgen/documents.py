@@ -1,7 +1,7 @@
-"""Spec -> documents for other languages and tools (TypeScript types, OpenAPI, AsyncAPI).
+"""Spec -> documents for API tooling (OpenAPI, AsyncAPI).
 
 Nothing in the build consumes them; `pants export-codegen ::` writes them under
-dist/codegen/<[specgen].documents_root>/ for front ends and API tooling."""
+dist/codegen/<[specgen].documents_root>/ for API tooling."""
 
 from __future__ import annotations
 

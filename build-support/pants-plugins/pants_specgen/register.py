@@ -1,4 +1,4 @@
-"""Spec-first code generation for Pants: YAML specs in, Python (and TypeScript) modules out.
+"""Spec-first code generation for Pants: YAML specs in, Python and TypeScript modules out.
 
 The spec language and the generated module names: docs/spec.md. The grammar and the generators
 are plain Python (`specgen`); this backend only wires them into Pants.
@@ -9,6 +9,7 @@ from pants_specgen import target_types as spec_target_types
 from pants_specgen.goals import spec_diff
 from pants_specgen.python import module_mapper
 from pants_specgen.python import rules as python_rules
+from pants_specgen.typescript import rules as typescript_rules
 from pants_specgen.target_types import (
     SpecGeneratorTarget,
     SpecSourcesGeneratorTarget,
@@ -21,6 +22,7 @@ def rules():
         *spec_target_types.rules(),
         *spec_inputs.rules(),
         *python_rules.rules(),
+        *typescript_rules.rules(),
         *module_mapper.rules(),
         *dependency_inference.rules(),
         *tailor.rules(),

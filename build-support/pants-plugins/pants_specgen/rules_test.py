@@ -32,6 +32,7 @@ from pants_specgen.python.rules import GeneratePythonFromSpecRequest
 from pants_specgen.spec_ownership_lint import handwritten_spec_code
 from pants_specgen.tailor import PutativeSpecTargetsRequest
 from pants_specgen.target_types import SpecSourceField
+from pants_specgen.typescript.rules import GenerateTypeScriptFromSpecRequest
 from specgen import SpecErrors
 
 MODELS = dedent(
@@ -72,6 +73,7 @@ def rule_runner() -> RuleRunner:
             *target_types_rules.rules(),
             QueryRule(GeneratedSources, [GeneratePythonFromSpecRequest]),
             QueryRule(GeneratedSources, [GenerateDocumentsFromSpecRequest]),
+            QueryRule(GeneratedSources, [GenerateTypeScriptFromSpecRequest]),
             QueryRule(HydratedSources, [HydrateSourcesRequest]),
             QueryRule(DigestContents, [Digest]),
             QueryRule(Addresses, [DependenciesRequest]),
@@ -119,12 +121,12 @@ def spec(path: str) -> Address:
     return Address(directory, relative_file_path=name)
 
 
-def generate(rule_runner: RuleRunner, path: str) -> dict[str, str]:
+def generate(
+    rule_runner: RuleRunner, path: str, request_type: type = GeneratePythonFromSpecRequest
+) -> dict[str, str]:
     target = rule_runner.get_target(spec(path))
     sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
-    result = rule_runner.request(
-        GeneratedSources, [GeneratePythonFromSpecRequest(sources.snapshot, target)]
-    )
+    result = rule_runner.request(GeneratedSources, [request_type(sources.snapshot, target)])
     return {
         f.path: f.content.decode()
         for f in rule_runner.request(DigestContents, [result.snapshot.digest])
@@ -221,17 +223,23 @@ def test_a_spec_warning_is_logged_or_fatal_when_configured(
         generate(rule_runner, "src/python/backend/spec/users.yaml")
 
 
-def test_documents_for_front_ends(rule_runner: RuleRunner) -> None:
-    target = rule_runner.get_target(spec("shared/spec/models.yaml"))
-    sources = rule_runner.request(HydratedSources, [HydrateSourcesRequest(target[SpecSourceField])])
-    result = rule_runner.request(
-        GeneratedSources, [GenerateDocumentsFromSpecRequest(sources.snapshot, target)]
+def test_documents_for_api_tooling(rule_runner: RuleRunner) -> None:
+    files = generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateDocumentsFromSpecRequest)
+    assert list(files) == ["src/openapi/backend/users.json"]
+
+
+def test_typescript_for_front_ends(rule_runner: RuleRunner) -> None:
+    models = generate(rule_runner, "shared/spec/models.yaml", GenerateTypeScriptFromSpecRequest)
+    assert sorted(models) == ["src/typescript/generated/http.ts", "src/typescript/generated/models.ts"]
+    assert "export interface UserCreate" in models["src/typescript/generated/models.ts"]
+    clients = generate(
+        rule_runner, "src/python/tg_bot/spec/manifest.yaml", GenerateTypeScriptFromSpecRequest
     )
-    files = {
-        f.path: f.content.decode()
-        for f in rule_runner.request(DigestContents, [result.snapshot.digest])
-    }
-    assert "export interface UserCreate" in files["src/typescript/generated/models.ts"]
+    text = clients["src/typescript/generated/tg_bot/clients.ts"]
+    assert "export class BackendUsersClient {" in text
+    assert "createUser(body: UserCreate): Promise<UserRead> {" in text
+    # a domain has no TypeScript of its own: the manifests that consume it generate its clients
+    assert generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateTypeScriptFromSpecRequest) == {}
 
 
 def test_tailor_adds_spec_sources_to_spec_folders(rule_runner: RuleRunner) -> None:

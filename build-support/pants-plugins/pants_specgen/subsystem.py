@@ -19,13 +19,22 @@ class SpecgenSubsystem(Subsystem):
             """
         ),
     )
+    typescript_source_root = StrOption(
+        default="src/typescript",
+        help=softwrap(
+            """
+            The folder generated TypeScript is placed under: `generated/models.ts`,
+            `generated/http.ts`, `generated/events.ts` and `generated/<service>/clients.ts` (from a
+            manifest). A package imports them relative to its own folder.
+            """
+        ),
+    )
     documents_root = StrOption(
         default="src",
         help=softwrap(
             """
-            Where non-Python outputs go (shown by `pants export-codegen`): TypeScript types at
-            `<root>/typescript/generated/models.ts`, `<root>/openapi/<service>/<domain>.json`,
-            `<root>/asyncapi/events.json`.
+            Where the API documents go (shown by `pants export-codegen`):
+            `<root>/openapi/<service>/<domain>.json`, `<root>/asyncapi/events.json`.
             """
         ),
     )

@@ -149,7 +149,8 @@ def main() -> None:
         timings[path] = (time.perf_counter() - begin, sum(len(text) for text in outputs.values()))
     python_done = time.perf_counter()
     cpu.append(time.process_time())
-    generate_typescript(spec)
+    for path in files:
+        generate_typescript(spec, path)
     asyncapi_document(spec)
     finished = time.perf_counter()
     cpu.append(time.process_time())

@@ -11,7 +11,7 @@ from specgen.generators.domain import render_domain
 from specgen.generators.events import render_events
 from specgen.generators.models import render_models
 from specgen.generators.openapi import openapi_fragment
-from specgen.generators.typescript import render_typescript
+from specgen.generators.typescript import generate_typescript
 from specgen.ir import Domain, SpecSet
 from specgen.loader import spec_kind
 
@@ -53,17 +53,10 @@ def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
     raise ValueError(f"{path}: no Python output for a {kind!r} spec")
 
 
-def generate_typescript(spec: SpecSet, source: str = "the model specs") -> str:
-    """models.ts for every schema of the spec set; `source` names them in the header."""
-    return render_typescript(spec, source)
-
-
 def generate_documents(spec: SpecSet, path: str) -> Dict[str, str]:
-    """Non-Python outputs of one spec file, for front ends and API tooling: TypeScript types
-    (`typescript/generated/models.ts`), the AsyncAPI document, an OpenAPI document per domain."""
+    """Non-Python, non-TypeScript outputs of one spec file, for API tooling: the AsyncAPI
+    document, an OpenAPI document per domain."""
     kind = spec_kind(path)
-    if kind == "models":
-        return {"typescript/generated/models.ts": generate_typescript(spec, path)}
     if kind == "events":
         return {"asyncapi/events.json": _json(asyncapi_document(spec))}
     if kind == "domain":

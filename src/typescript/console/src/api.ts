@@ -1,0 +1,8 @@
+// The backend's users client, as the console reaches it: under /backend on the same site.
+import { BackendUsersClient } from "@generated/console/clients";
+
+export const BACKEND_BASE_URL = "/backend";
+
+export function usersClient(baseUrl = BACKEND_BASE_URL): BackendUsersClient {
+  return new BackendUsersClient({ baseUrl });
+}
