@@ -3,7 +3,8 @@
 Enable together with `pants.backend.experimental.javascript`; see target_types.py for what works.
 """
 
-from pants_typescript import tailor
+from pants_typescript import packaged_files, tailor
+from pants_typescript.packaged_files import PackagedFilesTarget
 from pants_typescript.target_types import (
     TypeScriptSourcesGeneratorTarget,
     TypeScriptSourceTarget,
@@ -13,7 +14,7 @@ from pants_typescript.target_types import (
 
 
 def rules():
-    return [*tailor.rules()]
+    return [*tailor.rules(), *packaged_files.rules()]
 
 
 def target_types():
@@ -22,4 +23,5 @@ def target_types():
         TypeScriptSourcesGeneratorTarget,
         TypeScriptTestTarget,
         TypeScriptTestsGeneratorTarget,
+        PackagedFilesTarget,
     ]

@@ -40,7 +40,7 @@ export async function startBackend(pex: string, stateDir: string, timeoutMs = 18
   const stop = () => stopProcess(child);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the backend exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the backend exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`${url}/health`)).ok) return { url, stop, output: () => output };
     } catch {
@@ -54,7 +54,7 @@ export async function startBackend(pex: string, stateDir: string, timeoutMs = 18
 
 // SIGTERM to the backend's process group (the pex, uvicorn and its embedded servers), then SIGKILL.
 async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   process.kill(-child.pid, "SIGTERM");
   const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);

@@ -11,13 +11,17 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort, startBackend, type RunningBackend } from "./backend";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
-const BACKEND_PEX = fileURLToPath(new URL("backend.pex", import.meta.url));
+// Where `packaged_files` puts the backend pex: its dist/ path from the sandbox root.
+const BACKEND_PEX = fileURLToPath(new URL("../../../../src.python.backend/pex.pex", import.meta.url));
 const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
 // What infra/caddy/Caddyfile sends: no inline script or style may run.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 const ARTIFACTS = process.env["SPECFIRST_TEST_ARTIFACTS"]
   ? join(process.env["SPECFIRST_TEST_ARTIFACTS"], "console-browser")
   : mkdtempSync(join(tmpdir(), "console-screens-"));
+
+// Each step drives a real browser and server; the first one also loads the page cold.
+const STEP_TIMEOUT = 60_000;
 
 const state = mkdtempSync(join(tmpdir(), "console-e2e-"));
 let backend: RunningBackend;
@@ -116,7 +120,7 @@ it("creates a user, lists it, makes it admin and deletes it", async () => {
   expect(await page.getByRole("alert").count()).toBe(0);
   expect(((await (await fetch(`${backend.url}/users`)).json()) as unknown[]).length).toBe(0);
   await shot("4-deleted");
-});
+}, STEP_TIMEOUT);
 
 it("refuses a bad Telegram id in the form without calling the backend", async () => {
   let requests = 0;
@@ -126,7 +130,7 @@ it("refuses a bad Telegram id in the form without calling the backend", async ()
   await createInForm("-3");
   await page.getByText("A Telegram id is a whole number, 0 or more.").waitFor();
   expect(requests).toBe(0);
-});
+}, STEP_TIMEOUT);
 
 it("pages through users ten at a time", async () => {
   for (let index = 0; index < 11; index += 1) {
@@ -150,7 +154,7 @@ it("pages through users ten at a time", async () => {
   await row(900_010).getByRole("button", { name: "Delete" }).click();
   await row(900_009).waitFor();
   expect(await page.locator("tbody tr").count()).toBe(10);
-});
+}, STEP_TIMEOUT);
 
 it("says so clearly when the backend is gone", async () => {
   await backend.stop();
@@ -160,4 +164,4 @@ it("says so clearly when the backend is gone", async () => {
   expect(await alert.textContent()).toMatch(/^The backend (did not answer|answered 5\d\d)/);
   await shot("6-backend-down");
   expect(problems).toEqual([]);
-});
+}, STEP_TIMEOUT);
