@@ -51,6 +51,7 @@ def _environment(service: Service, registry: Registry) -> List[Tuple[str, str]]:
             variables.append((f"{name.upper()}_URL", f"http://{name}:{dependency.port}"))
     if service.serves_http:
         variables.append((f"{service.name.upper()}_PORT", str(service.port)))
+    if service.serves_http and not service.type.site_root:
         # Caddy serves it under /<name>/ (caddy_section below): /docs loads its document from there.
         variables.append((f"{service.name.upper()}_ROOT_PATH", f"/{service.name}"))
     return variables
@@ -104,16 +105,24 @@ def base_section(registry: Registry) -> List[str]:
         lines += _service_body(service, registry, depends_on)
         lines.append("    restart: unless-stopped")
         if service.serves_http:
-            probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{service.port}/health/ready', timeout=3)"
             lines += [
                 "    healthcheck:",
-                f'      test: ["CMD", "python3", "-c", {_quote(probe)}]',
+                f"      test: {_flow_list(_health_probe(service))}",
                 "      interval: 10s",
                 "      timeout: 5s",
                 "      retries: 5",
                 "      start_period: 30s",
             ]
     return lines
+
+
+def _health_probe(service: Service) -> Tuple[str, ...]:
+    if service.type.python:
+        url = f"http://127.0.0.1:{service.port}/health/ready"
+        probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout=3)"
+        return ("CMD", "python3", "-c", probe)
+    # A web front end's image has no Python; it is ready when it serves files.
+    return ("CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{service.port}/health")
 
 
 def dev_section(registry: Registry) -> List[str]:
@@ -140,12 +149,15 @@ def prod_section(registry: Registry) -> List[str]:
 
 def caddy_section(registry: Registry) -> List[str]:
     lines: List[str] = []
-    for service in registry.services:
+    # A web front end takes every path the APIs' /<name>/ routes leave (Caddy's `handle` blocks
+    # are exclusive, the more specific first), so it comes last.
+    for service in sorted(registry.services, key=lambda service: service.type.site_root):
         if not service.serves_http:
             continue
+        matcher = "handle" if service.type.site_root else f"handle_path /{service.name}/*"
         # Replicas are found by DNS, so traffic spreads over every replica Compose starts.
         route = [
-            f"handle_path /{service.name}/* {{",
+            f"{matcher} {{",
             "\t# Bodies over the limit never reach the service (413, see handle_errors).",
             "\trequest_body {",
             "\t\tmax_size {$CADDY_MAX_BODY_SIZE:1MB}",

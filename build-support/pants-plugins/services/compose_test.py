@@ -81,3 +81,18 @@ def test_a_file_without_its_markers_is_an_error(text: str) -> None:
     texts["infra/compose.yml"] = text
     with pytest.raises(SectionError, match="infra/compose.yml: "):
         render_all(REGISTRY, texts)
+
+
+def test_a_web_front_end_is_served_at_the_root_after_the_apis() -> None:
+    registry = load_registry(
+        "services:\n"
+        "  - {name: console, type: typescript-web, description: Console.}\n"
+        "  - {name: backend, type: python-fastapi, description: API.}\n"
+    )
+    files = rendered(registry)
+    caddy = files["infra/caddy/Caddyfile"]
+    assert caddy.index("handle_path /backend/* {") < caddy.index("\thandle {")
+    assert "name console" in caddy
+    console = yaml.safe_load(files["infra/compose.yml"])["services"]["console"]
+    assert console["environment"] == {"CONSOLE_PORT": "8080"}  # served at /: no root path
+    assert console["healthcheck"]["test"][:2] == ["CMD", "wget"]

@@ -33,6 +33,9 @@ class ServiceType:
     name: str
     http_port: Optional[int]  # the port the service answers HTTP on, None for no HTTP
     has_spec: bool  # scaffolded with a domain spec under spec/
+    source_root: str = "src/python"  # its folder is <source_root>/<name>/
+    python: bool = True  # a Python service: templates/common/ applies, Python probes its health
+    site_root: bool = False  # Caddy serves it at / (a web front end) rather than under /<name>/
 
 
 SERVICE_TYPES: Dict[str, ServiceType] = {
@@ -41,6 +44,14 @@ SERVICE_TYPES: Dict[str, ServiceType] = {
         ServiceType("python-fastapi", http_port=8000, has_spec=True),
         ServiceType("python-faststream", http_port=None, has_spec=True),
         ServiceType("default", http_port=None, has_spec=False),
+        ServiceType(
+            "typescript-web",
+            http_port=8080,
+            has_spec=True,
+            source_root="src/typescript",
+            python=False,
+            site_root=True,
+        ),
     )
 }
 
@@ -76,6 +87,10 @@ class Service:
     @property
     def serves_http(self) -> bool:
         return self.port is not None
+
+    @property
+    def folder(self) -> str:
+        return f"{self.type.source_root}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,7 @@ def _services(doc: _Doc, root: Any) -> List[Service]:
         first_index[service.name] = index
         services.append(service)
     _check_dependencies(doc, services, first_index)
+    _check_one_site_root(doc, services, first_index)
     return services
 
 
@@ -226,3 +242,13 @@ def _check_dependencies(doc: _Doc, services: List[Service], index_of: Dict[str, 
                     f"unknown service '{dependency}'",
                     _did_you_mean(dependency, known) or f"known services: {', '.join(known)}",
                 )
+
+
+def _check_one_site_root(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
+    at_root = [service for service in services if service.type.site_root]
+    for service in at_root[1:]:
+        doc.error(
+            ("services", index_of[service.name], "type"),
+            f"only one service can be served at the site's root /, and '{at_root[0].name}' is",
+            f"a {service.type.name} service is served at /; keep one per site",
+        )

@@ -106,3 +106,19 @@ def test_every_problem_names_file_line_and_key() -> None:
 )
 def test_malformed_registries(text: str, expected: str) -> None:
     assert any(error.startswith(expected) for error in errors_of(text))
+
+
+CONSOLE = "  - {name: console, type: typescript-web, description: Console.}\n"
+
+
+def test_a_web_front_end() -> None:
+    console = load_registry(VALID + CONSOLE).services[-1]
+    assert (console.port, console.folder) == (8080, "src/typescript/console")
+
+
+def test_one_web_front_end_per_site() -> None:
+    shop = "  - {name: shop, type: typescript-web, description: Shop.}\n"
+    assert errors_of(VALID + CONSOLE + shop) == [
+        "services.yml:17: services[4].type: only one service can be served at the site's root /, "
+        "and 'console' is (hint: a typescript-web service is served at /; keep one per site)"
+    ]

@@ -11,16 +11,11 @@ from services.registry import Service
 from specgen.generators.naming import camel
 
 TEMPLATES_DIR = "templates"
-SERVICES_DIR = "src/python"
 COMMON_LAYER = "common"
 PARTIALS_DIR = "_partials"
 NAME_PLACEHOLDER = "__name__"
 # Pants reads any file called BUILD or BUILD.* as a BUILD file, templates included.
 _STORED_NAMES = {"BUILDFILE": "BUILD"}
-
-
-def service_dir(name: str) -> str:
-    return f"{SERVICES_DIR}/{name}"
 
 
 def render_service(service: Service, templates: Mapping[str, str]) -> Dict[str, str]:
@@ -40,16 +35,17 @@ def render_service(service: Service, templates: Mapping[str, str]) -> Dict[str, 
     }
     files: Dict[str, str] = {}
     # The type's own layer comes last: its files replace the common ones of the same name.
-    for layer in (COMMON_LAYER, service.type.name):
+    layers = (COMMON_LAYER, service.type.name) if service.type.python else (service.type.name,)
+    for layer in layers:
         layer_prefix = f"{layer}/"
         for name in sorted(environment.list_templates()):
             if name.startswith(layer_prefix):
-                output = _output_path(service.name, name[len(layer_prefix) :])
+                output = _output_path(service, name[len(layer_prefix) :])
                 files[output] = environment.get_template(name).render(context)
     return files
 
 
-def _output_path(service_name: str, template_path: str) -> str:
+def _output_path(service: Service, template_path: str) -> str:
     directory, file_name = posixpath.split(template_path[: -len(".j2")])
-    file_name = _STORED_NAMES.get(file_name, file_name).replace(NAME_PLACEHOLDER, service_name)
-    return posixpath.join(service_dir(service_name), directory, file_name)
+    file_name = _STORED_NAMES.get(file_name, file_name).replace(NAME_PLACEHOLDER, service.name)
+    return posixpath.join(service.folder, directory, file_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,23 @@ EXPECTED_FILES = {
     "python-faststream": COMMON
     | {"worker.py", "worker_test.py", "spec/BUILD", "spec/order_book.yaml"},
     "default": COMMON | {"main_test.py"},
+    # A web front end is not a Python service: none of the common layer.
+    "typescript-web": {
+        "BUILD",
+        "Caddyfile",
+        "Dockerfile",
+        "README.md",
+        "index.html",
+        "package.json",
+        "tsconfig.json",
+        "vite.config.ts",
+        "spec/BUILD",
+        "spec/manifest.yaml",
+        "src/app.test.ts",
+        "src/app.ts",
+        "src/main.tsx",
+        "src/typecheck.test.ts",
+    },
 }
 
 
@@ -33,10 +51,13 @@ def scaffold(type_name: str) -> dict[str, str]:
     service = Service(
         "order_book", service_type, "Keeps the order book.", port=service_type.http_port
     )
-    prefix = "src/python/order_book/"
+    prefix = f"{service_type.source_root}/order_book/"
     return {
         path[len(prefix) :]: text for path, text in render_service(service, templates()).items()
     }
+
+
+PYTHON_TYPES = sorted(name for name, service_type in SERVICE_TYPES.items() if service_type.python)
 
 
 @pytest.mark.parametrize("type_name", sorted(SERVICE_TYPES))
@@ -45,9 +66,15 @@ def test_each_type_renders_its_files(type_name: str) -> None:
     assert set(files) == EXPECTED_FILES[type_name]
     for path, text in files.items():
         assert "{{" not in text and "{%" not in text, path
+    assert 'repository="specfirst/order_book"' in files["BUILD"]
+
+
+@pytest.mark.parametrize("type_name", PYTHON_TYPES)
+def test_python_services_are_python(type_name: str) -> None:
+    files = scaffold(type_name)
+    for path, text in files.items():
         if path.endswith(".py"):
             ast.parse(text, filename=path)
-    assert 'repository="specfirst/order_book"' in files["BUILD"]
     assert "COPY src.python.order_book/pex-srcs.pex" in files["Dockerfile"]
     assert ("EXPOSE 8000" in files["Dockerfile"]) == (type_name == "python-fastapi")
 
@@ -70,3 +97,25 @@ def test_names_derived_from_the_service_name() -> None:
     files = scaffold("python-fastapi")
     assert "class OrderBookOperations:" in files["app.py"]
     assert 'env_prefix="ORDER_BOOK_"' in files["settings.py"]
+
+
+def test_a_web_front_end_builds_and_serves_its_own_files() -> None:
+    files = scaffold("typescript-web")
+    assert json.loads(files["package.json"])["name"] == "@specfirst/order_book"
+    assert 'output_directories=["dist/order_book"]' in files["BUILD"]
+    assert 'outDir: "dist/order_book"' in files["vite.config.ts"]
+    assert "COPY dist/order_book /srv/order_book" in files["Dockerfile"]
+    assert ":{$ORDER_BOOK_PORT:8080} {" in files["Caddyfile"]
+    assert '"Keeps the order book."' in files["src/app.ts"]
+
+
+def test_the_scaffolded_manifest_loads() -> None:
+    manifest = scaffold("typescript-web")["spec/manifest.yaml"]
+    spec = load(
+        {
+            "shared/spec/models.yaml": MODELS,
+            "shared/spec/events.yaml": EVENTS,
+            "src/typescript/order_book/spec/manifest.yaml": manifest,
+        }
+    )
+    assert [m.service for m in spec.manifests] == ["order_book"]

@@ -11,7 +11,7 @@ from typing import AbstractSet, Dict, List, Mapping, Tuple
 
 from services.compose import COMPOSE_FILE, render_all, services_in_compose
 from services.registry import REGISTRY_FILE, Registry
-from services.scaffold import render_service, service_dir
+from services.scaffold import render_service
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SyncPlan:
         lines += [f"out of date: {path} (generated section)" for path in sorted(self.updated_files)]
         lines += [
             f"unregistered: {name} is no longer in {REGISTRY_FILE}; its section of {COMPOSE_FILE} is "
-            f"dropped, {service_dir(name)}/ is kept (delete it by hand if it should go)"
+            f"dropped, its folder is kept (delete it by hand if it should go)"
             for name in self.unregistered
         ]
         return lines
@@ -37,7 +37,9 @@ class SyncPlan:
 def scaffolded(registry: Registry, existing_files: AbstractSet[str]) -> Tuple[str, ...]:
     """Registered services with a BUILD file: they belong to their authors and are never touched."""
     return tuple(
-        name for name in registry.names() if f"{service_dir(name)}/BUILD" in existing_files
+        service.name
+        for service in registry.services
+        if f"{service.folder}/BUILD" in existing_files
     )
 
 

@@ -15,7 +15,8 @@ export default defineConfig({
   resolve: generated ? { alias: { "@generated": generated } } : {},
   // React's automatic JSX runtime through Vite's own esbuild: no React plugin needed.
   esbuild: { jsx: "automatic" },
-  build: { outDir: "dist", sourcemap: false, assetsInlineLimit: 0 },
+  // dist/<package>: the path the built files keep in a docker_image context.
+  build: { outDir: "dist/console", sourcemap: false, assetsInlineLimit: 0 },
   // `npm run dev`: the backend of `pants run src/python/backend:pex`, as Caddy serves it.
   server: {
     proxy: {

@@ -20,7 +20,7 @@ from pants.util.strutil import softwrap
 
 from services.compose import MANAGED_FILES, SectionError
 from services.registry import REGISTRY_FILE, load_registry
-from services.scaffold import TEMPLATES_DIR, service_dir
+from services.scaffold import TEMPLATES_DIR
 from services.sync import plan_sync
 from specgen.errors import SpecErrors
 
@@ -77,7 +77,7 @@ async def sync_services(
             PathGlobs,
             _required([managed.path for managed in MANAGED_FILES]),
         ),
-        Get(Paths, PathGlobs([f"{service_dir(name)}/**" for name in registry.names()])),
+        Get(Paths, PathGlobs([f"{service.folder}/**" for service in registry.services])),
     )
     try:
         plan = plan_sync(registry, _texts(templates), _texts(managed), set(existing.files))
