@@ -4,10 +4,7 @@ import { defineConfig } from "vitest/config";
 
 // The generated client: in a Pants sandbox it sits beside this package (src/typescript/generated);
 // outside Pants, `pants export-codegen` writes it under dist/codegen/.
-const generated = [
-  "../generated",
-  "../../../dist/codegen/src/typescript/generated",
-]
+const generated = ["../generated", "../../../dist/codegen/src/typescript/generated"]
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((path) => existsSync(path));
 

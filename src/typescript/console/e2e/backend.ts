@@ -16,12 +16,20 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
     });
   });
 }
 
-export async function startBackend(pex: string, stateDir: string, timeoutMs = 180_000): Promise<RunningBackend> {
+export async function startBackend(
+  pex: string,
+  stateDir: string,
+  timeoutMs = 180_000,
+): Promise<RunningBackend> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -40,7 +48,8 @@ export async function startBackend(pex: string, stateDir: string, timeoutMs = 18
   const stop = () => stopProcess(child);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the backend exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the backend exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`${url}/health`)).ok) return { url, stop, output: () => output };
     } catch {
@@ -57,7 +66,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   process.kill(-child.pid, "SIGTERM");
-  const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+  const killed = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+  ]);
   if (!killed) {
     process.kill(-child.pid, "SIGKILL");
     await exited;

@@ -12,10 +12,13 @@ import { freePort, startBackend, type RunningBackend } from "./backend";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 // Where `packaged_files` puts the backend pex: its dist/ path from the sandbox root.
-const BACKEND_PEX = fileURLToPath(new URL("../../../../src.python.backend/pex.pex", import.meta.url));
+const BACKEND_PEX = fileURLToPath(
+  new URL("../../../../src.python.backend/pex.pex", import.meta.url),
+);
 const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
 // What infra/caddy/Caddyfile sends: no inline script or style may run.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 const ARTIFACTS = process.env["SPECFIRST_TEST_ARTIFACTS"]
   ? join(process.env["SPECFIRST_TEST_ARTIFACTS"], "console-browser")
   : mkdtempSync(join(tmpdir(), "console-screens-"));
@@ -44,7 +47,12 @@ beforeAll(async () => {
       port: await freePort(),
       strictPort: true,
       headers: { "Content-Security-Policy": CSP },
-      proxy: { "/backend": { target: backend.url, rewrite: (path: string) => path.replace(/^\/backend/, "") } },
+      proxy: {
+        "/backend": {
+          target: backend.url,
+          rewrite: (path: string) => path.replace(/^\/backend/, ""),
+        },
+      },
     },
   });
   context = await chromium.launchPersistentContext(join(state, "profile"), {
@@ -62,7 +70,8 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("Failed to load resource")) problems.push(message.text());
+    if (message.type() === "error" && !message.text().includes("Failed to load resource"))
+      problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(String(error)));
 }, 300_000);
@@ -93,75 +102,94 @@ it("serves the built console without inline scripts", () => {
   for (const tag of scripts) expect(tag).toMatch(/\bsrc="/);
 });
 
-it("creates a user, lists it, makes it admin and deletes it", async () => {
-  const telegramId = 700_000 + (process.pid % 100_000);
-  await page.goto(site.resolvedUrls!.local[0]!);
-  await expect.poll(() => page.getByText("No users yet.").isVisible()).toBe(true);
+it(
+  "creates a user, lists it, makes it admin and deletes it",
+  async () => {
+    const telegramId = 700_000 + (process.pid % 100_000);
+    await page.goto(site.resolvedUrls!.local[0]!);
+    await expect.poll(() => page.getByText("No users yet.").isVisible()).toBe(true);
 
-  await createInForm(String(telegramId));
-  await row(telegramId).waitFor();
-  expect(await row(telegramId).locator("td").nth(2).textContent()).toBe("no");
-  await shot("1-created");
+    await createInForm(String(telegramId));
+    await row(telegramId).waitFor();
+    expect(await row(telegramId).locator("td").nth(2).textContent()).toBe("no");
+    await shot("1-created");
 
-  await row(telegramId).getByRole("button", { name: "Make admin" }).click();
-  await expect.poll(() => row(telegramId).locator("td").nth(2).textContent()).toBe("yes");
-  const listed = (await (await fetch(`${backend.url}/users`)).json()) as { telegram_id: number; is_admin: boolean }[];
-  expect(listed.find((user) => user.telegram_id === telegramId)?.is_admin).toBe(true);
-  await shot("2-admin");
+    await row(telegramId).getByRole("button", { name: "Make admin" }).click();
+    await expect.poll(() => row(telegramId).locator("td").nth(2).textContent()).toBe("yes");
+    const listed = (await (await fetch(`${backend.url}/users`)).json()) as {
+      telegram_id: number;
+      is_admin: boolean;
+    }[];
+    expect(listed.find((user) => user.telegram_id === telegramId)?.is_admin).toBe(true);
+    await shot("2-admin");
 
-  await createInForm(String(telegramId));
-  const alert = page.getByRole("alert");
-  await alert.waitFor();
-  expect(await alert.textContent()).toMatch(/^Conflict \(409\): /);
-  await shot("3-conflict");
+    await createInForm(String(telegramId));
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^Conflict \(409\): /);
+    await shot("3-conflict");
 
-  await row(telegramId).getByRole("button", { name: "Delete" }).click();
-  await row(telegramId).waitFor({ state: "detached" });
-  expect(await page.getByRole("alert").count()).toBe(0);
-  expect(((await (await fetch(`${backend.url}/users`)).json()) as unknown[]).length).toBe(0);
-  await shot("4-deleted");
-}, STEP_TIMEOUT);
+    await row(telegramId).getByRole("button", { name: "Delete" }).click();
+    await row(telegramId).waitFor({ state: "detached" });
+    expect(await page.getByRole("alert").count()).toBe(0);
+    expect(((await (await fetch(`${backend.url}/users`)).json()) as unknown[]).length).toBe(0);
+    await shot("4-deleted");
+  },
+  STEP_TIMEOUT,
+);
 
-it("refuses a bad Telegram id in the form without calling the backend", async () => {
-  let requests = 0;
-  page.on("request", (request) => {
-    if (request.url().includes("/backend/")) requests += 1;
-  });
-  await createInForm("-3");
-  await page.getByText("A Telegram id is a whole number, 0 or more.").waitFor();
-  expect(requests).toBe(0);
-}, STEP_TIMEOUT);
-
-it("pages through users ten at a time", async () => {
-  for (let index = 0; index < 11; index += 1) {
-    const created = await fetch(`${backend.url}/users`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ telegram_id: 900_000 + index }),
+it(
+  "refuses a bad Telegram id in the form without calling the backend",
+  async () => {
+    let requests = 0;
+    page.on("request", (request) => {
+      if (request.url().includes("/backend/")) requests += 1;
     });
-    expect(created.status).toBe(201);
-  }
-  await page.reload();
-  await row(900_000).waitFor();
-  expect(await page.locator("tbody tr").count()).toBe(10);
-  await page.getByRole("button", { name: "Next" }).click();
-  await row(900_010).waitFor();
-  expect(await page.locator("tbody tr").count()).toBe(1);
-  expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true);
-  await shot("5-second-page");
+    await createInForm("-3");
+    await page.getByText("A Telegram id is a whole number, 0 or more.").waitFor();
+    expect(requests).toBe(0);
+  },
+  STEP_TIMEOUT,
+);
 
-  // Deleting the only user of the last page goes back to the page before.
-  await row(900_010).getByRole("button", { name: "Delete" }).click();
-  await row(900_009).waitFor();
-  expect(await page.locator("tbody tr").count()).toBe(10);
-}, STEP_TIMEOUT);
+it(
+  "pages through users ten at a time",
+  async () => {
+    for (let index = 0; index < 11; index += 1) {
+      const created = await fetch(`${backend.url}/users`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ telegram_id: 900_000 + index }),
+      });
+      expect(created.status).toBe(201);
+    }
+    await page.reload();
+    await row(900_000).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(10);
+    await page.getByRole("button", { name: "Next" }).click();
+    await row(900_010).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true);
+    await shot("5-second-page");
 
-it("says so clearly when the backend is gone", async () => {
-  await backend.stop();
-  await page.getByRole("button", { name: "Make admin" }).first().click();
-  const alert = page.getByRole("alert");
-  await alert.waitFor();
-  expect(await alert.textContent()).toMatch(/^The backend (did not answer|answered 5\d\d)/);
-  await shot("6-backend-down");
-  expect(problems).toEqual([]);
-}, STEP_TIMEOUT);
+    // Deleting the only user of the last page goes back to the page before.
+    await row(900_010).getByRole("button", { name: "Delete" }).click();
+    await row(900_009).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(10);
+  },
+  STEP_TIMEOUT,
+);
+
+it(
+  "says so clearly when the backend is gone",
+  async () => {
+    await backend.stop();
+    await page.getByRole("button", { name: "Make admin" }).first().click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^The backend (did not answer|answered 5\d\d)/);
+    await shot("6-backend-down");
+    expect(problems).toEqual([]);
+  },
+  STEP_TIMEOUT,
+);

@@ -191,7 +191,11 @@ function UserTable(props: {
             ? `${page.offset + 1}–${page.offset + page.items.length}`
             : `from ${page.offset + 1}`}
         </span>
-        <button type="button" disabled={!page.hasNext} onClick={() => props.onPage(nextOffset(page))}>
+        <button
+          type="button"
+          disabled={!page.hasNext}
+          onClick={() => props.onPage(nextOffset(page))}
+        >
           Next
         </button>
       </nav>

@@ -26,7 +26,13 @@ function answering(status: number, body?: unknown, token?: string) {
   return { client, sent };
 }
 
-const USER = { id: 7, telegram_id: 42, is_admin: false, created_at: "2026-11-29T21:00:00Z", updated_at: "2026-11-29T21:00:00Z" };
+const USER = {
+  id: 7,
+  telegram_id: 42,
+  is_admin: false,
+  created_at: "2026-11-29T21:00:00Z",
+  updated_at: "2026-11-29T21:00:00Z",
+};
 
 describe("requests", () => {
   it("puts query parameters in the URL and leaves out the ones not given", async () => {
@@ -64,7 +70,15 @@ describe("failures", () => {
   });
 
   it("reads FastAPI's validation list into one line", async () => {
-    const body = { detail: [{ loc: ["body", "telegram_id"], msg: "Input should be greater than or equal to 0", type: "x" }] };
+    const body = {
+      detail: [
+        {
+          loc: ["body", "telegram_id"],
+          msg: "Input should be greater than or equal to 0",
+          type: "x",
+        },
+      ],
+    };
     const { client } = answering(422, body);
     await expect(client.createUser({ telegram_id: -1 })).rejects.toMatchObject({
       status: 422,
@@ -85,7 +99,10 @@ describe("failures", () => {
       throw new TypeError("Failed to fetch");
     };
     const client = new BackendUsersClient({ baseUrl: "/backend", fetch });
-    await expect(client.listUsers()).rejects.toMatchObject({ status: null, detail: "TypeError: Failed to fetch" });
+    await expect(client.listUsers()).rejects.toMatchObject({
+      status: null,
+      detail: "TypeError: Failed to fetch",
+    });
   });
 
   it("refuses a success answer that is not JSON", async () => {

@@ -6,10 +6,14 @@ import { expect, it } from "vitest";
 
 it("type-checks under strict tsc", () => {
   const packageDir = fileURLToPath(new URL("..", import.meta.url));
-  const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "--noEmit", "-p", "."], {
-    cwd: packageDir,
-    encoding: "utf8",
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    ["node_modules/typescript/bin/tsc", "--noEmit", "-p", "."],
+    {
+      cwd: packageDir,
+      encoding: "utf8",
+    },
+  );
   expect(tsc.stdout + tsc.stderr).toBe("");
   expect(tsc.status).toBe(0);
 }, 120_000);

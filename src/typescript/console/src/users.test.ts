@@ -49,20 +49,25 @@ describe("the Telegram id field", () => {
   });
 
   it("refuses numbers JavaScript cannot hold exactly", () => {
-    expect(parseTelegramId("9007199254740993")).toEqual({ ok: false, error: "That Telegram id is too large." });
+    expect(parseTelegramId("9007199254740993")).toEqual({
+      ok: false,
+      error: "That Telegram id is too large.",
+    });
   });
 });
 
 describe("error messages", () => {
   it("names a declared failure's status and the service's own words", () => {
-    const conflict = new ApiError("create_user", 409, "telegram_id 5 is taken", { detail: "telegram_id 5 is taken" });
+    const conflict = new ApiError("create_user", 409, "telegram_id 5 is taken", {
+      detail: "telegram_id 5 is taken",
+    });
     expect(describeError(conflict)).toBe("Conflict (409): telegram_id 5 is taken");
   });
 
   it("tells a missing answer from an unexpected one", () => {
-    expect(describeError(new UnexpectedResponseError("list_users", null, "TypeError: Failed to fetch"))).toBe(
-      "The backend did not answer: TypeError: Failed to fetch",
-    );
+    expect(
+      describeError(new UnexpectedResponseError("list_users", null, "TypeError: Failed to fetch")),
+    ).toBe("The backend did not answer: TypeError: Failed to fetch");
     expect(describeError(new UnexpectedResponseError("list_users", 502, "Bad Gateway"))).toBe(
       "The backend answered 502: Bad Gateway",
     );

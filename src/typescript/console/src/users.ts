@@ -35,7 +35,9 @@ export function nextOffset(page: Page<unknown>, pageSize = PAGE_SIZE): number {
 
 /** Where to go after deleting a user: the page before when the deleted one was the page's last. */
 export function offsetAfterDelete(page: Page<unknown>, pageSize = PAGE_SIZE): number {
-  return page.items.length === 1 && page.offset > 0 ? Math.max(0, page.offset - pageSize) : page.offset;
+  return page.items.length === 1 && page.offset > 0
+    ? Math.max(0, page.offset - pageSize)
+    : page.offset;
 }
 
 export type Parsed<Value> = { ok: true; value: Value } | { ok: false; error: string };
@@ -44,7 +46,8 @@ export type Parsed<Value> = { ok: true; value: Value } | { ok: false; error: str
 export function parseTelegramId(text: string): Parsed<number> {
   const trimmed = text.trim();
   if (trimmed === "") return { ok: false, error: "Enter a Telegram id." };
-  if (!/^\d+$/.test(trimmed)) return { ok: false, error: "A Telegram id is a whole number, 0 or more." };
+  if (!/^\d+$/.test(trimmed))
+    return { ok: false, error: "A Telegram id is a whole number, 0 or more." };
   const value = Number(trimmed);
   if (!Number.isSafeInteger(value)) return { ok: false, error: "That Telegram id is too large." };
   return { ok: true, value };
