@@ -20,6 +20,7 @@ from scratch_repo import copy_repo, git, pants, scratch_dir
 
 BACKEND = "src/python/backend"
 TG_BOT = "src/python/tg_bot"
+CONSOLE = "src/typescript/console"
 
 
 def _in(directory: str, *names: str) -> set[str]:
@@ -79,6 +80,32 @@ TG_BOT_DEPLOYABLES = _in(
 # owning it): `spec:spec` is absent when a spec of it changes, present when it is only a dependent.
 
 
+# The web console (TypeScript): its code, tests, package and image, as far as they use the
+# generated client (the models, the events and its manifest's backend users domain). Its browser
+# test runs the backend pex too, so the backend's runtime changes select it (CONSOLE_BROWSER_TEST).
+CONSOLE_BROWSER_TEST = _in(CONSOLE, "e2e:browser", "e2e/console.test.ts:browser")
+CONSOLE_CODE = {
+    *_in(
+        CONSOLE,
+        "src/App.tsx:../src",
+        "src/api.ts:../src",
+        "src/main.tsx:../src",
+        "src/users.ts:../src",
+        "vite.config.ts:src",
+        ":src",
+    ),
+    *_in(
+        CONSOLE,
+        "src/client.test.ts:../tests",
+        "src/typecheck.test.ts:../tests",
+        "src/users.test.ts:../tests",
+        ":tests",
+    ),
+    *_in(CONSOLE, ":console", "#__specfirst/console", "#build", ":image"),
+    *CONSOLE_BROWSER_TEST,
+}
+CONSOLE_GENERATED = {*_in(CONSOLE, "spec/manifest.yaml", "spec:spec"), *CONSOLE_CODE}
+
 # A change to the shared models: every other spec needs them, so every generated module changes,
 # and with them everything above; then the direct importers of generated.models.
 EVERYTHING_GENERATED = {
@@ -103,6 +130,7 @@ EVERYTHING_GENERATED = {
     *_in(TG_BOT, "updates.py", "updates_test.py:tests"),
     *TG_BOT_DEPLOYABLES,
     *BOTH_SERVICES,
+    *CONSOLE_GENERATED,
     # Not servicekit, backend's repositories and migrations, tg_bot's Telegram API
     # client and settings: none of them imports generated code.
 }
@@ -136,9 +164,17 @@ CASES = (
         ),
     ),
     Case(
-        "a domain of one service selects only that service (tg_bot consumes users, not debug)",
+        "a domain of one service selects only that service (tg_bot and the console consume "
+        "users, not debug; the console's browser test runs the backend)",
         f"{BACKEND}/spec/debug.yaml",
-        frozenset({f"{BACKEND}/spec/debug.yaml", *BACKEND_APP, *BOTH_SERVICES}),
+        frozenset(
+            {f"{BACKEND}/spec/debug.yaml", *BACKEND_APP, *BOTH_SERVICES, *CONSOLE_BROWSER_TEST}
+        ),
+    ),
+    Case(
+        "the console's code selects only the console",
+        f"{CONSOLE}/src/users.ts",
+        frozenset(CONSOLE_CODE),
     ),
     Case(
         "a domain consumed by another service selects that service's client and its importers",
@@ -159,6 +195,8 @@ CASES = (
                 ),
                 *TG_BOT_DEPLOYABLES,
                 *BOTH_SERVICES,
+                # the console's manifest consumes backend.users too: its TypeScript client.
+                *CONSOLE_GENERATED,
             }
         ),
     ),
@@ -190,7 +228,8 @@ CASES = (
 def selection(root, touch: str) -> set[str]:
     path = root / touch
     original = path.read_text()
-    path.write_text(original + ("{# touched #}\n" if touch.endswith(".j2") else "# touched\n"))
+    comment = {".j2": "{# touched #}", ".ts": "// touched", ".tsx": "// touched"}
+    path.write_text(original + comment.get(path.suffix, "# touched") + "\n")
     try:
         output = pants(root, "--changed-since=HEAD", "--changed-dependents=transitive", "list")
     finally:

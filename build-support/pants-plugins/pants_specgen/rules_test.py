@@ -224,13 +224,18 @@ def test_a_spec_warning_is_logged_or_fatal_when_configured(
 
 
 def test_documents_for_api_tooling(rule_runner: RuleRunner) -> None:
-    files = generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateDocumentsFromSpecRequest)
+    files = generate(
+        rule_runner, "src/python/backend/spec/users.yaml", GenerateDocumentsFromSpecRequest
+    )
     assert list(files) == ["src/openapi/backend/users.json"]
 
 
 def test_typescript_for_front_ends(rule_runner: RuleRunner) -> None:
     models = generate(rule_runner, "shared/spec/models.yaml", GenerateTypeScriptFromSpecRequest)
-    assert sorted(models) == ["src/typescript/generated/http.ts", "src/typescript/generated/models.ts"]
+    assert sorted(models) == [
+        "src/typescript/generated/http.ts",
+        "src/typescript/generated/models.ts",
+    ]
     assert "export interface UserCreate" in models["src/typescript/generated/models.ts"]
     clients = generate(
         rule_runner, "src/python/tg_bot/spec/manifest.yaml", GenerateTypeScriptFromSpecRequest
@@ -239,7 +244,12 @@ def test_typescript_for_front_ends(rule_runner: RuleRunner) -> None:
     assert "export class BackendUsersClient {" in text
     assert "createUser(body: UserCreate): Promise<UserRead> {" in text
     # a domain has no TypeScript of its own: the manifests that consume it generate its clients
-    assert generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateTypeScriptFromSpecRequest) == {}
+    assert (
+        generate(
+            rule_runner, "src/python/backend/spec/users.yaml", GenerateTypeScriptFromSpecRequest
+        )
+        == {}
+    )
 
 
 def test_tailor_adds_spec_sources_to_spec_folders(rule_runner: RuleRunner) -> None:

@@ -34,8 +34,10 @@ class TypeScriptDependenciesField(Dependencies):
     pass
 
 
+# mypy takes the JavaScript fields' extensions for a tuple of exactly three (Pants 2.17 leaves the
+# class attribute unannotated); Field declares it `tuple[str, ...] | None`.
 class TypeScriptSourceField(JSSourceField):
-    expected_file_extensions = TS_FILE_EXTENSIONS
+    expected_file_extensions = TS_FILE_EXTENSIONS  # type: ignore[assignment]
 
 
 class TypeScriptSourceTarget(Target):
@@ -70,7 +72,7 @@ class TypeScriptSourcesGeneratorTarget(TargetFilesGenerator):
 
 
 class TypeScriptTestSourceField(JSTestSourceField):
-    expected_file_extensions = TS_FILE_EXTENSIONS
+    expected_file_extensions = TS_FILE_EXTENSIONS  # type: ignore[assignment]
 
 
 class TypeScriptTestTarget(Target):

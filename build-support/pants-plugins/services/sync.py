@@ -37,9 +37,7 @@ class SyncPlan:
 def scaffolded(registry: Registry, existing_files: AbstractSet[str]) -> Tuple[str, ...]:
     """Registered services with a BUILD file: they belong to their authors and are never touched."""
     return tuple(
-        service.name
-        for service in registry.services
-        if f"{service.folder}/BUILD" in existing_files
+        service.name for service in registry.services if f"{service.folder}/BUILD" in existing_files
     )
 
 

@@ -69,7 +69,19 @@ describe("failures", () => {
     expect(conflict.detail).toBe("telegram_id 42 is taken");
   });
 
-  it("reads FastAPI's validation list into one line", async () => {
+  it("reads the services' validation errors into one line", async () => {
+    const body = {
+      detail: "the request is invalid",
+      errors: [{ loc: ["body", "telegram_id"], msg: "Input should be a valid integer", type: "x" }],
+    };
+    const { client } = answering(422, body);
+    await expect(client.createUser({ telegram_id: 1 })).rejects.toMatchObject({
+      status: 422,
+      detail: "the request is invalid: telegram_id: Input should be a valid integer",
+    });
+  });
+
+  it("reads FastAPI's own validation list into one line", async () => {
     const body = {
       detail: [
         {

@@ -1,10 +1,10 @@
 """TypeScript output: the files generated from one spec file, under the TypeScript source root.
 
-    shared/spec/models.yaml        -> generated/models.ts (an interface per model and variant) and
-                                      generated/http.ts (the fetch runtime the clients share)
-    shared/spec/events.yaml        -> generated/events.ts (each event's payload type, by name)
-    <service>/spec/manifest.yaml   -> generated/<service>/clients.ts (a typed client per consumed
-                                      domain)
+shared/spec/models.yaml        -> generated/models.ts (an interface per model and variant) and
+                                  generated/http.ts (the fetch runtime the clients share)
+shared/spec/events.yaml        -> generated/events.ts (each event's payload type, by name)
+<service>/spec/manifest.yaml   -> generated/<service>/clients.ts (a typed client per consumed
+                                  domain)
 """
 
 from __future__ import annotations
