@@ -51,7 +51,7 @@ export async function startBackend(
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`the backend exited with ${child.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop, output: () => output };
+      if ((await fetch(`${url}/health/ready`)).ok) return { url, stop, output: () => output };
     } catch {
       // not listening yet
     }
