@@ -25,7 +25,8 @@ CONSOLE = "src/typescript/console"
 
 def _in(directory: str, *names: str) -> set[str]:
     return {
-        f"{directory}{name}" if name.startswith(":") else f"{directory}/{name}" for name in names
+        f"{directory}{name}" if name.startswith((":", "#")) else f"{directory}/{name}"
+        for name in names
     }
 
 
@@ -47,7 +48,16 @@ BACKEND_APP = {
         BACKEND,
         *(
             f"{test}_test.py:tests"
-            for test in ("app", "debug_api", "fuzz", "redis_outage", "settings", "users_api")
+            for test in (
+                "app",
+                "concurrency",
+                "debug_api",
+                "fuzz",
+                "hostile_requests",
+                "redis_outage",
+                "settings",
+                "users_api",
+            )
         ),
     ),
     *_in(
@@ -80,20 +90,13 @@ TG_BOT_DEPLOYABLES = _in(
 # owning it): `spec:spec` is absent when a spec of it changes, present when it is only a dependent.
 
 
-# The web console (TypeScript): its code, tests, package and image, as far as they use the
-# generated client (the models, the events and its manifest's backend users domain). Its browser
-# test runs the backend pex too, so the backend's runtime changes select it (CONSOLE_BROWSER_TEST).
+# The web console (TypeScript). Its browser test runs the backend pex (through packaged_files), so
+# a change to the backend's runtime selects that test and no other console target.
 CONSOLE_BROWSER_TEST = _in(CONSOLE, "e2e:browser", "e2e/console.test.ts:browser")
-CONSOLE_CODE = {
-    *_in(
-        CONSOLE,
-        "src/App.tsx:../src",
-        "src/api.ts:../src",
-        "src/main.tsx:../src",
-        "src/users.ts:../src",
-        "vite.config.ts:src",
-        ":src",
-    ),
+BACKEND_PEX_IN_BROWSER_TEST = {*_in(CONSOLE, "e2e:backend-pex"), *CONSOLE_BROWSER_TEST}
+# What depends on all of the console's code: its tests, package, image and the browser test.
+# TypeScript imports are not inferred (docs/typescript.md), so one file does not select another.
+CONSOLE_DEPENDENTS = {
     *_in(
         CONSOLE,
         "src/client.test.ts:../tests",
@@ -104,7 +107,21 @@ CONSOLE_CODE = {
     *_in(CONSOLE, ":console", "#__specfirst/console", "#build", ":image"),
     *CONSOLE_BROWSER_TEST,
 }
-CONSOLE_GENERATED = {*_in(CONSOLE, "spec/manifest.yaml", "spec:spec"), *CONSOLE_CODE}
+# Everything of the console that uses the generated client (the models, the events and the
+# backend users domain its manifest consumes).
+CONSOLE_GENERATED = {
+    *_in(CONSOLE, "spec/manifest.yaml", "spec:spec"),
+    *_in(
+        CONSOLE,
+        "src/App.tsx:../src",
+        "src/api.ts:../src",
+        "src/main.tsx:../src",
+        "src/users.ts:../src",
+        "vite.config.ts:src",
+        ":src",
+    ),
+    *CONSOLE_DEPENDENTS,
+}
 
 # A change to the shared models: every other spec needs them, so every generated module changes,
 # and with them everything above; then the direct importers of generated.models.
@@ -131,6 +148,7 @@ EVERYTHING_GENERATED = {
     *TG_BOT_DEPLOYABLES,
     *BOTH_SERVICES,
     *CONSOLE_GENERATED,
+    *BACKEND_PEX_IN_BROWSER_TEST,
     # Not servicekit, backend's repositories and migrations, tg_bot's Telegram API
     # client and settings: none of them imports generated code.
 }
@@ -168,13 +186,18 @@ CASES = (
         "users, not debug; the console's browser test runs the backend)",
         f"{BACKEND}/spec/debug.yaml",
         frozenset(
-            {f"{BACKEND}/spec/debug.yaml", *BACKEND_APP, *BOTH_SERVICES, *CONSOLE_BROWSER_TEST}
+            {
+                f"{BACKEND}/spec/debug.yaml",
+                *BACKEND_APP,
+                *BOTH_SERVICES,
+                *BACKEND_PEX_IN_BROWSER_TEST,
+            }
         ),
     ),
     Case(
         "the console's code selects only the console",
         f"{CONSOLE}/src/users.ts",
-        frozenset(CONSOLE_CODE),
+        frozenset({f"{CONSOLE}/src/users.ts:../src", *CONSOLE_DEPENDENTS}),
     ),
     Case(
         "a domain consumed by another service selects that service's client and its importers",
@@ -197,6 +220,7 @@ CASES = (
                 *BOTH_SERVICES,
                 # the console's manifest consumes backend.users too: its TypeScript client.
                 *CONSOLE_GENERATED,
+                *BACKEND_PEX_IN_BROWSER_TEST,
             }
         ),
     ),
