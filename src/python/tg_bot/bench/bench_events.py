@@ -2,8 +2,9 @@
 
     pants run src/python/tg_bot/bench:bench_events [-- --events 10000 --rate 1000]
 
-Each run starts one or two worker processes (this file with --worker), publishes a burst of events
-for throughput (publish -> handler -> ack), then a paced series for latency. Both kinds get the
+Each run starts one or two worker processes (this file with --worker). Throughput: the workers drain
+a backlog published while they were stopped (handler -> ack, first to last handled). Latency: a
+series paced at --rate, publish -> handled. Both kinds get the
 same events from the same publisher (EventBus.publish, FastStream's envelope). The hand-written
 loop is what a competent engineer writes: XREADGROUP COUNT 100, decode and validate each entry,
 handle it, then one pipelined round trip per batch that marks each event processed (for
@@ -126,6 +127,7 @@ class Result:
     events_per_second: float
     p50_ms: float
     p99_ms: float
+    paced_rate: float  # events/s the paced series reached: a loaded machine may fall short
 
 
 async def publish(url: str, stream: str, numbers: range, rate: float | None) -> None:
@@ -196,6 +198,9 @@ def stop_workers(processes: list[subprocess.Popen[str]]) -> list[tuple[float, fl
 async def measure(
     kind: str, url: str, workers: int, count: int, rate: float | None
 ) -> list[tuple[float, float]]:
+    """Handled events' (published, handled) times. Without `rate`: a backlog of `count` events
+    published while the workers are stopped (SIGSTOP), which they then drain together, so the
+    publisher does not limit them; with it: events published at `rate` to running workers."""
     stream = f"bench.{kind}.{uuid.uuid4().hex}"
     processes = start_workers(kind, url, stream, workers)
     try:
@@ -203,7 +208,14 @@ async def measure(
         # imports and connection set-up, which is not what a running worker costs.
         await publish(url, stream, range(-WARM_UP, 0), rate=None)
         await wait_until_consumed(url, stream, WARM_UP)
-        await publish(url, stream, range(count), rate)
+        if rate is None:
+            for process in processes:
+                process.send_signal(signal.SIGSTOP)
+            await publish(url, stream, range(count), rate=None)
+            for process in processes:
+                process.send_signal(signal.SIGCONT)
+        else:
+            await publish(url, stream, range(count), rate)
         await wait_until_consumed(url, stream, WARM_UP + count)
     finally:
         timings = stop_workers(processes)
@@ -217,15 +229,16 @@ async def measure(
 
 
 async def bench(kind: str, url: str, workers: int, count: int, rate: float) -> Result:
-    burst = await measure(kind, url, workers, count, rate=None)
-    throughput = count / (
-        max(handled for _, handled in burst) - min(published for published, _ in burst)
-    )
+    backlog = await measure(kind, url, workers, count, rate=None)
+    handled_at = [handled for _, handled in backlog]
+    throughput = count / (max(handled_at) - min(handled_at))
     paced = await measure(kind, url, workers, min(count, int(rate * 2)), rate=rate)
     latencies = sorted((handled - published) * 1000 for published, handled in paced)
     p99 = statistics.quantiles(latencies, n=100)[98]
     label = f"{'EventBus' if kind == 'bus' else 'hand-written'}, {workers} worker{'s' if workers > 1 else ''}"
-    return Result(label, throughput, statistics.median(latencies), p99)
+    published_at = [published for published, _ in paced]
+    paced_rate = (len(paced) - 1) / (max(published_at) - min(published_at))
+    return Result(label, throughput, statistics.median(latencies), p99, paced_rate)
 
 
 async def run_benchmark(url: str, count: int, rate: float, repeats: int) -> None:
@@ -237,7 +250,7 @@ async def run_benchmark(url: str, count: int, rate: float, repeats: int) -> None
         f"Redis at {url}; publisher on CPU {PUBLISHER_CPUS}, workers on CPUs {WORKER_CPUS}; "
         "EventBus and raw runs alternate, so both see the same machine\n"
     )
-    print(f"{'':28} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'':28} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'paced at':>9}")
     for workers in (1, 2):
         runs: dict[str, list[Result]] = {"bus": [], "raw": []}
         for _ in range(repeats):
@@ -249,12 +262,14 @@ async def run_benchmark(url: str, count: int, rate: float, repeats: int) -> None
                 statistics.median(run.events_per_second for run in results),
                 statistics.median(run.p50_ms for run in results),
                 statistics.median(run.p99_ms for run in results),
+                statistics.median(run.paced_rate for run in results),
             )
             for kind, results in runs.items()
         }
         for result in medians.values():
             print(
-                f"{result.label:28} {result.events_per_second:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f}"
+                f"{result.label:28} {result.events_per_second:10.0f} {result.p50_ms:8.2f}"
+                f" {result.p99_ms:8.2f} {result.paced_rate:7.0f}/s"
             )
         ratio = medians["bus"].events_per_second / medians["raw"].events_per_second
         print(
