@@ -63,6 +63,19 @@ def run_bot(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def bot_environment(
+    redis_url: str, backend_url: str, fake: FakeTelegram, api_url: str
+) -> dict[str, str]:
+    """A bot on `redis_url`, calling `backend_url` and polling the fake Telegram every second."""
+    return {
+        "REDIS_URL": redis_url,
+        "BACKEND_URL": backend_url,
+        "TELEGRAM_API_URL": api_url,
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_POLL_TIMEOUT": "1",
+    }
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A Redis server of this test's own: no other test's events reach its bot, nor its own theirs."""
@@ -82,15 +95,7 @@ def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], redi
     registered: list[int] = []
     user_id = int(uuid.uuid4().int % 10**9)
     with serve_in_thread(users_app(registered)) as backend_url:
-        bot = run_bot(
-            {
-                "REDIS_URL": redis_url,
-                "BACKEND_URL": backend_url,
-                "TELEGRAM_API_URL": api_url,
-                "TELEGRAM_BOT_TOKEN": fake.token,
-                "TELEGRAM_POLL_TIMEOUT": "1",
-            }
-        )
+        bot = run_bot(bot_environment(redis_url, backend_url, fake, api_url))
         try:
             asyncio.run(publish_registration(redis_url, user_id))
             assert fake.wait_for_messages(user_id, 1, timeout=10) == [WELCOME]
@@ -136,15 +141,7 @@ def test_a_blocked_chat_is_dead_lettered_at_once_and_flood_control_is_waited_out
     )
     with serve_in_thread(users_app([])) as backend_url:
         # The default retry policy: a blocked chat must not wait for its retries.
-        bot = run_bot(
-            {
-                "REDIS_URL": redis_url,
-                "BACKEND_URL": backend_url,
-                "TELEGRAM_API_URL": api_url,
-                "TELEGRAM_BOT_TOKEN": fake.token,
-                "TELEGRAM_POLL_TIMEOUT": "1",
-            }
-        )
+        bot = run_bot(bot_environment(redis_url, backend_url, fake, api_url))
         try:
             wait_until_consuming(bot)
             asyncio.run(publish_registration(redis_url, limited))
