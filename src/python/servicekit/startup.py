@@ -7,6 +7,7 @@ that one line instead of a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +24,10 @@ from tenacity import (
 
 logger = logging.getLogger(__name__)
 
+# Seconds one attempt may take (at most half the limit, so that a retry follows): a hung server
+# must not hold start-up beyond its limit.
+_ATTEMPT_TIMEOUT = 5.0
+
 
 class Unreachable(RuntimeError):
     """A server the process needs did not answer within the start-up limit."""
@@ -33,7 +38,9 @@ async def wait_until_reachable(
 ) -> None:
     """Calls `check` until it returns, for at most `timeout` seconds; else raises Unreachable.
 
-    `what` names the server for people, e.g. "Redis (REDIS_URL)".
+    `what` names the server for people, e.g. "Redis (REDIS_URL)". A server that accepts the
+    connection but never answers (hung) fails each attempt after a few seconds, like one that
+    refuses it.
     """
 
     def announce(state: RetryCallState) -> None:
@@ -53,7 +60,9 @@ async def wait_until_reachable(
     try:
         async for attempt in retrying:
             with attempt:
-                await check()
+                await asyncio.wait_for(
+                    check(), timeout=min(_ATTEMPT_TIMEOUT, max(timeout / 2, 0.1))
+                )
     except RetryError as error:
         raise Unreachable(
             f"{what} did not answer within {timeout:.0f}s: {_reason(error.last_attempt)}"

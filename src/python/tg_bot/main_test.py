@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -232,6 +233,26 @@ def test_an_unreachable_redis_is_waited_for_then_start_up_stops_in_one_line() ->
     waiting, gave_up = output.splitlines()
     assert "Redis (REDIS_URL) does not answer" in waiting and "retrying for up to 2s" in waiting
     assert gave_up.startswith("tg_bot: Redis (REDIS_URL) did not answer within 2s: Connection")
+
+
+def test_a_hung_redis_is_given_up_on_like_an_unreachable_one() -> None:
+    with socket.socket() as hung:  # accepts connections (the backlog) and never answers
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        started = time.monotonic()
+        bot = run_bot(
+            {
+                "REDIS_URL": f"redis://127.0.0.1:{hung.getsockname()[1]}",
+                "BACKEND_URL": "http://backend",
+                "STARTUP_TIMEOUT": "2",
+            }
+        )
+        output, _ = bot.communicate(timeout=60)
+    assert bot.returncode == 1, output
+    assert time.monotonic() - started < 20, output
+    waiting, gave_up = output.splitlines()
+    assert "Redis (REDIS_URL) does not answer (TimeoutError" in waiting
+    assert gave_up.startswith("tg_bot: Redis (REDIS_URL) did not answer within 2s: TimeoutError")
 
 
 def test_start_up_goes_on_when_redis_answers_in_time() -> None:
