@@ -35,15 +35,16 @@ def _in(directory: str, *names: str) -> set[str]:
 BOTH_SERVICES = {
     "src/python/e2e:tests",
     "src/python/e2e/system_test.py:tests",
+    "src/python/e2e/shared_stack_test.py:tests",
     "src/python/stack:pex",
 }
 
 # backend's HTTP app: the modules that import its generated routers (api/deps.py, app.py), what
-# imports them (main.py, the benchmark's server and the benchmark that runs it), the tests that
+# imports them (main.py, and the benchmark that runs it), the tests that
 # import the app, and the BUILD targets of all of these. Not its controllers, repositories or
 # migrations, which use generated.models but no router.
 BACKEND_APP = {
-    *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/serve.py", "bench/bench_api.py"),
+    *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/bench_api.py"),
     *_in(
         BACKEND,
         *(
@@ -51,6 +52,7 @@ BACKEND_APP = {
             for test in (
                 "app",
                 "concurrency",
+                "database_outage",
                 "debug_api",
                 "fuzz",
                 "hostile_requests",
