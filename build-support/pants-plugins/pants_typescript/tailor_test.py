@@ -6,7 +6,7 @@ from pants.core.goals.tailor import AllOwnedSources, PutativeTarget, PutativeTar
 from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
 
-from pants_typescript import register
+from pants_typescript import register, tailor
 from pants_typescript.tailor import PutativeTypeScriptTargetsRequest
 from pants_typescript.target_types import (
     TypeScriptSourcesGeneratorTarget,
@@ -17,7 +17,7 @@ from pants_typescript.target_types import (
 def test_tailor_adds_typescript_targets_inside_packages_only() -> None:
     rule_runner = RuleRunner(
         rules=[
-            *register.rules(),
+            *tailor.rules(),
             QueryRule(PutativeTargets, [PutativeTypeScriptTargetsRequest, AllOwnedSources]),
         ],
         target_types=register.target_types(),
