@@ -35,8 +35,7 @@ from pants_specgen.target_types import SpecSourceField
 from pants_specgen.typescript.rules import GenerateTypeScriptFromSpecRequest
 from specgen import SpecErrors
 
-MODELS = dedent(
-    """\
+MODELS = dedent("""\
     models:
       User:
         fields:
@@ -45,19 +44,16 @@ MODELS = dedent(
         variants:
           Create: {}
           Read: {}
-    """
-)
+    """)
 EVENTS = "events:\n  user_registered: {message: UserRead, publish: true}\n"
-USERS = dedent(
-    """\
+USERS = dedent("""\
     operations:
       create_user:
         input: UserCreate
         output: UserRead
         rest: {method: POST, path: ""}
         events: {publish_on_success: user_registered}
-    """
-)
+    """)
 ORDERS = (
     'operations:\n  list_orders:\n    output: list[UserRead]\n    rest: {method: GET, path: ""}\n'
 )

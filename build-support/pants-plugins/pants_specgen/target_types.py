@@ -29,12 +29,10 @@ class SpecDependenciesField(Dependencies):
 
 
 class SpecPythonResolveField(PythonResolveField):
-    help = help_text(
-        """
+    help = help_text("""
         The resolve of the Python code generated from this spec; a Python module that imports the
         generated code depends on this target when both use the same resolve.
-        """
-    )
+        """)
 
 
 class SpecSourceTarget(Target):
@@ -45,15 +43,13 @@ class SpecSourceTarget(Target):
         SpecSourceField,
         SpecPythonResolveField,
     )
-    help = help_text(
-        """
+    help = help_text("""
         A YAML spec that generates code at build time: Pydantic models (`generated.models`),
         events (`generated.events`), a FastAPI router and controller protocol per domain
         (`generated.<service>.<domain>`), typed clients per manifest (`generated.<service>.clients`).
         Generated code is never written to the source tree; `pants export-codegen` shows it.
         See docs/spec.md.
-        """
-    )
+        """)
 
 
 class SpecSourcesGeneratingSourcesField(MultipleSourcesField):
@@ -80,13 +76,11 @@ class SpecGeneratorSourcesField(MultipleSourcesField):
 class SpecGeneratorTarget(Target):
     alias = "spec_generator"
     core_fields = (*COMMON_TARGET_FIELDS, SpecGeneratorSourcesField)
-    help = help_text(
-        """
+    help = help_text("""
         The code generator's own sources. Every spec target depends on it, so that a change to the
         generator or its templates selects (`--changed-dependents=transitive`) everything that
         uses generated code.
-        """
-    )
+        """)
 
 
 class AllSpecTargets(Targets):

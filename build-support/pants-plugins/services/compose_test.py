@@ -13,15 +13,13 @@ from services.compose import (
 )
 from services.registry import load_registry
 
-REGISTRY = load_registry(
-    """\
+REGISTRY = load_registry("""\
 services:
   - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
      replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
   - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
      profiles: [bot]}
-"""
-)
+""")
 COMPOSE = (
     f"services:\n  db:\n    image: postgres\n  {BEGIN_MARKER}\n  {END_MARKER}\nvolumes: {{}}\n"
 )

@@ -7,8 +7,7 @@ import pytest
 from services.registry import SERVICE_TYPES, load_registry
 from specgen.errors import SpecErrors
 
-VALID = dedent(
-    """\
+VALID = dedent("""\
     services:
       - name: backend
         type: python-fastapi
@@ -24,8 +23,7 @@ VALID = dedent(
       - name: cron
         type: default
         description: Periodic jobs.
-    """
-)
+    """)
 
 
 def errors_of(text: str) -> list[str]:
@@ -51,8 +49,7 @@ def test_a_valid_registry() -> None:
 
 
 def test_every_problem_names_file_line_and_key() -> None:
-    text = dedent(
-        """\
+    text = dedent("""\
         services:
           - name: Orders-API
             type: fastapi
@@ -66,8 +63,7 @@ def test_every_problem_names_file_line_and_key() -> None:
           - name: mailer
             type: default
             description: Again.
-        """
-    )
+        """)
     assert errors_of(text) == [
         "services.yml:2: services[0].name: service name 'Orders-API' is not a lower snake case "
         "Python identifier (hint: write 'orders_api')",

@@ -177,8 +177,7 @@ def test_the_plugin_may_load_a_subset_of_files() -> None:
 # ---------------------------------------------------------------------------- semantics
 
 
-NESTED_MODELS = _yaml(
-    """
+NESTED_MODELS = _yaml("""
     models:
       Address:
         fields:
@@ -228,8 +227,7 @@ NESTED_MODELS = _yaml(
             optional: [home, role]
           Summary:
             exclude: [past, friends, scores, grid, labels]
-    """
-)
+    """)
 
 
 def test_nested_types_and_model_references_resolve() -> None:
@@ -269,8 +267,7 @@ def test_variants_drop_readonly_exclude_and_make_optional() -> None:
     assert [model.name for model in spec.models] == ["Address", "Person"]
 
 
-EVENTS_YAML = _yaml(
-    """
+EVENTS_YAML = _yaml("""
     events:
       person_created:
         message: Person
@@ -278,11 +275,9 @@ EVENTS_YAML = _yaml(
         message: PersonSummary
         subscribe: true
         publish: false
-    """
-)
+    """)
 
-DOMAIN_YAML = _yaml(
-    """
+DOMAIN_YAML = _yaml("""
     description: people and their friends
     operations:
       list_people:
@@ -321,8 +316,7 @@ DOMAIN_YAML = _yaml(
         input: PersonSummary
         events:
           subscribe: person_seen
-    """
-)
+    """)
 
 
 def test_domain_defaults_and_param_sources() -> None:
@@ -388,17 +382,14 @@ def test_a_given_prefix_and_tags_are_kept() -> None:
 def test_python_scalar_names_are_aliases_as_in_the_template() -> None:
     spec = load(
         {
-            MODELS: _yaml(
-                """
+            MODELS: _yaml("""
                 models:
                   Note:
                     fields:
                       text: str
                       count: {type: int}
-                """
-            ),
-            "backend/spec/notes.yaml": _yaml(
-                """
+                """),
+            "backend/spec/notes.yaml": _yaml("""
                 domain: notes
                 operations:
                   find_notes:
@@ -407,8 +398,7 @@ def test_python_scalar_names_are_aliases_as_in_the_template() -> None:
                       - {name: text, type: str}
                       - {name: exact, type: bool, default: false}
                     rest: {method: GET}
-                """
-            ),
+                """),
         }
     )
     assert _fields(spec, "Note")["text"].type == TypeRef("scalar", "string")

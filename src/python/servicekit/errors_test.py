@@ -80,7 +80,11 @@ async def test_malformed_json_is_a_422(client: httpx.AsyncClient, body: bytes) -
 
 
 async def test_a_surrogate_pair_is_one_character(client: httpx.AsyncClient) -> None:
-    response = await client.post("/notes", content=b'{"text": "\\ud83d\\ude00"}')
+    response = await client.post(
+        "/notes",
+        content=b'{"text": "\\ud83d\\ude00"}',
+        headers={"content-type": "application/json"},
+    )
     assert (response.status_code, response.json()["text"]) == (200, "\U0001f600")
 
 
@@ -121,7 +125,11 @@ async def test_a_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) 
 
 async def test_a_body_at_the_limit_is_accepted(client: httpx.AsyncClient) -> None:
     text = "x" * (LIMIT - len('{"text":""}'))
-    response = await client.post("/notes", content=f'{{"text":"{text}"}}'.encode())
+    response = await client.post(
+        "/notes",
+        content=f'{{"text":"{text}"}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 200
 
 

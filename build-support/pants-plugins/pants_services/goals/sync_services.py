@@ -27,14 +27,12 @@ from specgen.errors import SpecErrors
 
 class SyncServicesSubsystem(GoalSubsystem):
     name = "sync-services"
-    help = softwrap(
-        f"""
+    help = softwrap(f"""
         Create every service of `{REGISTRY_FILE}` that has no `BUILD` file yet from
         `{TEMPLATES_DIR}/<type>/`, and rewrite the generated sections of the Compose files and the
         Caddyfile in `infra/`. Existing files of a service are never overwritten, and a service
         removed from the registry is reported, never deleted.
-        """
-    )
+        """)
 
     check = BoolOption(
         default=False,

@@ -33,12 +33,10 @@ class SpecDiffSubsystem(GoalSubsystem):
     )
     allow_breaking = BoolOption(
         default=False,
-        help=softwrap(
-            """
+        help=softwrap("""
             Report breaking changes but exit 0: for a deliberate break, once every client is
             updated or versioned.
-            """
-        ),
+            """),
     )
 
 
