@@ -11,41 +11,33 @@ class SpecgenSubsystem(Subsystem):
 
     python_source_root = StrOption(
         default="src/python",
-        help=softwrap(
-            """
+        help=softwrap("""
             The source root generated Python modules are placed under; with the default,
             `shared/spec/models.yaml` becomes `src/python/generated/models.py`, imported as
             `generated.models`.
-            """
-        ),
+            """),
     )
     typescript_source_root = StrOption(
         default="src/typescript",
-        help=softwrap(
-            """
+        help=softwrap("""
             The folder generated TypeScript is placed under: `generated/models.ts`,
             `generated/http.ts`, `generated/events.ts` and `generated/<service>/clients.ts` (from a
             manifest). A package imports them relative to its own folder.
-            """
-        ),
+            """),
     )
     documents_root = StrOption(
         default="src",
-        help=softwrap(
-            """
+        help=softwrap("""
             Where the API documents go (shown by `pants export-codegen`):
             `<root>/openapi/<service>/<domain>.json`, `<root>/asyncapi/events.json`.
-            """
-        ),
+            """),
     )
     warnings_as_errors = BoolOption(
         default=False,
-        help=softwrap(
-            """
+        help=softwrap("""
             If true, spec warnings (problems the spec-first template tolerates, such as an event
             flag that contradicts how the event is used) fail generation like errors.
-            """
-        ),
+            """),
     )
     tailor = BoolOption(
         default=True,
