@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -19,9 +20,14 @@ def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert cache_dir() == Path.home() / ".cache" / "specfirst"
 
 
-def test_embedded_postgres_serves_sql_and_keeps_its_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "postgres"
+def test_embedded_postgres_serves_sql_and_keeps_its_data() -> None:
+    # Not under tmp_path: as root the server runs as another user, and each pytest process that
+    # starts meanwhile (Pants runs them in parallel) makes /tmp/pytest-of-root private again.
+    with tempfile.TemporaryDirectory(prefix="specfirst-embedded-test-") as directory:
+        serves_sql_and_keeps_its_data(Path(directory) / "postgres")
 
+
+def serves_sql_and_keeps_its_data(data_dir: Path) -> None:
     async def query(url: str, sql: str) -> object:
         connection = await asyncpg.connect(url)
         try:

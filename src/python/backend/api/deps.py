@@ -39,7 +39,12 @@ async def get_session(
         await session.invalidate()
         raise
     finally:
-        await session.close()
+        try:
+            await session.close()
+        except UNAVAILABLE:
+            # Handing the connection back (a rollback) failed on a server that broke or hung
+            # meanwhile. This runs once the answer is on its way: drop the connection, never raise.
+            await session.invalidate()
 
 
 def get_users_controller(session: Annotated[AsyncSession, Depends(get_session)]) -> UsersController:
