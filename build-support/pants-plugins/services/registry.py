@@ -67,6 +67,7 @@ _SERVICE_KEYS = (
     "port",
     "replicas",
     "migrate",
+    "secrets",
 )
 _REQUIRED_KEYS = ("name", "type", "description")
 _LOWER_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -83,6 +84,8 @@ class Service:
     port: Optional[int] = None  # HTTP port inside the container; the type's by default
     replicas: int = 1
     migrate: Tuple[str, ...] = ()  # command run once in the service's image before it starts
+    # Settings read from files in /run/secrets (Docker or Kubernetes secrets), never from env vars.
+    secrets: Tuple[str, ...] = ()
 
     @property
     def serves_http(self) -> bool:
@@ -167,6 +170,14 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
         )
     migrate = _string_list(doc, path + ("migrate",), body.get("migrate"))
     depends_on = _string_list(doc, path + ("depends_on",), body.get("depends_on"))
+    secrets = _string_list(doc, path + ("secrets",), body.get("secrets"))
+    for index, secret in secrets:
+        if not _LOWER_SNAKE.match(secret):
+            doc.error(
+                path + ("secrets", index),
+                f"secret '{secret}' must be a setting's name in lower snake case "
+                "(the file /run/secrets/<name>)",
+            )
     if name is None or service_type is None or description is None:
         return None
     return Service(
@@ -178,6 +189,7 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
         port=port,
         replicas=replicas if isinstance(replicas, int) and replicas >= 1 else 1,
         migrate=tuple(item for _, item in migrate),
+        secrets=tuple(secret for _, secret in secrets),
     )
 
 

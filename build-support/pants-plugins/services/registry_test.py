@@ -98,6 +98,11 @@ def test_every_problem_names_file_line_and_key() -> None:
             "services:\n  - {name: class, type: default, description: d}\n",
             "services.yml:2: services[0].name: service name 'class' is not a lower snake case Python identifier",
         ),
+        (
+            "services:\n  - {name: a, type: default, description: d, secrets: [API-KEY]}\n",
+            "services.yml:2: services[0].secrets[0]: secret 'API-KEY' must be a setting's name in "
+            "lower snake case",
+        ),
     ],
 )
 def test_malformed_registries(text: str, expected: str) -> None:

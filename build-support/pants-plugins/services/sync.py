@@ -7,11 +7,19 @@ engine), so `--check` and the writing run share one decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AbstractSet, Dict, List, Mapping, Tuple
+from typing import AbstractSet, Callable, Dict, List, Mapping, Tuple
 
 from services.compose import COMPOSE_FILE, render_all, services_in_compose
+from services.kubernetes import MANIFESTS_FILE, render_manifests
 from services.registry import REGISTRY_FILE, Registry
 from services.scaffold import render_service
+from services.swarm import STACK_FILE, render_stack
+
+# Files rendered whole from the registry (the managed files of compose.py hold one section).
+GENERATED_FILES: Dict[str, Callable[[Registry], str]] = {
+    STACK_FILE: render_stack,
+    MANIFESTS_FILE: render_manifests,
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,10 @@ class SyncPlan:
 
     def report(self) -> List[str]:
         lines = [f"missing: {path}" for path in sorted(self.new_files)]
-        lines += [f"out of date: {path} (generated section)" for path in sorted(self.updated_files)]
+        lines += [
+            f"out of date: {path}" + ("" if path in GENERATED_FILES else " (generated section)")
+            for path in sorted(self.updated_files)
+        ]
         lines += [
             f"unregistered: {name} is no longer in {REGISTRY_FILE}; its section of {COMPOSE_FILE} is "
             f"dropped, its folder is kept (delete it by hand if it should go)"
@@ -49,7 +60,8 @@ def plan_sync(
 ) -> SyncPlan:
     """Raises SectionError for a managed file without its markers.
 
-    `existing_files` must hold every existing file under the registered services' folders.
+    `managed_texts` holds the managed files and those of GENERATED_FILES that exist;
+    `existing_files` every existing file under the registered services' folders.
     """
     done = set(scaffolded(registry, existing_files))
     new_files: Dict[str, str] = {}
@@ -61,6 +73,10 @@ def plan_sync(
             )
     rendered_infra = render_all(registry, dict(managed_texts))
     updated = {path: text for path, text in rendered_infra.items() if managed_texts[path] != text}
+    for path, render in GENERATED_FILES.items():
+        text = render(registry)
+        if managed_texts.get(path) != text:
+            updated[path] = text
     previously = services_in_compose(managed_texts[COMPOSE_FILE])
     unregistered = tuple(name for name in previously if name not in registry.names())
     return SyncPlan(new_files, updated, unregistered)

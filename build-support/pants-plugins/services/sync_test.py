@@ -53,3 +53,12 @@ def test_a_removed_service_is_reported_and_its_code_kept() -> None:
     assert plan.unregistered == ("old_api",)
     assert not any(path.startswith("src/") for path in plan.files_to_write())
     assert any(line.startswith("unregistered: old_api") for line in plan.report())
+
+
+def test_the_swarm_stack_and_kubernetes_manifests_are_rendered_whole() -> None:
+    plan = plan_sync(REGISTRY, TEMPLATES, managed(), set())
+    assert "cron:" in plan.updated_files["infra/swarm/stack.yml"]
+    assert "name: cron" in plan.updated_files["infra/kubernetes/manifests.yaml"]
+    assert "out of date: infra/swarm/stack.yml" in plan.report()
+    in_step = plan_sync(REGISTRY, TEMPLATES, {**managed(), **plan.updated_files}, set())
+    assert in_step.updated_files == {}

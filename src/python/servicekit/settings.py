@@ -1,12 +1,18 @@
-"""Service settings read from the environment; a bad value is reported by its variable's name."""
+"""Service settings read from the environment; a bad value is reported by its variable's name.
+
+A setting may also come from a file named like it in lower case under /run/secrets (where Docker
+Swarm and the Kubernetes manifests mount secrets): /run/secrets/database_url for DATABASE_URL. An
+environment variable wins over the file.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
 from collections.abc import Iterator
-from types import ModuleType
 from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AnyUrl, UrlConstraints, ValidationError
@@ -16,16 +22,18 @@ S = TypeVar("S", bound=BaseSettings)
 
 # redis-py's schemes: TCP, TLS and a Unix socket (pydantic's RedisDsn refuses the socket).
 RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
+SECRETS_DIR = Path("/run/secrets")
 
 
 class SettingsError(ValueError):
     """Settings that are missing or malformed: one line naming each bad environment variable."""
 
 
-def read_settings(settings_class: type[S]) -> S:
-    """`settings_class` filled from the environment, or SettingsError."""
+def read_settings(settings_class: type[S], secrets_dir: Path = SECRETS_DIR) -> S:
+    """`settings_class` filled from the environment and `secrets_dir`, or SettingsError."""
     try:
-        return settings_class()
+        # pydantic-settings warns about a missing directory: most processes run without secrets.
+        return settings_class(_secrets_dir=secrets_dir if secrets_dir.is_dir() else None)
     except ValidationError as error:
         prefix = settings_class.model_config.get("env_prefix", "")
         raise SettingsError(

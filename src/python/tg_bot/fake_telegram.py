@@ -119,9 +119,9 @@ class FakeTelegram:
             time.sleep(0.01)
         return texts
 
-    def serve(self) -> AbstractContextManager[str]:
-        """Serves the API on a free local port in a thread; yields its base URL."""
-        return serve_in_thread(self.app)
+    def serve(self, host: str = "127.0.0.1") -> AbstractContextManager[str]:
+        """Serves the API on a free port of `host` in a thread; yields its base URL."""
+        return serve_in_thread(self.app, host)
 
     def _pending_updates(self, offset: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -167,17 +167,17 @@ class FakeTelegram:
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serves an ASGI app with uvicorn on a free local port in a thread; yields its base URL."""
+def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serves an ASGI app with uvicorn on a free port of `host` in a thread; yields its base URL."""
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield f"http://{host}:{listener.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join()

@@ -21,7 +21,7 @@ from pants.util.strutil import softwrap
 from services.compose import MANAGED_FILES, SectionError
 from services.registry import REGISTRY_FILE, load_registry
 from services.scaffold import TEMPLATES_DIR
-from services.sync import plan_sync
+from services.sync import GENERATED_FILES, plan_sync
 from specgen.errors import SpecErrors
 
 
@@ -29,8 +29,8 @@ class SyncServicesSubsystem(GoalSubsystem):
     name = "sync-services"
     help = softwrap(f"""
         Create every service of `{REGISTRY_FILE}` that has no `BUILD` file yet from
-        `{TEMPLATES_DIR}/<type>/`, and rewrite the generated sections of the Compose files and the
-        Caddyfile in `infra/`. Existing files of a service are never overwritten, and a service
+        `{TEMPLATES_DIR}/<type>/`, rewrite the generated sections of the Compose files and the
+        Caddyfile in `infra/`, and the Swarm stack and Kubernetes manifests it renders whole. Existing files of a service are never overwritten, and a service
         removed from the registry is reported, never deleted.
         """)
 
@@ -68,17 +68,23 @@ async def sync_services(
     except SpecErrors as errors:
         console.print_stderr(str(errors))
         return SyncServices(exit_code=1)
-    templates, managed, existing = await MultiGet(
+    templates, managed, generated, existing = await MultiGet(
         Get(DigestContents, PathGlobs([f"{TEMPLATES_DIR}/**/*.j2"])),
         Get(
             DigestContents,
             PathGlobs,
             _required([managed.path for managed in MANAGED_FILES]),
         ),
+        Get(DigestContents, PathGlobs(list(GENERATED_FILES))),
         Get(Paths, PathGlobs([f"{service.folder}/**" for service in registry.services])),
     )
     try:
-        plan = plan_sync(registry, _texts(templates), _texts(managed), set(existing.files))
+        plan = plan_sync(
+            registry,
+            _texts(templates),
+            {**_texts(managed), **_texts(generated)},
+            set(existing.files),
+        )
     except SectionError as error:
         console.print_stderr(str(error))
         return SyncServices(exit_code=1)

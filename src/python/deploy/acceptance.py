@@ -1,0 +1,347 @@
+"""The Swarm acceptance test CI runs (build-support/bin/swarm-acceptance): the real stack on a real
+swarm, driven from outside through Caddy.
+
+1. Deploy infra/swarm/stack.yml as the deploy command does (phases, secrets, migrations).
+2. Smoke: create a user through Caddy; the bot's welcome reaches a fake Telegram (on this host).
+3. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
+4. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
+   image that never gets healthy: Swarm rolls back, the deploy fails saying so, the old tasks serve.
+5. Scale tg_bot from 1 to 3 while users are created: every welcome is sent exactly once.
+6. Remove the stack, its volumes and secrets (and leave the swarm if this test created it).
+
+Load comes from threads of this process, never retrying; figures go to stdout and a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import socket
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from deploy import converge
+from deploy.docker_cli import docker, inspect, lines
+from deploy.load import Client, Load, LoadReport, Request
+from deploy.stack_file import StackFile
+from deploy.swarm import Deployment, images_built_by_pants
+from tg_bot.fake_telegram import FakeTelegram
+from tg_bot.notifications import WELCOME
+
+STACK = "specfirst"
+
+
+class AcceptanceError(AssertionError):
+    pass
+
+
+def say(message: str) -> None:
+    print(f"swarm-acceptance: {message}", flush=True)
+
+
+def host_address() -> str:
+    """This host's address on its default route: swarm tasks reach it through their gateway."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("203.0.113.1", 9))  # no packet is sent: this only picks the route
+        return probe.getsockname()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        return listener.getsockname()[1]
+
+
+def ensure_swarm(stack: ExitStack) -> None:
+    state = docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip()
+    if state == "active":
+        say("using the active swarm")
+        return
+    docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+    say("initialised a single-node swarm")
+    stack.callback(lambda: docker("swarm", "leave", "--force"))
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise AcceptanceError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+@dataclass(frozen=True)
+class Rollout:
+    load: LoadReport
+    seconds: float
+    timings: dict[str, float]
+    error: converge.ConvergeError | None
+
+
+class Acceptance:
+    def __init__(self, deployment: Deployment, telegram: FakeTelegram, https_port: int) -> None:
+        self.deployment = deployment
+        self.telegram = telegram
+        self.https_port = https_port
+        self.figures: dict[str, Any] = {}
+        self.images_made_here: list[str] = []
+        self._telegram_ids = itertools.count(random.randrange(10**9, 2 * 10**9))
+
+    def service(self, name: str) -> str:
+        return f"{self.deployment.name}_{name}"
+
+    def create_user(self, client: Client) -> int:
+        telegram_id = next(self._telegram_ids)
+        status, body = client.send("POST", "/backend/users", {"telegram_id": telegram_id})
+        if status != 201:
+            raise AcceptanceError(f"POST /backend/users answered {status}: {body!r}")
+        return telegram_id
+
+    def requests(self) -> Callable[[], Request]:
+        """Reads of a known user, and now and then a new user (a write and an event)."""
+        client = Client("localhost", self.https_port)
+        _, user = client.send("POST", "/backend/users", {"telegram_id": next(self._telegram_ids)})
+        client.close()
+        kinds = itertools.cycle(["read"] * 4 + ["write"])
+
+        def next_request() -> Request:
+            if next(kinds) == "write":
+                return ("POST", "/backend/users", {"telegram_id": next(self._telegram_ids)})
+            return ("GET", f"/backend/users/{user['id']}", None)
+
+        return next_request
+
+    def load(self) -> Load:
+        return Load("localhost", self.https_port, self.requests())
+
+    def deploy(self) -> None:
+        start = time.monotonic()
+        timings = self.deployment.run()
+        self.figures["first_deploy_seconds"] = round(time.monotonic() - start, 1)
+        self.figures["first_deploy_phases"] = {k: round(v, 1) for k, v in timings.items()}
+        say(f"deployed in {self.figures['first_deploy_seconds']} s")
+        print(self.deployment.state(), flush=True)
+
+    def smoke(self) -> None:
+        client = Client("localhost", self.https_port)
+        status, health = client.send("GET", "/backend/health")
+        if status != 200:
+            raise AcceptanceError(
+                f"GET /backend/health through Caddy answered {status}: {health!r}"
+            )
+        telegram_id = self.create_user(client)
+        client.close()
+        seconds = wait_until(
+            lambda: WELCOME in self.telegram.messages_to(telegram_id), 60, "the welcome"
+        )
+        say(f"smoke: user {telegram_id} created through Caddy, welcomed {seconds:.1f} s later")
+
+    def running_tasks(self, service: str) -> dict[str, str]:
+        """{task id: container id} of the running tasks of a service."""
+        tasks = {}
+        for task in inspect(*lines("service", "ps", "-q", "--no-trunc", service)):
+            if task["DesiredState"] == "running" and task["Status"]["State"] == "running":
+                tasks[task["ID"]] = task["Status"]["ContainerStatus"]["ContainerID"]
+        return tasks
+
+    def kill_one_backend_task(self) -> None:
+        backend = self.service("backend")
+        with self.load() as load:
+            time.sleep(5)
+            before = self.running_tasks(backend)
+            victim_task, victim_container = next(iter(before.items()))
+            docker("kill", victim_container)
+            killed = time.monotonic()
+            say(f"killed task {victim_task[:12]} (container {victim_container[:12]})")
+
+            def replaced() -> bool:
+                now = self.running_tasks(backend)
+                return victim_task not in now and len(now) == len(before)
+
+            wait_until(replaced, 120, "the killed task's replacement")
+            replace_seconds = time.monotonic() - killed
+            time.sleep(10)  # Caddy sees the new task at its next DNS refresh (5 s)
+        self.figures["task_kill"] = {
+            **load.report.figures(),
+            "seconds_until_replaced": round(replace_seconds, 1),
+        }
+        say(f"task kill: {load.report.describe()}; replaced in {replace_seconds:.1f} s")
+
+    def build_backend_image(self, name: str, instructions: str) -> str:
+        """A new backend image on the running one (a new content id, as a rebuild gives)."""
+        current = self.deployment.image_variables()["BACKEND_IMAGE"]
+        image = f"specfirst/backend:{name}-{int(time.time())}"
+        docker("build", "-q", "-t", image, "-", stdin=f"FROM {current}\n{instructions}\n")
+        self.images_made_here.append(image)
+        return image
+
+    def roll_backend_to(self, image: str) -> Rollout:
+        """Deploys with BACKEND_IMAGE=image under load."""
+        rollout = Deployment(
+            self.deployment.stack,
+            self.deployment.name,
+            self.deployment.env_file,
+            {**self.deployment.environment, "BACKEND_IMAGE": image},
+            say,
+            self.deployment.built_images,
+        )
+        timings: dict[str, float] = {}
+        error = None
+        with self.load() as load:
+            time.sleep(5)
+            start = time.monotonic()
+            try:
+                timings = rollout.run()
+            except converge.ConvergeError as failure:
+                error = failure
+            seconds = time.monotonic() - start
+            time.sleep(10)
+        return Rollout(load.report, seconds, timings, error)
+
+    def backend_images(self) -> set[str]:
+        tasks = inspect(*self.running_tasks(self.service("backend")))
+        return {task["Spec"]["ContainerSpec"]["Image"] for task in tasks}
+
+    def rolling_update(self) -> None:
+        new_image = self.build_backend_image("rollout", "LABEL rollout=yes")
+        rollout = self.roll_backend_to(new_image)
+        if rollout.error is not None:
+            raise rollout.error
+        if self.backend_images() != {new_image}:
+            raise AcceptanceError(
+                f"after the rolling update the backend runs {self.backend_images()}"
+            )
+        self.figures["rolling_update"] = {
+            **rollout.load.figures(),
+            "seconds_to_converge": round(rollout.seconds, 1),
+            "phases": {k: round(v, 1) for k, v in rollout.timings.items()},
+        }
+        say(f"rolling update: {rollout.load.describe()}; converged in {rollout.seconds:.1f} s")
+
+    def failed_rollout(self) -> None:
+        """An image that never gets healthy: Swarm rolls back, the deploy says so, and the old
+        tasks serve throughout (start-first: none was stopped)."""
+        before = self.backend_images()
+        broken = self.build_backend_image("broken", 'ENTRYPOINT ["sleep", "infinity"]')
+        rollout = self.roll_backend_to(broken)
+        if rollout.error is None:
+            raise AcceptanceError(f"the deploy of {broken} (never healthy) reported success")
+        if "rollback" not in str(rollout.error):
+            raise rollout.error
+        converge.wait_for([self.service("backend")], 120, say)
+        if self.backend_images() != before:
+            raise AcceptanceError(f"after the rollback the backend runs {self.backend_images()}")
+        self.figures["failed_rollout"] = {
+            **rollout.load.figures(),
+            "seconds_until_rolled_back": round(rollout.seconds, 1),
+            "deploy_said": str(rollout.error),
+        }
+        say(f"failed rollout: {rollout.load.describe()}; rolled back in {rollout.seconds:.1f} s")
+
+    def remove_built_images(self) -> None:
+        for image in self.images_made_here:
+            docker("rmi", image)
+
+    def scale_workers(self) -> None:
+        bot = self.service("tg_bot")
+        docker("service", "scale", "--detach", f"{bot}=1")
+        converge.wait_for([bot], 120, say)
+        created: list[int] = []
+        stop = threading.Event()
+
+        def produce() -> None:
+            client = Client("localhost", self.https_port)
+            while not stop.is_set():
+                created.append(self.create_user(client))
+                stop.wait(0.1)
+            client.close()
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        try:
+            time.sleep(5)
+            docker("service", "scale", "--detach", f"{bot}=3")
+            scale_seconds = converge.wait_for([bot], 120, say)
+            time.sleep(5)
+        finally:
+            stop.set()
+            producer.join()
+
+        def welcomes() -> list[int]:
+            return [self.telegram.messages_to(user).count(WELCOME) for user in created]
+
+        wait_until(lambda: all(count >= 1 for count in welcomes()), 120, "every welcome")
+        time.sleep(3)  # a duplicate would come from a second handling: give it time to show
+        counts = welcomes()
+        duplicated = sum(1 for count in counts if count > 1)
+        self.figures["scale_tg_bot_1_to_3"] = {
+            "users_created": len(created),
+            "welcomed_once": sum(1 for count in counts if count == 1),
+            "welcomed_twice_or_more": duplicated,
+            "seconds_to_scale": round(scale_seconds, 1),
+        }
+        if duplicated:
+            raise AcceptanceError(f"{duplicated} of {len(created)} users were welcomed twice")
+        say(f"scale 1 -> 3: {len(created)} users, each welcomed once")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="swarm-acceptance", description=__doc__)
+    parser.add_argument("--report", type=Path, default=Path("dist/swarm-acceptance.json"))
+    parser.add_argument("--keep", action="store_true", help="leave the stack running (debugging)")
+    options = parser.parse_args(argv)
+    started = time.monotonic()
+    telegram = FakeTelegram()
+    https_port = free_port()
+    with ExitStack() as stack:
+        ensure_swarm(stack)
+        api_url = stack.enter_context(telegram.serve("0.0.0.0"))
+        env_file = options.report.parent / "swarm-acceptance.env"
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.write_text(
+            f"TELEGRAM_API_URL={api_url.replace('0.0.0.0', host_address())}\n"
+            "TELEGRAM_POLL_TIMEOUT=5\nEVENTS_CLAIM_IDLE=5\n"
+        )
+        environment = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "HTTP_PORT": str(free_port()),
+            "HTTPS_PORT": str(https_port),
+            "SITE_ADDRESS": "localhost",
+            "CADDY_TLS": "internal",
+        }
+        deployment = Deployment(
+            StackFile.read(), STACK, env_file, environment, say, images_built_by_pants()
+        )
+        acceptance = Acceptance(deployment, telegram, https_port)
+        if not options.keep:
+            # Last in, first out: the stack goes first, then the images its tasks ran.
+            stack.callback(acceptance.remove_built_images)
+            stack.callback(deployment.remove)
+        try:
+            acceptance.deploy()
+            acceptance.smoke()
+            acceptance.kill_one_backend_task()
+            acceptance.rolling_update()
+            acceptance.failed_rollout()
+            acceptance.scale_workers()
+        except (AcceptanceError, converge.ConvergeError) as error:
+            print(deployment.state(), flush=True)
+            sys.exit(f"swarm-acceptance: FAILED: {error}")
+        finally:
+            acceptance.figures["total_seconds"] = round(time.monotonic() - started, 1)
+            options.report.write_text(json.dumps(acceptance.figures, indent=2) + "\n")
+            print(json.dumps(acceptance.figures, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Deploys infra/swarm/stack.yml to the swarm DOCKER_HOST points at, phase by phase.
+
+Before the first phase: the secrets exist (generated passwords, or values from the environment),
+the nodes carry the labels the placement constraints ask for, and each locally built image has a
+tag naming its content (a Swarm service only rolls when its image reference changes). Then each
+phase of the file's `x-rollout` is deployed and waited for: infra, migrations (one-shot jobs that
+must complete), services in dependency order, the edge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from deploy import converge
+from deploy.docker_cli import DockerError, docker, exists, inspect
+from deploy.stack_file import StackFile
+
+STACK_NAME = "specfirst"
+CONVERGE_TIMEOUT = 300.0
+
+
+class DeployError(RuntimeError):
+    """The deploy cannot go on; the message says what to do."""
+
+
+def _postgres_url(password: str) -> str:
+    return f"postgresql://specfirst:{password}@postgres:5432/specfirst"
+
+
+def _redis_url(password: str) -> str:
+    return f"redis://:{password}@redis:6379/0"
+
+
+# Secrets the deploy generates: a password and the URL that carries it are created together.
+GENERATED_SECRETS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "postgres_password": ("database_url", _postgres_url),
+    "redis_password": ("redis_url", _redis_url),
+}
+
+
+def images_built_by_pants(dist: Path = Path("dist")) -> dict[str, str]:
+    """{image name: image id} of what the last `pants package` built (its docker-info files).
+
+    The id, not the name: on an engine other builds share, `specfirst/backend:latest` may since
+    name another build's image.
+    """
+    built = {}
+    for info_file in dist.glob("*/*.docker-info.json"):
+        info = json.loads(info_file.read_text())
+        for registry in info["registries"]:
+            for tag in registry["tags"]:
+                built[tag["name"]] = info["image_id"]
+    return built
+
+
+@dataclass
+class Deployment:
+    stack: StackFile
+    name: str = STACK_NAME
+    env_file: Path | None = None
+    environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    say: Callable[[str], None] = print
+    # {image name: image id} to deploy instead of what the name points at now.
+    built_images: Mapping[str, str] = field(default_factory=dict)
+
+    def run(self) -> dict[str, float]:
+        """Deploys every phase; returns the seconds each phase took to converge."""
+        variables = self.prepare()
+        timings = {}
+        for index, phase in enumerate(self.stack.phases):
+            start = time.monotonic()
+            self.say(f"phase {index + 1}/{len(self.stack.phases)}: {', '.join(phase)}")
+            self.deploy_phase(index, variables)
+            converge.wait_for(self.service_names(phase), CONVERGE_TIMEOUT, self.say)
+            timings[", ".join(phase)] = time.monotonic() - start
+        return timings
+
+    def prepare(self) -> dict[str, str]:
+        """Secrets, node labels and image tags; returns the variables the stack file reads."""
+        self.ensure_secrets()
+        self.ensure_node_labels()
+        variables = {**self.environment, **self.image_variables()}
+        variables["CADDYFILE_VERSION"] = self.caddyfile_version()
+        if self.env_file is not None:
+            variables["SWARM_ENV_FILE"] = str(self.env_file.resolve())
+        return variables
+
+    def service_names(self, phase: list[str]) -> list[str]:
+        return [f"{self.name}_{service}" for service in phase]
+
+    def deploy_phase(self, index: int, variables: Mapping[str, str]) -> None:
+        # Relative paths of the file (the Caddyfile, settings.env) are relative to its folder.
+        docker(
+            "stack",
+            "deploy",
+            "--resolve-image",
+            "never",
+            "--compose-file",
+            "-",
+            self.name,
+            stdin=self.stack.up_to_phase(index),
+            cwd=self.stack.path.parent,
+            env=variables,
+        )
+
+    def ensure_secrets(self) -> None:
+        wanted = self.stack.secret_names()
+        missing = [name for name in wanted if not exists("secret", name)]
+        for password_name, (url_name, url) in GENERATED_SECRETS.items():
+            if password_name in missing:
+                if url_name in wanted and url_name not in missing:
+                    raise DeployError(
+                        f"secret {url_name} exists but {password_name} does not: remove "
+                        f"{url_name} (docker secret rm) so both are created together"
+                    )
+                password = secrets.token_urlsafe(24)
+                self._create_secret(password_name, password)
+                missing.remove(password_name)
+                if url_name in missing:
+                    self._create_secret(url_name, url(password))
+                    missing.remove(url_name)
+        unset = [name for name in missing if not self.environment.get(name.upper())]
+        if unset:
+            raise DeployError(
+                "secrets missing from the swarm: "
+                + ", ".join(unset)
+                + "; set "
+                + ", ".join(name.upper() for name in unset)
+                + " for this deploy (or create them: printf %s VALUE | docker secret create NAME -)"
+            )
+        for name in missing:
+            self._create_secret(name, self.environment[name.upper()])
+
+    def _create_secret(self, name: str, value: str) -> None:
+        docker("secret", "create", name, "-", stdin=value)
+        self.say(f"created secret {name}")
+
+    def ensure_node_labels(self) -> None:
+        """A label no node carries goes on the node this client talks to (a one-node swarm's only
+        node). On a bigger swarm, label the nodes that keep the volumes before the first deploy."""
+        nodes = inspect(*docker("node", "ls", "--quiet").split())
+        this_node = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+        for label in self.stack.node_labels():
+            if not any(n["Spec"].get("Labels", {}).get(label) == "true" for n in nodes):
+                docker("node", "update", "--label-add", f"{label}=true", this_node)
+                self.say(f"labelled node {this_node} {label}=true")
+
+    def image_variables(self) -> dict[str, str]:
+        """<NAME>_IMAGE for each image not overridden: its local build, tagged by content."""
+        variables = {}
+        for slot in self.stack.image_slots().values():
+            if slot.variable in self.environment:
+                continue
+            try:
+                [image] = inspect(self.built_images.get(slot.default, slot.default))
+            except DockerError:
+                raise DeployError(
+                    f"image {slot.default} is not built here: run `pants package` "
+                    f"(build-support/bin/deploy-swarm does) or set {slot.variable}"
+                ) from None
+            repository = slot.default.rsplit(":", 1)[0]
+            tag = f"{repository}:{image['Id'].split(':')[-1][:12]}"
+            docker("tag", image["Id"], tag)
+            variables[slot.variable] = tag
+        return variables
+
+    def caddyfile_version(self) -> str:
+        caddyfile = self.stack.path.parent / self.stack.document["configs"]["caddyfile"]["file"]
+        return hashlib.sha256(caddyfile.read_bytes()).hexdigest()[:12]
+
+    def state(self) -> str:
+        return (
+            docker("stack", "services", self.name)
+            + "\n"
+            + docker(
+                "stack",
+                "ps",
+                "--filter",
+                "desired-state=running",
+                "--format",
+                "table {{.Name}}\t{{.Image}}\t{{.Node}}\t{{.CurrentState}}",
+                self.name,
+            )
+        )
+
+    def remove(self) -> None:
+        """The stack, then (once its tasks are gone) its volumes, secrets and configs."""
+        docker("stack", "rm", self.name)
+        label = f"label=com.docker.stack.namespace={self.name}"
+        deadline = time.monotonic() + 180
+        while docker("ps", "-a", "-q", "--filter", label).split():
+            if time.monotonic() > deadline:
+                raise DeployError(f"the containers of stack {self.name} were not gone within 180 s")
+            # Swarm keeps the stopped containers of completed jobs: remove them (others are
+            # being removed already, which docker refuses to start twice).
+            stopped = docker("ps", "-a", "-q", "--filter", label, "--filter", "status=exited")
+            for container in stopped.split():
+                try:
+                    docker("rm", container)
+                except DockerError:
+                    pass
+            time.sleep(1)
+        for volume in self.stack.document.get("volumes", {}):
+            self._remove_when_free("volume", f"{self.name}_{volume}", deadline)
+        for secret in self.stack.secret_names():
+            self._remove_when_free("secret", secret, deadline)
+
+    def _remove_when_free(self, kind: str, name: str, deadline: float) -> None:
+        """Removes a volume or secret once no container being removed holds it any more."""
+        while exists(kind, name):
+            try:
+                docker(kind, "rm", name)
+            except DockerError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
