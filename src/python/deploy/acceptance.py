@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from deploy import converge
-from deploy.docker_cli import docker, inspect, lines
+from deploy.docker_cli import DockerError, docker, inspect, lines
 from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
-from deploy.swarm import Deployment, images_built_by_pants
+from deploy.swarm import Deployment, DeployError, images_built_by_pants
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
 
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.rolling_update()
             acceptance.failed_rollout()
             acceptance.scale_workers()
-        except (AcceptanceError, converge.ConvergeError) as error:
+        except (AcceptanceError, converge.ConvergeError, DeployError, DockerError) as error:
             print(deployment.state(), flush=True)
             sys.exit(f"swarm-acceptance: FAILED: {error}")
         finally:
