@@ -5,15 +5,13 @@ import yaml
 from services.kubernetes import render_manifests
 from services.registry import load_registry
 
-REGISTRY = load_registry(
-    """\
+REGISTRY = load_registry("""\
 services:
   - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
      replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
   - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
      secrets: [telegram_bot_token]}
-"""
-)
+""")
 
 
 def documents() -> dict[tuple[str, str], dict]:

@@ -5,16 +5,14 @@ import yaml
 from services.registry import load_registry
 from services.swarm import render_stack
 
-REGISTRY = load_registry(
-    """\
+REGISTRY = load_registry("""\
 services:
   - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
      replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
   - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
      secrets: [telegram_bot_token]}
   - {name: console, type: python-fastapi, description: Console., depends_on: [backend], port: 8100}
-"""
-)
+""")
 
 
 def stack() -> dict:
