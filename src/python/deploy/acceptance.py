@@ -133,10 +133,10 @@ class Acceptance:
 
     def smoke(self) -> None:
         client = Client("localhost", self.https_port)
-        status, health = client.send("GET", "/backend/health")
+        status, health = client.send("GET", "/backend/health/ready")
         if status != 200:
             raise AcceptanceError(
-                f"GET /backend/health through Caddy answered {status}: {health!r}"
+                f"GET /backend/health/ready through Caddy answered {status}: {health!r}"
             )
         telegram_id = self.create_user(client)
         client.close()
