@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.api.deps import get_bus, get_debug_controller, get_users_controller
+from backend.api.deps import get_debug_controller, get_unit_of_work, get_users_controller
 from backend.db import Database
 from backend.orm import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from servicekit.api import harden, serve_spec_openapi
-from servicekit.events.outbox import DurableEventBus
+from servicekit.events import EventBus
+from servicekit.events.relay import OutboxRelay
 from servicekit.health import add_health_routes
 
 TITLE = "backend"
@@ -26,7 +27,7 @@ def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        relay = asyncio.create_task(app.state.bus.relay_outbox())
+        relay = asyncio.create_task(app.state.relay.run())
         yield
         relay.cancel()
         await asyncio.gather(relay, return_exceptions=True)
@@ -39,12 +40,12 @@ def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS)
     database = app.state.database = Database(
         database_url, pool_size=settings.db_pool_size, timeouts=settings.database_timeouts()
     )
-    # With Redis down, events wait in the database and the requests that publish them succeed.
-    bus = app.state.bus = DurableEventBus(
-        redis_url, database.sessions, EVENT_OUTBOX, timeout=settings.redis_timeout_seconds
-    )
-    app.include_router(users.create_router(get_users_controller, get_bus))
-    app.include_router(debug.create_router(get_debug_controller, get_bus))
+    bus = app.state.bus = EventBus(redis_url, timeout=settings.redis_timeout_seconds)
+    # Routes commit their events into the outbox with their changes; the relay publishes them.
+    # With Redis down or hung, requests still succeed and the events wait in the database.
+    app.state.relay = OutboxRelay(database.engine, EVENT_OUTBOX, bus)
+    app.include_router(users.create_router(get_users_controller, get_unit_of_work))
+    app.include_router(debug.create_router(get_debug_controller, get_unit_of_work))
     serve_spec_openapi(app, TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])
     add_health_routes(
         app, {"database": database.ping, "redis": bus.ping}, settings.health_timeout_seconds

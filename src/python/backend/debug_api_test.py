@@ -1,4 +1,4 @@
-"""POST /debug/command: echoes the command and publishes command_received."""
+"""POST /debug/command: echoes the command and publishes command_received (through the outbox)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,19 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
-async def app(redis_url: str) -> AsyncIterator[FastAPI]:
-    # The debug domain touches no database: an unreachable URL proves it.
-    app = create_app("postgresql://postgres@127.0.0.1:1/none", redis_url)
+async def app(migrated_database_url: str, redis_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(migrated_database_url, redis_url)
     redis = Redis.from_url(redis_url)
     await redis.delete(COMMAND_RECEIVED.stream)
     await redis.aclose()
-    yield app
-    await app.state.bus.stop()
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def published(app: FastAPI) -> list[CommandReceived]:
+    """The command_received events on the stream, all committed ones relayed."""
+    await app.state.relay.relay_all()
+    return await app.state.bus.messages(COMMAND_RECEIVED)
 
 
 async def post_command(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
@@ -44,7 +49,7 @@ async def test_command_is_echoed_with_the_current_time_and_published(app: FastAP
     echoed = CommandReceived.model_validate(response.json())
     assert (echoed.command, echoed.args, echoed.user_id) == ("/start", ["a", "b"], 42)
     assert before <= echoed.timestamp <= datetime.now(timezone.utc)
-    assert await app.state.bus.messages(COMMAND_RECEIVED) == [echoed]
+    assert await published(app) == [echoed]
 
 
 async def test_a_given_timestamp_is_kept(app: FastAPI) -> None:
@@ -54,14 +59,13 @@ async def test_a_given_timestamp_is_kept(app: FastAPI) -> None:
     )
     assert response.status_code == 202
     assert datetime.fromisoformat(response.json()["timestamp"]) == timestamp
-    published = await app.state.bus.messages(COMMAND_RECEIVED)
-    assert [message.timestamp for message in published] == [timestamp]
+    assert [message.timestamp for message in await published(app)] == [timestamp]
 
 
 async def test_invalid_command_is_422(app: FastAPI) -> None:
     response = await post_command(app, {"command": "/start", "user_id": 1})
     assert response.status_code == 422
-    assert await app.state.bus.messages(COMMAND_RECEIVED) == []
+    assert await published(app) == []
 
 
 async def test_a_naive_timestamp_is_422_and_publishes_nothing(app: FastAPI) -> None:
@@ -70,4 +74,4 @@ async def test_a_naive_timestamp_is_422_and_publishes_nothing(app: FastAPI) -> N
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "timestamp"]
-    assert await app.state.bus.messages(COMMAND_RECEIVED) == []
+    assert await published(app) == []

@@ -36,7 +36,9 @@ class Backend:
     app: FastAPI
 
     async def registered(self) -> list[UserRegisteredEvent]:
-        """The user_registered events on the stream since the test began."""
+        """The user_registered events on the stream since the test began, all committed ones
+        relayed."""
+        await self.app.state.relay.relay_all()
         return await self.app.state.bus.messages(USER_REGISTERED)
 
 

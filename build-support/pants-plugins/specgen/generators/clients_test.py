@@ -19,7 +19,7 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI, Request, Response  # noqa: E402
 from faststream.redis import TestRedisBroker  # noqa: E402
 
-from servicekit.events import EventBus  # noqa: E402
+from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from servicekit.http import ApiError  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
@@ -58,7 +58,7 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     gate = FlakyGate()
     app = FastAPI()
     app.middleware("http")(gate)
-    app.include_router(customers.create_router(lambda: controller, lambda: bus))
+    app.include_router(customers.create_router(lambda: controller, lambda: PublishOnCommit(bus)))
     port = _free_port()
     uvicorn_server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

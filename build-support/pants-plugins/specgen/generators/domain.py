@@ -44,7 +44,7 @@ class RouteView:
     path: str
     status: int
     response_model: Optional[str]
-    arguments: List[str]  # the route function's parameters, controller and bus included
+    arguments: List[str]  # the route function's parameters, controller and unit of work included
     # rest.errors as FastAPI's `responses=`, so that its own OpenAPI names them too.
     responses: Dict[int, Dict[str, str]]
 
@@ -110,8 +110,7 @@ def _route_view(domain: Domain, view: OperationView) -> RouteView:
     if op.input:
         arguments.append(f"body: {op.input}")
     arguments.append(f"controller_: Annotated[{camel(domain.name)}Controller, Depends(controller)]")
-    if view.success_channel or view.error_channel:
-        arguments.append("bus_: Annotated[EventBus, Depends(event_bus)]")
+    arguments.append("unit_: Annotated[UnitOfWork, Depends(transaction)]")
     arguments += [f"{_route_argument(p)} = {param_default(p)}" for p in defaulted]
     return RouteView(
         view=view,

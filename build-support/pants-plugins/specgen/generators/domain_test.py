@@ -20,7 +20,7 @@ from fastapi import FastAPI  # noqa: E402
 import redis  # noqa: E402
 
 from servicekit.api import merge_openapi, serve_spec_openapi  # noqa: E402
-from servicekit.events import EventBus  # noqa: E402
+from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
 NEW = {"name": "Ann", "address": {"street": "Main St 1", "city": "Berlin"}}
@@ -49,7 +49,7 @@ def shop(generate_into_path: Callable[..., Any]) -> Any:
     for channel in (events.CUSTOMER_CREATED, events.CUSTOMER_REJECTED):
         bus.subscribe(channel, recorder_group, _recorder(published))
     app = FastAPI()
-    app.include_router(customers.create_router(lambda: controller, lambda: bus))
+    app.include_router(customers.create_router(lambda: controller, lambda: PublishOnCommit(bus)))
     return SimpleNamespace(
         models=models,
         events=events,
@@ -151,9 +151,53 @@ async def test_failure_publishes_the_error_event_from_the_input_and_reraises(sho
         assert await delivered(shop.published, 1) == [shop.models.CustomerRejected(name="fail")]
 
 
-def test_a_domain_publishing_events_needs_a_bus(shop: Any) -> None:
+def test_a_domain_publishing_events_needs_a_unit_of_work(shop: Any) -> None:
     with pytest.raises(ValueError, match="create_customer"):
         shop.customers.create_router(lambda: shop.controller)
+
+
+class RecordingUnitOfWork:
+    """Records what a route asks of its unit of work, in order."""
+
+    def __init__(self) -> None:
+        self.calls: List[str] = []
+
+    def publish(self, channel: Any, message: Any) -> None:
+        self.calls.append(f"publish {channel.name}")
+
+    async def commit(self) -> None:
+        self.calls.append("commit")
+
+    async def rollback(self) -> None:
+        self.calls.append("rollback")
+
+
+@pytest.mark.asyncio
+async def test_a_route_commits_its_events_with_the_change_and_a_failed_one_rolls_back(
+    shop: Any,
+) -> None:
+    units: List[RecordingUnitOfWork] = []
+
+    def unit_of_work() -> RecordingUnitOfWork:
+        units.append(RecordingUnitOfWork())
+        return units[-1]
+
+    app = FastAPI()
+    app.include_router(shop.customers.create_router(lambda: shop.controller, unit_of_work))
+    async with _client(app) as client:
+        created = await client.post("/customers", json=NEW)
+        listed = await client.get("/customers")
+        missing = await client.get(f"/customers/{uuid.uuid4()}")
+        failed = await client.post("/customers", json={**NEW, "name": "fail"})
+    assert [created.status_code, listed.status_code, missing.status_code] == [201, 200, 404]
+    assert failed.status_code == 500
+    assert [unit.calls for unit in units] == [
+        # The events are staged before the commit, and the commit comes before the answer.
+        ["publish customer_created", "commit"],
+        ["commit"],  # a route without events commits too: the controller never does
+        [],  # the controller raised: nothing commits, the session rolls back as it closes
+        ["rollback", "publish customer_rejected", "commit"],  # the error event alone
+    ]
 
 
 @pytest.mark.asyncio

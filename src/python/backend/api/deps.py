@@ -1,4 +1,4 @@
-"""FastAPI dependencies: a database session per request, the controllers, the event bus."""
+"""FastAPI dependencies: a database session per request, the controllers, the unit of work."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.controllers.debug import DebugService
 from backend.controllers.users import UsersService
 from backend.db import Database
+from backend.orm import EVENT_OUTBOX
 from generated.backend.debug import DebugController
 from generated.backend.users import UsersController
 from servicekit.errors import UNAVAILABLE
-from servicekit.events import EventBus
+from servicekit.events import UnitOfWork
+from servicekit.events.outbox import OutboxUnitOfWork
+from servicekit.events.relay import OutboxRelay
 
 
 def get_database(request: Request) -> Database:
@@ -22,9 +25,9 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_bus(request: Request) -> EventBus:
-    bus: EventBus = request.app.state.bus
-    return bus
+def get_relay(request: Request) -> OutboxRelay:
+    relay: OutboxRelay = request.app.state.relay
+    return relay
 
 
 async def get_session(
@@ -45,6 +48,14 @@ async def get_session(
             # Handing the connection back (a rollback) failed on a server that broke or hung
             # meanwhile. This runs once the answer is on its way: drop the connection, never raise.
             await session.invalidate()
+
+
+def get_unit_of_work(
+    session: Annotated[AsyncSession, Depends(get_session)],
+    relay: Annotated[OutboxRelay, Depends(get_relay)],
+) -> UnitOfWork:
+    """The request's session (the controller's too) with its events, in the outbox."""
+    return OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake)
 
 
 def get_users_controller(session: Annotated[AsyncSession, Depends(get_session)]) -> UsersController:

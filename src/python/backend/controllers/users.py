@@ -12,11 +12,10 @@ from generated.models import UserCreate, UserRead, UserUpdate
 
 
 class UsersService:
-    """One request's unit of work: each write is committed before the method returns, so the
-    router publishes events only for committed changes."""
+    """One request's changes in `session`: the router commits them with their events, or they
+    roll back when a method raises."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.session = session
         self.users = UserRepository(session)
 
     async def create_user(self, body: UserCreate) -> UserRead:
@@ -25,7 +24,6 @@ class UsersService:
             user = await self.users.add(**body.model_dump())
         except TelegramIdTaken:
             raise _telegram_id_taken(body.telegram_id) from None
-        await self.session.commit()
         return UserRead.model_validate(user)
 
     async def list_users(self, limit: int, offset: int) -> list[UserRead]:
@@ -50,13 +48,11 @@ class UsersService:
             raise _telegram_id_taken(changes["telegram_id"]) from None
         if user is None:
             raise _not_found(user_id)
-        await self.session.commit()
         return UserRead.model_validate(user)
 
     async def delete_user(self, user_id: int) -> None:
         if not await self.users.delete(user_id):
             raise _not_found(user_id)
-        await self.session.commit()
 
     async def _existing(self, user_id: int) -> UserRecord:
         user = await self.users.get(user_id)

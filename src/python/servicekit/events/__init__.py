@@ -2,8 +2,10 @@
 
 `EventBus` publishes and consumes through FastStream; `servicekit.events.delivery` adds what
 FastStream 0.5 leaves out: deduplication by event id, retries with backoff, dead letters, and the
-failure classes of `servicekit.events.failures`. `servicekit.events.outbox` keeps events in a
-service's database while Redis is down (it needs SQLAlchemy, so it is imported from there).
+failure classes of `servicekit.events.failures`. A generated route commits its events through a
+`UnitOfWork`: `servicekit.events.outbox` writes them in the transaction of the change and
+`servicekit.events.relay` appends them to their streams (both need SQLAlchemy, so they are
+imported from there, not here).
 """
 
 from __future__ import annotations
@@ -16,8 +18,18 @@ if TYPE_CHECKING:
     from servicekit.events.channel import EventChannel
     from servicekit.events.delivery import DeliveryPolicy
     from servicekit.events.failures import PermanentFailure, RetryAfter
+    from servicekit.events.unit_of_work import PublishOnCommit, UnitOfWork, nothing_to_commit
 
-__all__ = ["DeliveryPolicy", "EventBus", "EventChannel", "PermanentFailure", "RetryAfter"]
+__all__ = [
+    "DeliveryPolicy",
+    "EventBus",
+    "EventChannel",
+    "PermanentFailure",
+    "PublishOnCommit",
+    "RetryAfter",
+    "UnitOfWork",
+    "nothing_to_commit",
+]
 
 _MODULES = {
     "DeliveryPolicy": "delivery",
@@ -25,6 +37,9 @@ _MODULES = {
     "EventChannel": "channel",
     "PermanentFailure": "failures",
     "RetryAfter": "failures",
+    "PublishOnCommit": "unit_of_work",
+    "UnitOfWork": "unit_of_work",
+    "nothing_to_commit": "unit_of_work",
 }
 
 

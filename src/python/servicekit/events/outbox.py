@@ -1,18 +1,17 @@
-"""Events kept in the service's database while Redis cannot take them, relayed once it can again.
+"""The transactional outbox: a request's events are rows written in the transaction of its change.
 
-A request that publishes after committing its change (as the generated routers do) would otherwise
-fail with the change saved and its event lost whenever Redis is down. `DurableEventBus` writes such
-an event into the service's outbox table instead, and `relay_outbox` appends the rows to their
-streams later, under their event ids: consumers handle each event once, even one relayed twice.
+Publishing after the commit loses the event when the process dies in between; publishing before
+it announces a change that may yet roll back. `OutboxUnitOfWork` inserts the events into the
+service's `event_outbox` table in the same transaction as the change, so both commit or neither
+does, and `servicekit.events.relay.OutboxRelay` appends the committed rows to their streams.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,22 +21,21 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    delete,
+    event,
     func,
     insert,
-    select,
 )
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from servicekit.events.bus import EventBus
-from servicekit.events.channel import DEFAULT_RETENTION, Retention
-
-logger = logging.getLogger(__name__)
+from servicekit.events.channel import EventChannel, M
 
 
 def outbox_table(metadata: MetaData) -> Table:
-    """The outbox's table, event_outbox, in the service's own metadata (and so its migrations)."""
+    """The outbox's table, event_outbox, in the service's own metadata (and so its migrations).
+
+    `id` orders the events: the relay appends them in its order.
+    """
     return Table(
         "event_outbox",
         metadata,
@@ -49,72 +47,51 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
-class DurableEventBus(EventBus):
-    """An EventBus whose publishing falls back to the `outbox` table when Redis fails."""
+class ControllerCommitted(RuntimeError):
+    """Something other than the unit of work committed its session."""
+
+
+class OutboxUnitOfWork:
+    """One request's transaction in `session`: the controller's changes and the staged events.
+
+    The session commits only through `commit()`: a controller committing by itself would commit
+    its change without the events, so that raises ControllerCommitted and the change rolls back.
+    `committed` is called after each commit that wrote events (the relay's wake-up).
+    """
 
     def __init__(
-        self,
-        url: str,
-        sessions: async_sessionmaker[AsyncSession],
-        outbox: Table,
-        **options: Any,
+        self, session: AsyncSession, table: Table, *, committed: Callable[[], None] | None = None
     ) -> None:
-        super().__init__(url, **options)
-        self.sessions = sessions
-        self.outbox = outbox
+        self.session = session
+        self.table = table
+        self._committed = committed
+        self._staged: list[dict[str, Any]] = []
+        self._committing = False
+        event.listen(session.sync_session, "before_commit", self._only_from_commit)
 
-    async def append(
-        self,
-        stream: str,
-        body: dict[str, Any],
-        event_id: str,
-        *,
-        reusable_id: bool,
-        retention: Retention = DEFAULT_RETENTION,
-    ) -> str:
+    def publish(self, channel: EventChannel[M], message: M) -> None:
+        body = channel.build(message).model_dump(mode="json")
+        self._staged.append({"event_id": uuid.uuid4().hex, "stream": channel.stream, "body": body})
+
+    async def commit(self) -> None:
+        staged, self._staged = self._staged, []
+        if staged:
+            await self.session.execute(insert(self.table), staged)
+        self._committing = True
         try:
-            return await super().append(
-                stream, body, event_id, reusable_id=reusable_id, retention=retention
+            await self.session.commit()
+        finally:
+            self._committing = False
+        if staged and self._committed is not None:
+            self._committed()
+
+    async def rollback(self) -> None:
+        self._staged = []
+        await self.session.rollback()
+
+    def _only_from_commit(self, session: Session) -> None:
+        if not self._committing:
+            raise ControllerCommitted(
+                "the route commits the change together with its events: "
+                "a controller must not commit the session itself"
             )
-        except (RedisError, OSError) as error:
-            # Perhaps Redis appended it before failing: the relayed copy is then a duplicate,
-            # which consumers recognise by the id.
-            async with self.sessions.begin() as session:
-                await session.execute(
-                    insert(self.outbox).values(event_id=event_id, stream=stream, body=body)
-                )
-            logger.warning("%s %s kept in the outbox: %s", stream, event_id, error)
-            return event_id
-
-    async def relay_outbox(self, *, interval: float = 1.0, batch_size: int = 100) -> None:
-        """Forever: every `interval` seconds, relays what the outbox holds."""
-        while True:
-            try:
-                while await self.relay_pending(batch_size) == batch_size:
-                    pass
-            except (RedisError, OSError, SQLAlchemyError) as error:
-                logger.warning("relaying the event outbox: %s", error)
-            await asyncio.sleep(interval)
-
-    async def relay_pending(self, limit: int = 100) -> int:
-        """Appends up to `limit` of the oldest outbox rows to their streams and deletes them.
-
-        Rows stay, locked against other relays until then, should Redis fail again.
-        """
-        async with self.sessions.begin() as session:
-            rows = (
-                await session.execute(
-                    select(self.outbox)
-                    .order_by(self.outbox.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for row in rows:
-                # Not into the outbox again: a failure here leaves the rows where they are.
-                await super().append(row.stream, row.body, row.event_id, reusable_id=True)
-            if rows:
-                await session.execute(
-                    delete(self.outbox).where(self.outbox.c.id.in_([row.id for row in rows]))
-                )
-        return len(rows)

@@ -1,0 +1,106 @@
+"""Appends the committed rows of a service's event outbox to their streams, oldest first.
+
+Each row goes out under its event id and is deleted once appended: should the process die (or
+Redis fail) in between, the row goes out again later and consumers handle the event once, by
+its id. One relay at a time holds the outbox's PostgreSQL advisory lock, whatever the number of
+replicas, so batches reach the streams in the outbox's order. A replica wakes its relay when it
+commits events (low latency, no query while idle); a short poll catches the rows of replicas
+that died before relaying them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.events.bus import EventBus
+
+logger = logging.getLogger(__name__)
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        bus: EventBus,
+        *,
+        poll_interval: float = 1.0,
+        batch_size: int = 100,
+        publish_timeout: float = 5.0,
+        max_retry_delay: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.publish_timeout = publish_timeout
+        self.max_retry_delay = max_retry_delay
+        # Advisory locks are per database: one key per outbox table.
+        self._lock_key = zlib.crc32(table.name.encode())
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Rows were committed: relay them now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Forever: relays what the outbox holds, then waits for a wake-up or the next poll."""
+        failures = 0
+        while True:
+            self._wake.clear()  # before reading: a commit from now on wakes the next round
+            try:
+                await self.relay_all()
+            # Redis or the database down or hung, or anything else: the rows stay, and a relay
+            # that stopped would leave every later event behind.
+            except Exception as error:  # noqa: BLE001
+                failures += 1
+                logger.warning(
+                    "relaying the event outbox (attempt %d): %s: %s",
+                    failures,
+                    type(error).__name__,
+                    error,
+                )
+                # Not cut short by wake-ups: every request would retry a Redis that is down.
+                await asyncio.sleep(min(self.max_retry_delay, 0.05 * 2**failures))
+                continue
+            if failures:
+                logger.warning("relaying the event outbox again after %d failures", failures)
+                failures = 0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def relay_all(self) -> None:
+        """Relays batches until the outbox is empty (as far as this transaction sees)."""
+        while await self.relay_batch() == self.batch_size:
+            pass
+
+    async def relay_batch(self) -> int:
+        """Appends up to `batch_size` of the oldest rows to their streams and deletes them.
+
+        Raises if Redis fails or takes more than `publish_timeout` seconds: the rows then stay.
+        """
+        table = self.table
+        async with self.engine.begin() as connection:
+            # Waits for a relay of another replica: rows committed before this wake-up are then
+            # visible, and go out after the ones that relay took.
+            await connection.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
+            rows = (
+                await connection.execute(
+                    select(table.c.id, table.c.event_id, table.c.stream, table.c.body)
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            async with asyncio.timeout(self.publish_timeout):
+                for row in rows:
+                    await self.bus.append(row.stream, row.body, row.event_id, reusable_id=True)
+            await connection.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
+        return len(rows)
