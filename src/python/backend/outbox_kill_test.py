@@ -92,7 +92,8 @@ async def test_a_backend_killed_between_commit_and_publish_loses_no_event(
         events = await events_with_ids(redis.url, USER_REGISTERED)
     database = Database(migrated_database_url)
     async with database.sessions() as session:
-        users = dict((await session.execute(select(UserRecord.id, UserRecord.telegram_id))).all())
+        rows = await session.execute(select(UserRecord.id, UserRecord.telegram_id))
+        users = {user_id: telegram_id for user_id, telegram_id in rows}
     await database.dispose()
 
     event_ids_of_user: defaultdict[int, set[str]] = defaultdict(set)

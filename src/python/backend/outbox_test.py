@@ -147,11 +147,15 @@ async def test_the_relay_publishes_at_once_when_woken_and_at_the_poll_otherwise(
         for wakes, within in ((True, 0.5), (False, 2.5)):
             async with database.sessions() as session:
                 # Without the wake-up: a row another replica committed before it died.
-                unit = OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake if wakes else None)
+                unit = OutboxUnitOfWork(
+                    session, EVENT_OUTBOX, committed=relay.wake if wakes else None
+                )
                 user = await add_user(unit)
                 await unit.commit()
             committed_at = time.monotonic()
-            while user.id not in {event.id for _, event in await events_with_ids(redis_url, USER_REGISTERED)}:
+            while user.id not in {
+                event.id for _, event in await events_with_ids(redis_url, USER_REGISTERED)
+            }:
                 assert time.monotonic() - committed_at < within, f"not relayed within {within}s"
                 await asyncio.sleep(0.01)
     finally:

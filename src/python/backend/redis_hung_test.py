@@ -58,5 +58,7 @@ async def events_within(redis_url: str, user_ids: set[int], *, seconds: float) -
         assert arrived <= user_ids, f"events of users never created: {arrived - user_ids}"
         if arrived == user_ids:
             return
-        assert time.monotonic() < deadline, f"{len(user_ids - arrived)} events missing after {seconds}s"
+        assert (
+            time.monotonic() < deadline
+        ), f"{len(user_ids - arrived)} events missing after {seconds}s"
         await asyncio.sleep(0.1)

@@ -22,6 +22,7 @@ from servicekit.events.bus import EventBus
 
 logger = logging.getLogger(__name__)
 
+
 class OutboxRelay:
     def __init__(
         self,

@@ -26,7 +26,8 @@ class UnitOfWork(Protocol):
 
 class PublishOnCommit:
     """The unit of work of a service without a database: there is no change to commit the events
-    with, so commit publishes them on `bus`. Without a bus it only serves routes that publish none."""
+    with, so commit publishes them on `bus`. Without a bus it only serves routes that publish none.
+    """
 
     def __init__(self, bus: EventBus | None = None) -> None:
         self.bus = bus
