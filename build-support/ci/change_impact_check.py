@@ -40,11 +40,12 @@ BOTH_SERVICES = {
 }
 
 # backend's HTTP app: the modules that import its generated routers (api/deps.py, app.py), what
-# imports them (main.py, and the benchmark that runs it), the tests that
-# import the app, and the BUILD targets of all of these. Not its controllers, repositories or
-# migrations, which use generated.models but no router.
+# imports them (main.py, the benchmark that runs it, the test utilities that run main.py as a
+# process), the tests that import the app or run it, and the BUILD targets of all of these. Not
+# its controllers, repositories or migrations, which use generated.models but no router.
 BACKEND_APP = {
     *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/bench_api.py"),
+    *_in(BACKEND, "forked_backend.py:test_utils", "served_backend.py:test_utils"),
     *_in(
         BACKEND,
         *(
@@ -56,6 +57,9 @@ BACKEND_APP = {
                 "debug_api",
                 "fuzz",
                 "hostile_requests",
+                "outbox",
+                "outbox_kill",
+                "redis_hung",
                 "redis_outage",
                 "settings",
                 "users_api",
@@ -69,6 +73,7 @@ BACKEND_APP = {
         "bench:bench_api",
         ":backend",
         ":tests",
+        ":test_utils",
         ":pex",
         ":pex-deps",
         ":pex-srcs",
