@@ -4,6 +4,7 @@ JSON error that keeps the connection open, and publishes nothing."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -35,9 +36,14 @@ def client(migrated_database_url: str, redis_url: str) -> Iterator[httpx.Client]
 
 
 @pytest.fixture(scope="module")
-def user_id(client: httpx.Client) -> int:
+def user_id(client: httpx.Client, redis_url: str) -> int:
     response = client.post("/users", json={"telegram_id": random.randrange(10**12)})
     assert response.status_code == 201
+    # Its event is relayed after the commit: on the stream before the tests count the streams.
+    deadline = time.monotonic() + 10
+    while _stream_lengths(redis_url)[0] == 0:
+        assert time.monotonic() < deadline, "user_registered not relayed within 10 s"
+        time.sleep(0.01)
     return int(response.json()["id"])
 
 

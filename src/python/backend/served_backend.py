@@ -27,6 +27,7 @@ from backend.orm import EVENT_OUTBOX
 from servicekit.embedded import free_port
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
+from servicekit.health import READY_PATH
 
 
 @dataclass
@@ -92,7 +93,7 @@ class BackendProcess:
             )
 
     def start(self) -> None:
-        """Starts a backend process and waits until it answers /health."""
+        """Starts a backend process and waits until it is ready."""
         assert self._forker.stdin is not None and self._forker.stdout is not None
         self._forker.stdin.write("start\n")
         self._forker.stdin.flush()
@@ -123,7 +124,7 @@ class BackendProcess:
 
     def _healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}{READY_PATH}", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -53,7 +53,12 @@ class OutboxRelay:
     async def run(self) -> None:
         """Forever: relays what the outbox holds, then waits for a wake-up or the next poll."""
         failures = 0
+        task = asyncio.current_task()
         while True:
+            # A cancellation swallowed below (seen at the database commit of an empty round)
+            # still counts: the relay ends when it is told to.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             self._wake.clear()  # before reading: a commit from now on wakes the next round
             try:
                 await self.relay_all()
@@ -73,8 +78,10 @@ class OutboxRelay:
             if failures:
                 logger.warning("relaying the event outbox again after %d failures", failures)
                 failures = 0
+            # Not asyncio.wait_for: Python 3.11's loses a cancellation that meets a wake-up.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def relay_all(self) -> None:
         """Relays batches until the outbox is empty (as far as this transaction sees)."""
