@@ -81,17 +81,21 @@ BACKEND_APP = {
     ),
 }
 
-# tg_bot's deployables: the targets that contain main.py (pexes, image), and its tests' generator.
-TG_BOT_DEPLOYABLES = _in(
-    TG_BOT,
-    "main.py",
-    "main_test.py:tests",
-    ":tests",
-    ":pex",
-    ":pex-deps",
-    ":pex-srcs",
-    ":image",
-)
+# tg_bot's deployables: the targets that contain main.py (pexes, image), and its tests' generator;
+# and the Swarm acceptance test, which imports tg_bot's notifications (and its pexes).
+TG_BOT_DEPLOYABLES = {
+    *_in(
+        TG_BOT,
+        "main.py",
+        "main_test.py:tests",
+        ":tests",
+        ":pex",
+        ":pex-deps",
+        ":pex-srcs",
+        ":image",
+    ),
+    *_in("src/python/deploy", "acceptance.py", ":deploy", ":swarm-acceptance"),
+}
 
 # NB: Pants lists a changed file's own target but not that target's generator (the BUILD target
 # owning it): `spec:spec` is absent when a spec of it changes, present when it is only a dependent.
