@@ -13,6 +13,7 @@ from backend.db import Database
 from backend.orm import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
+from generated.events import COMMAND_RECEIVED, USER_REGISTERED
 from servicekit.api import harden, serve_spec_openapi
 from servicekit.events import EventBus
 from servicekit.events.relay import OutboxRelay
@@ -43,7 +44,9 @@ def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS)
     bus = app.state.bus = EventBus(redis_url, timeout=settings.redis_timeout_seconds)
     # Routes commit their events into the outbox with their changes; the relay publishes them.
     # With Redis down or hung, requests still succeed and the events wait in the database.
-    app.state.relay = OutboxRelay(database.engine, EVENT_OUTBOX, bus)
+    app.state.relay = OutboxRelay(
+        database.engine, EVENT_OUTBOX, bus, channels=(USER_REGISTERED, COMMAND_RECEIVED)
+    )
     app.include_router(users.create_router(get_users_controller, get_unit_of_work))
     app.include_router(debug.create_router(get_debug_controller, get_unit_of_work))
     serve_spec_openapi(app, TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])

@@ -8,6 +8,7 @@ import itertools
 import random
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -21,6 +22,7 @@ from backend.served_backend import events_with_ids
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
 from servicekit.events import EventBus
+from servicekit.events.channel import Retention
 from servicekit.events.outbox import ControllerCommitted, OutboxUnitOfWork
 from servicekit.events.relay import OutboxRelay
 
@@ -162,6 +164,22 @@ async def test_the_relay_publishes_at_once_when_woken_and_at_the_poll_otherwise(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await bus.stop()
+
+
+async def test_relayed_events_keep_their_channels_retention(
+    database: Database, redis_url: str
+) -> None:
+    await committed_events(database, 400)
+    bus = EventBus(redis_url)
+    bounded = replace(USER_REGISTERED, retention=Retention(max_length=100))
+    relay = OutboxRelay(database.engine, EVENT_OUTBOX, bus, channels=[bounded])
+    while await relay.relay_batch():
+        pass
+    await bus.stop()
+    redis = Redis.from_url(redis_url)
+    # Redis trims whole nodes (100 entries by default): a little more than asked is kept.
+    assert 100 <= await redis.xlen(USER_REGISTERED.stream) < 300
+    await redis.aclose()
 
 
 async def test_a_failing_redis_keeps_the_rows(database: Database) -> None:

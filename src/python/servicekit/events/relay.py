@@ -14,11 +14,14 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.events.bus import EventBus
+from servicekit.events.channel import DEFAULT_RETENTION, EventChannel
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +37,12 @@ class OutboxRelay:
         batch_size: int = 100,
         publish_timeout: float = 5.0,
         max_retry_delay: float = 5.0,
+        channels: Iterable[EventChannel[Any]] = (),
     ) -> None:
+        """`channels`: those whose events the outbox holds, for their streams' retention (others
+        get the default)."""
         self.engine = engine
+        self._retention = {channel.stream: channel.retention for channel in channels}
         self.table = table
         self.bus = bus
         self.poll_interval = poll_interval
@@ -109,6 +116,12 @@ class OutboxRelay:
                 return 0
             async with asyncio.timeout(self.publish_timeout):
                 for row in rows:
-                    await self.bus.append(row.stream, row.body, row.event_id, reusable_id=True)
+                    await self.bus.append(
+                        row.stream,
+                        row.body,
+                        row.event_id,
+                        reusable_id=True,
+                        retention=self._retention.get(row.stream, DEFAULT_RETENTION),
+                    )
             await connection.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
         return len(rows)
