@@ -1,6 +1,7 @@
 // The console in real Chromium against the real backend: create, list, page, toggle admin,
 // delete, and the errors a user sees (a conflict, bad input, the backend gone). The built files
 // are served the way Caddy serves them: static files, the API under /backend/, a strict CSP.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,10 @@ const BACKEND_PEX = fileURLToPath(
   new URL("../../../../src.python.backend/pex.pex", import.meta.url),
 );
 const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
+// The repo's installer of Debian's Chromium (a no-op when it is there): the test sets itself up.
+const ENSURE_CHROMIUM = fileURLToPath(
+  new URL("../../../../build-support/bin/ensure-chromium", import.meta.url),
+);
 // What infra/caddy/Caddyfile sends: no inline script or style may run.
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'";
@@ -34,6 +39,7 @@ let page: Page;
 const problems: string[] = [];
 
 beforeAll(async () => {
+  execFileSync("bash", [ENSURE_CHROMIUM], { stdio: "inherit" });
   mkdirSync(ARTIFACTS, { recursive: true });
   backend = await startBackend(BACKEND_PEX, state);
   const outDir = join(state, "dist");
