@@ -237,9 +237,15 @@ class Acceptance:
             raise AcceptanceError(f"the deploy of {broken} (never healthy) reported success")
         if "rollback" not in str(rollout.error):
             raise rollout.error
-        converge.wait_for([self.service("backend")], 120, say)
-        if self.backend_images() != before:
-            raise AcceptanceError(f"after the rollback the backend runs {self.backend_images()}")
+        # Swarm goes on reporting the finished rollback (which wait_for takes for a failure):
+        # wait for the old image's tasks themselves.
+        deadline = time.monotonic() + 120
+        while self.backend_images() != before:
+            if time.monotonic() > deadline:
+                raise AcceptanceError(
+                    f"after the rollback the backend runs {self.backend_images()}"
+                )
+            time.sleep(1)
         self.figures["failed_rollout"] = {
             **rollout.load.figures(),
             "seconds_until_rolled_back": round(rollout.seconds, 1),
