@@ -1,16 +1,18 @@
-"""The base of generated service clients: httpx with retries on connection errors and 5xx."""
+"""The base of generated service clients: httpx, with the retries of `servicekit.http_retry`."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from servicekit.http_retry import RETRIED_STATUSES, RetryableAnswer, RetryPolicy
+
 
 class ApiError(Exception):
-    """A non-2xx answer that retrying cannot fix (or still 5xx after the last retry)."""
+    """A non-2xx answer that retrying cannot fix (or still 502/503/504 after the last retry)."""
 
     def __init__(self, status_code: int, detail: Any) -> None:
         super().__init__(f"{status_code}: {detail}")
@@ -26,32 +28,40 @@ class ServiceClient:
         timeout: float = 5.0,
         retries: int = 3,
         backoff: float = 0.1,
+        max_wait: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`timeout`: seconds to connect and for each read or write; `retries`, `backoff`,
+        `max_wait`: see `servicekit.http_retry.RetryPolicy`."""
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
-        self._retries = retries
-        self._backoff = backoff
+        self._retry = RetryPolicy(retries, backoff, max_wait)
 
     async def request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Sends the request, retrying up to `retries` times with exponential backoff."""
+        """Sends the request, again while the retry policy allows; returns a 2xx answer, raises
+        ApiError for any other, or the transport's error."""
         # Unset optional query parameters are left out rather than sent empty.
         query = {name: value for name, value in (params or {}).items() if value is not None}
-        for attempt in range(self._retries + 1):
-            last_attempt = attempt == self._retries
-            try:
-                response = await self._client.request(method, path, params=query, json=json)
-            except httpx.TransportError:
-                if last_attempt:
-                    raise
-            else:
-                if response.is_success:
-                    return response
-                if response.status_code < 500 or last_attempt:
-                    raise ApiError(response.status_code, _detail(response))
-            await asyncio.sleep(self._backoff * 2**attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        try:
+            async for attempt in self._retry.retrying(method, headers):
+                with attempt:
+                    response = await self._client.request(
+                        method, path, params=query, json=json, headers=headers
+                    )
+                    if response.status_code in RETRIED_STATUSES:
+                        raise RetryableAnswer(response)
+        except RetryableAnswer as answer:
+            response = answer.response
+        if not response.is_success:
+            raise ApiError(response.status_code, _detail(response))
+        return response
 
     async def aclose(self) -> None:
         await self._client.aclose()
