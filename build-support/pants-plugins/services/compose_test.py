@@ -18,7 +18,7 @@ services:
   - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
      replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
   - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
-     profiles: [bot]}
+     profiles: [bot], secrets: [telegram_bot_token], env: [EVENTS_CLAIM_IDLE]}
 """)
 COMPOSE = (
     f"services:\n  db:\n    image: postgres\n  {BEGIN_MARKER}\n  {END_MARKER}\nvolumes: {{}}\n"
@@ -48,6 +48,26 @@ def test_compose_services_follow_the_registry() -> None:
     }
     assert bot["environment"]["BACKEND_URL"] == "http://backend:8000"
     assert bot["profiles"] == ["bot"]
+
+
+def test_each_service_gets_only_its_own_variables() -> None:
+    services = yaml.safe_load(rendered()["infra/compose.yml"])["services"]
+    assert all("env_file" not in body for name, body in services.items() if name != "db")
+    bot, backend = services["tg_bot"]["environment"], services["backend"]["environment"]
+    # Without a value: passed on from infra/.env when set there.
+    assert (bot["TELEGRAM_BOT_TOKEN"], bot["EVENTS_CLAIM_IDLE"]) == (None, None)
+    assert "EVENTS_CLAIM_IDLE" not in backend and "TELEGRAM_BOT_TOKEN" not in backend
+    assert backend["PROFILE"] == bot["PROFILE"] == "production"
+
+
+def test_the_app_is_no_superuser_and_redis_needs_its_password() -> None:
+    services = yaml.safe_load(rendered()["infra/compose.yml"])["services"]
+    backend, job = services["backend"]["environment"], services["backend-migrate"]["environment"]
+    assert backend["DATABASE_URL"].startswith("postgresql://${POSTGRES_APP_USER:-specfirst_app}:")
+    assert "DATABASE_OWNER_URL" not in backend
+    assert job["DATABASE_OWNER_URL"].startswith("postgresql://${POSTGRES_USER:-postgres}:")
+    assert job["DATABASE_URL"] == backend["DATABASE_URL"] and "REDIS_URL" not in job
+    assert backend["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
 
 
 def test_overlays_and_caddy() -> None:

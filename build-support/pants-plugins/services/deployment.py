@@ -12,12 +12,17 @@ from typing import Any, Callable, List, Tuple
 
 import yaml
 
-from services.registry import INFRA_SERVICES, Registry, Service
+from services.registry import (
+    DATABASE_OWNER_SECRET,
+    INFRA_SECRETS,
+    INFRA_SERVICES,
+    PROFILE_VARIABLE,
+    Registry,
+    Service,
+)
 
 # Where services read secret settings: one file per setting (servicekit.settings reads them).
 SECRETS_DIR = "/run/secrets"
-# The secret setting through which a service reaches an infra service it depends on.
-INFRA_SECRETS = {"postgres": "database_url", "redis": "redis_url"}
 INFRA_PORTS = {"postgres": 5432, "redis": 6379}
 
 
@@ -50,10 +55,19 @@ def secrets(service: Service) -> Tuple[str, ...]:
     return infra + tuple(name for name in service.secrets if name not in infra)
 
 
+def migration_secrets(service: Service) -> Tuple[str, ...]:
+    """Secret settings of a service's migration job. With PostgreSQL: the owner's URL, to migrate,
+    and the application role's, which the job creates and grants; nothing else."""
+    if "postgres" in service.depends_on:
+        return (INFRA_SECRETS["postgres"], DATABASE_OWNER_SECRET)
+    return secrets(service)
+
+
 def environment(
     service: Service, registry: Registry, address: Callable[[str], str] = lambda name: name
 ) -> List[Tuple[str, str]]:
-    """Plain (non-secret) settings: the URLs of the HTTP services it calls, its own port and prefix.
+    """Plain (non-secret) settings: the URLs of the HTTP services it calls, its own port and prefix,
+    the production profile of a Python service. Its `env` variables come from the operator.
 
     `address` gives the host name under which a service is reached on the target platform.
     """
@@ -68,6 +82,8 @@ def environment(
     if service.serves_http and not service.type.site_root:
         # The proxy serves it under /<name>/ (prefix stripped): /docs loads its document from there.
         variables.append((f"{service.name.upper()}_ROOT_PATH", f"/{service.name}"))
+    if service.type.python:
+        variables.append((PROFILE_VARIABLE, "production"))
     return variables
 
 

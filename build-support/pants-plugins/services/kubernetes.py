@@ -10,7 +10,7 @@ Validated against the Kubernetes schemas in CI, not exercised on a cluster.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from services import deployment
 from services.deployment import dns_label, dump_yaml
@@ -18,6 +18,9 @@ from services.registry import INFRA_SERVICES, Registry, Service
 
 MANIFESTS_FILE = "infra/kubernetes/manifests.yaml"
 SECRET_NAME = "specfirst"  # one Secret; each service mounts only its own keys
+# The operator's settings (kustomization.yaml generates it from settings.env); each service reads
+# only the keys its `env` names, and an absent key leaves the variable unset.
+SETTINGS_CONFIG_MAP = "specfirst-settings"
 APP_LABEL = "app.kubernetes.io/name"
 PART_OF = {"app.kubernetes.io/part-of": "specfirst"}
 INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
@@ -37,16 +40,30 @@ def _meta(name: str) -> Dict[str, Any]:
     return {"name": dns_label(name), "labels": _labels(name)}
 
 
-def _container(service: Service, registry: Registry) -> Dict[str, Any]:
+def _env(service: Service, registry: Registry) -> List[Dict[str, Any]]:
+    wiring = [
+        {"name": name, "value": value}
+        for name, value in deployment.environment(service, registry, dns_label)
+    ]
+    settings = [
+        {
+            "name": name,
+            "valueFrom": {
+                "configMapKeyRef": {"name": SETTINGS_CONFIG_MAP, "key": name, "optional": True}
+            },
+        }
+        for name in service.env
+    ]
+    return wiring + settings
+
+
+def _container(service: Service, registry: Registry, secrets: Tuple[str, ...]) -> Dict[str, Any]:
     limits = deployment.limits(service)
     container: Dict[str, Any] = {
         "name": dns_label(service.name),
         "image": f"specfirst/{service.name}:latest",
         "imagePullPolicy": "IfNotPresent",
-        "env": [
-            {"name": name, "value": value}
-            for name, value in deployment.environment(service, registry, dns_label)
-        ],
+        "env": _env(service, registry),
         "resources": {
             "requests": {"cpu": "100m", "memory": f"{limits.memory_mib // 2}Mi"},
             "limits": {"cpu": limits.cpus, "memory": f"{limits.memory_mib}Mi"},
@@ -59,28 +76,29 @@ def _container(service: Service, registry: Registry) -> Dict[str, Any]:
     }
     # The root file system is read-only: scratch files go to /tmp.
     container["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]
-    if deployment.secrets(service):
+    if secrets:
         container["volumeMounts"].append(
             {"name": "secrets", "mountPath": deployment.SECRETS_DIR, "readOnly": True}
         )
     return container
 
 
-def _pod_spec(service: Service, registry: Registry, container: Dict[str, Any]) -> Dict[str, Any]:
+def _pod_spec(
+    service: Service, container: Dict[str, Any], secrets: Tuple[str, ...]
+) -> Dict[str, Any]:
     # The Python images' `app` user (Dockerfile: useradd --uid 10001); others name their own.
     security: Dict[str, Any] = {"runAsNonRoot": True}
     if service.type.python:
         security["runAsUser"] = 10001
     spec: Dict[str, Any] = {"securityContext": security, "containers": [container]}
     spec["volumes"] = [{"name": "tmp", "emptyDir": {}}]
-    names = deployment.secrets(service)
-    if names:
+    if secrets:
         spec["volumes"].append(
             {
                 "name": "secrets",
                 "secret": {
                     "secretName": SECRET_NAME,
-                    "items": [{"key": name, "path": name} for name in names],
+                    "items": [{"key": name, "path": name} for name in secrets],
                 },
             }
         )
@@ -88,7 +106,8 @@ def _pod_spec(service: Service, registry: Registry, container: Dict[str, Any]) -
 
 
 def _deployment(service: Service, registry: Registry) -> Dict[str, Any]:
-    container = _container(service, registry)
+    secrets = deployment.secrets(service)
+    container = _container(service, registry, secrets)
     if service.serves_http:
         container["ports"] = [{"name": "http", "containerPort": service.port}]
         container["readinessProbe"] = {
@@ -115,15 +134,16 @@ def _deployment(service: Service, registry: Registry) -> Dict[str, Any]:
             },
             "template": {
                 "metadata": {"labels": _labels(service.name)},
-                "spec": _pod_spec(service, registry, container),
+                "spec": _pod_spec(service, container, secrets),
             },
         },
     }
 
 
 def _migration_job(service: Service, registry: Registry) -> Dict[str, Any]:
-    container = {**_container(service, registry), "command": list(service.migrate)}
-    pod = {**_pod_spec(service, registry, container), "restartPolicy": "OnFailure"}
+    secrets = deployment.migration_secrets(service)
+    container = {**_container(service, registry, secrets), "command": list(service.migrate)}
+    pod = {**_pod_spec(service, container, secrets), "restartPolicy": "OnFailure"}
     name = f"{service.name}-migrate"
     return {
         "apiVersion": "batch/v1",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import yaml
 
-from services.kubernetes import render_manifests
+from services.kubernetes import manifests, render_manifests
 from services.registry import load_registry
 
 REGISTRY = load_registry("""\
@@ -60,7 +60,40 @@ def test_secrets_are_mounted_files_of_only_the_services_own_keys() -> None:
     assert {"name": "secrets", "mountPath": "/run/secrets", "readOnly": True} in container[
         "volumeMounts"
     ]
-    assert [variable["name"] for variable in container["env"]] == ["BACKEND_URL"]
+    assert [variable["name"] for variable in container["env"]] == ["BACKEND_URL", "PROFILE"]
+
+
+def test_the_migration_job_alone_mounts_the_owners_url() -> None:
+    job = documents()[("Job", "backend-migrate")]["spec"]["template"]["spec"]
+    [secret] = [volume for volume in job["volumes"] if "secret" in volume]
+    assert [item["key"] for item in secret["secret"]["items"]] == [
+        "database_url",
+        "database_owner_url",
+    ]
+    backend = documents()[("Deployment", "backend")]["spec"]["template"]["spec"]
+    [secret] = [volume for volume in backend["volumes"] if "secret" in volume]
+    assert "database_owner_url" not in [item["key"] for item in secret["secret"]["items"]]
+
+
+def test_a_services_own_settings_come_from_the_config_map_by_name() -> None:
+    registry = load_registry("""services:
+  - {name: worker, type: python-faststream, description: W., env: [EVENTS_CLAIM_IDLE]}
+""")
+    [deployment] = [d for d in manifests(registry) if d["kind"] == "Deployment"]
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [
+        {"name": "PROFILE", "value": "production"},
+        {
+            "name": "EVENTS_CLAIM_IDLE",
+            "valueFrom": {
+                "configMapKeyRef": {
+                    "name": "specfirst-settings",
+                    "key": "EVENTS_CLAIM_IDLE",
+                    "optional": True,
+                }
+            },
+        },
+    ]
 
 
 def test_network_policies_allow_only_the_declared_edges() -> None:

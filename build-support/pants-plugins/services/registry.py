@@ -57,6 +57,10 @@ SERVICE_TYPES: Dict[str, ServiceType] = {
 
 # Services of infra/compose.yml that registered services may depend on (they are not in the registry).
 INFRA_SERVICES = ("postgres", "redis")
+# The setting through which a service reaches an infra service it depends on (a secret: its URL
+# carries a password), and the one its migration job reaches PostgreSQL with, as the owner.
+INFRA_SECRETS = {"postgres": "database_url", "redis": "redis_url"}
+DATABASE_OWNER_SECRET = "database_owner_url"
 
 _SERVICE_KEYS = (
     "name",
@@ -68,10 +72,14 @@ _SERVICE_KEYS = (
     "replicas",
     "migrate",
     "secrets",
+    "env",
 )
 _REQUIRED_KEYS = ("name", "type", "description")
 _LOWER_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # what Compose accepts as a profile name
+_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Set by every deployment for every Python service (production settings; `pants run` lacks it).
+PROFILE_VARIABLE = "PROFILE"
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Service:
     migrate: Tuple[str, ...] = ()  # command run once in the service's image before it starts
     # Settings read from files in /run/secrets (Docker or Kubernetes secrets), never from env vars.
     secrets: Tuple[str, ...] = ()
+    # The operator's settings it reads from the environment: only these reach its containers.
+    env: Tuple[str, ...] = ()
 
     @property
     def serves_http(self) -> bool:
@@ -94,6 +104,14 @@ class Service:
     @property
     def folder(self) -> str:
         return f"{self.type.source_root}/{self.name}"
+
+    def wired_variables(self) -> Tuple[str, ...]:
+        """Variables the deployments set themselves: the URLs of what it depends on, its port and
+        prefix, the profile. An operator's `env` cannot name them."""
+        urls = tuple(INFRA_SECRETS.get(name, f"{name}_url").upper() for name in self.depends_on)
+        owner = (DATABASE_OWNER_SECRET.upper(),) if "postgres" in self.depends_on else ()
+        own = (f"{self.name.upper()}_PORT", f"{self.name.upper()}_ROOT_PATH")
+        return urls + owner + own + (PROFILE_VARIABLE,)
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,7 @@ def _services(doc: _Doc, root: Any) -> List[Service]:
         first_index[service.name] = index
         services.append(service)
     _check_dependencies(doc, services, first_index)
+    _check_env_not_wired(doc, services, first_index)
     _check_one_site_root(doc, services, first_index)
     return services
 
@@ -178,6 +197,7 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
                 f"secret '{secret}' must be a setting's name in lower snake case "
                 "(the file /run/secrets/<name>)",
             )
+    env = _env(doc, path + ("env",), body.get("env"), [secret for _, secret in secrets])
     if name is None or service_type is None or description is None:
         return None
     return Service(
@@ -190,7 +210,30 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
         replicas=replicas if isinstance(replicas, int) and replicas >= 1 else 1,
         migrate=tuple(item for _, item in migrate),
         secrets=tuple(secret for _, secret in secrets),
+        env=env,
     )
+
+
+def _env(doc: _Doc, path: Tuple[Any, ...], value: Any, secrets: List[str]) -> Tuple[str, ...]:
+    names: List[str] = []
+    for index, variable in _string_list(doc, path, value):
+        if not _VARIABLE.match(variable):
+            doc.error(
+                path + (index,),
+                f"'{variable}' is not an environment variable's name",
+                "upper case letters, digits and _, starting with a letter",
+            )
+        elif variable in names:
+            doc.error(path + (index,), f"duplicate variable '{variable}'")
+        elif variable.lower() in secrets:
+            doc.error(
+                path + (index,),
+                f"'{variable}' is a secret of this service (secrets: {variable.lower()})",
+                "a secret never travels as a plain variable: remove it from env",
+            )
+        else:
+            names.append(variable)
+    return tuple(names)
 
 
 def _name(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[str]:
@@ -253,6 +296,18 @@ def _check_dependencies(doc: _Doc, services: List[Service], index_of: Dict[str, 
                     path + (position,),
                     f"unknown service '{dependency}'",
                     _did_you_mean(dependency, known) or f"known services: {', '.join(known)}",
+                )
+
+
+def _check_env_not_wired(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
+    for service in services:
+        wired = service.wired_variables()
+        for position, variable in enumerate(service.env):
+            if variable in wired:
+                doc.error(
+                    ("services", index_of[service.name], "env", position),
+                    f"'{variable}' is set by the deployment itself",
+                    f"the deployments set {', '.join(wired)}: remove it from env",
                 )
 
 

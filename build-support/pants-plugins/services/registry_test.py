@@ -103,6 +103,30 @@ def test_every_problem_names_file_line_and_key() -> None:
             "services.yml:2: services[0].secrets[0]: secret 'API-KEY' must be a setting's name in "
             "lower snake case",
         ),
+        (
+            "services:\n  - {name: a, type: default, description: d, env: [api_key]}\n",
+            "services.yml:2: services[0].env[0]: 'api_key' is not an environment variable's name",
+        ),
+        (
+            "services:\n  - {name: a, type: default, description: d, env: [A_B, A_B]}\n",
+            "services.yml:2: services[0].env[1]: duplicate variable 'A_B'",
+        ),
+        (
+            "services:\n  - {name: a, type: default, description: d, secrets: [api_key],\n"
+            "     env: [API_KEY]}\n",
+            "services.yml:3: services[0].env[0]: 'API_KEY' is a secret of this service "
+            "(secrets: api_key) (hint: a secret never travels as a plain variable",
+        ),
+        (
+            "services:\n  - {name: a, type: python-fastapi, description: d, depends_on: [redis],\n"
+            "     env: [REDIS_URL, A_PORT, PROFILE]}\n",
+            "services.yml:3: services[0].env[0]: 'REDIS_URL' is set by the deployment itself "
+            "(hint: the deployments set REDIS_URL, A_PORT, A_ROOT_PATH, PROFILE: remove it from env)",
+        ),
+        (
+            "services:\n  - {name: a, type: default, description: d, env: API_KEY}\n",
+            "services.yml:2: services[0].env: expected a list, got a string",
+        ),
     ],
 )
 def test_malformed_registries(text: str, expected: str) -> None:
@@ -110,6 +134,13 @@ def test_malformed_registries(text: str, expected: str) -> None:
 
 
 CONSOLE = "  - {name: console, type: typescript-web, description: Console.}\n"
+
+
+def test_a_services_own_variables() -> None:
+    [service] = load_registry(
+        "services:\n  - {name: a, type: default, description: d, env: [A_TIMEOUT, EVENTS_X]}\n"
+    ).services
+    assert service.env == ("A_TIMEOUT", "EVENTS_X")
 
 
 def test_a_web_front_end() -> None:

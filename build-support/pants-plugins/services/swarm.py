@@ -8,7 +8,7 @@ deploys it phase by phase (`x-rollout`): infra, then migrations (one-shot jobs),
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from services import deployment
 from services.deployment import Limits, dump_yaml
@@ -133,16 +133,16 @@ def _infra() -> Dict[str, Any]:
     }
 
 
-def _service_common(service: Service, registry: Registry) -> Dict[str, Any]:
-    body: Dict[str, Any] = {
-        "image": _image(service.name, f"specfirst/{service.name}:latest"),
-        # Settings that are neither wiring nor secrets (TELEGRAM_API_URL, EVENTS_*, ...).
-        "env_file": "${SWARM_ENV_FILE:-settings.env}",
-    }
-    environment = deployment.environment(service, registry)
+def _service_common(
+    service: Service, registry: Registry, secrets: Tuple[str, ...]
+) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"image": _image(service.name, f"specfirst/{service.name}:latest")}
+    # Its wiring, then its own `env` without a value: deploy-swarm sets those from the settings
+    # file (settings.env), and an unset one stays unset. No other variable reaches the service.
+    environment: Dict[str, Optional[str]] = dict(deployment.environment(service, registry))
+    environment.update((name, None) for name in service.env)
     if environment:
-        body["environment"] = dict(environment)
-    secrets = deployment.secrets(service)
+        body["environment"] = environment
     if secrets:
         body["secrets"] = list(secrets)
     body["networks"] = [NETWORK]
@@ -150,7 +150,7 @@ def _service_common(service: Service, registry: Registry) -> Dict[str, Any]:
 
 
 def _migration(service: Service, registry: Registry) -> Dict[str, Any]:
-    body = _service_common(service, registry)
+    body = _service_common(service, registry, deployment.migration_secrets(service))
     body["entrypoint"] = list(service.migrate)
     body["deploy"] = {
         "mode": "replicated-job",
@@ -160,7 +160,7 @@ def _migration(service: Service, registry: Registry) -> Dict[str, Any]:
 
 
 def _service(service: Service, registry: Registry) -> Dict[str, Any]:
-    body = _service_common(service, registry)
+    body = _service_common(service, registry, deployment.secrets(service))
     if service.serves_http:
         body["healthcheck"] = _healthcheck(["CMD", *deployment.health_probe(service)])
     # SIGTERM first: uvicorn finishes its requests, a worker its batch.
@@ -177,7 +177,10 @@ def stack(registry: Registry) -> Dict[str, Any]:
         services[service.name] = _service(service, registry)
     secret_names = ["postgres_password", "redis_password"]
     for service in registry.services:
-        secret_names += [name for name in deployment.secrets(service) if name not in secret_names]
+        wanted = deployment.secrets(service)
+        if service.migrate:
+            wanted += deployment.migration_secrets(service)
+        secret_names += [name for name in wanted if name not in secret_names]
     return {
         "version": "3.9",
         # Caddy last: it finds the services by name once they answer.

@@ -10,7 +10,7 @@ services:
   - {name: backend, type: python-fastapi, description: API., depends_on: [postgres, redis],
      replicas: 3, migrate: [/app/bin/python, -m, backend.alembic_cli, upgrade, head]}
   - {name: tg_bot, type: python-faststream, description: Bot., depends_on: [backend, redis],
-     secrets: [telegram_bot_token]}
+     secrets: [telegram_bot_token], env: [TELEGRAM_API_URL, EVENTS_CLAIM_IDLE]}
   - {name: console, type: python-fastapi, description: Console., depends_on: [backend], port: 8100}
 """)
 
@@ -52,9 +52,27 @@ def test_secrets_are_docker_secrets_never_environment_variables() -> None:
         "postgres_password",
         "redis_password",
         "database_url",
+        "database_owner_url",
         "redis_url",
         "telegram_bot_token",
     }
+
+
+def test_the_migration_job_alone_gets_the_owners_url_and_no_redis() -> None:
+    services = stack()["services"]
+    assert services["backend-migrate"]["secrets"] == ["database_url", "database_owner_url"]
+    others = [body for name, body in services.items() if name != "backend-migrate"]
+    assert all("database_owner_url" not in body.get("secrets", []) for body in others)
+
+
+def test_each_service_gets_its_own_settings_by_name_and_no_env_file() -> None:
+    services = stack()["services"]
+    assert all("env_file" not in body for body in services.values())
+    bot = services["tg_bot"]["environment"]
+    # Without a value: deploy-swarm sets them from its settings file when set there.
+    assert (bot["TELEGRAM_API_URL"], bot["EVENTS_CLAIM_IDLE"]) == (None, None)
+    assert bot["PROFILE"] == "production"
+    assert "TELEGRAM_API_URL" not in services["backend"]["environment"]
 
 
 def test_the_migration_is_a_one_shot_job_in_the_services_image() -> None:
@@ -93,4 +111,5 @@ def test_http_services_reach_each_other_by_name_and_know_their_prefix() -> None:
         "BACKEND_URL": "http://backend:8000",
         "CONSOLE_PORT": "8100",
         "CONSOLE_ROOT_PATH": "/console",
+        "PROFILE": "production",
     }

@@ -1,7 +1,10 @@
-"""The step before any replica starts (the Compose job `backend-migrate`): wait for the database,
-then migrate it to head, once. Replicas themselves never migrate a database they did not start.
+"""The step before any replica starts (the migration job `backend-migrate`): wait for the database,
+migrate it to head once, then give the application its role. Replicas never migrate a database they
+did not start.
 
-`python -m backend.prestart` with DATABASE_URL set.
+`python -m backend.prestart` with DATABASE_URL (the application's role) and DATABASE_OWNER_URL (the
+database's owner, who migrates and creates the role: backend.app_role). Without DATABASE_OWNER_URL
+the migrations run as DATABASE_URL's role and no role is created.
 """
 
 from __future__ import annotations
@@ -10,23 +13,42 @@ import asyncio
 import logging
 import sys
 
+from pydantic import AliasChoices, Field, PostgresDsn
+
 from backend.alembic_cli import upgrade_to_head
+from backend.app_role import AppRoleError, grant_app_role
 from backend.db import wait_for_database
-from backend.settings import load_settings
-from servicekit.settings import exit_on_settings_error
+from backend.settings import Settings
+from servicekit.settings import exit_on_settings_error, read_settings
 from servicekit.startup import exit_when_unreachable
+
+PROGRAM = "backend-prestart"
+
+
+class PrestartSettings(Settings):
+    # Read like DATABASE_URL: the variable, else /run/secrets/database_owner_url.
+    database_owner_url: PostgresDsn | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_OWNER_URL")
+    )
 
 
 def main() -> None:
     logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s", level=logging.INFO)
-    with exit_on_settings_error("backend-prestart"):
-        settings = load_settings()
+    # Not load_settings(): the job needs no REDIS_URL.
+    with exit_on_settings_error(PROGRAM):
+        settings = read_settings(PrestartSettings)
     if settings.database_url is None:
-        sys.exit("backend-prestart: DATABASE_URL is not set")
-    database_url = str(settings.database_url)
-    with exit_when_unreachable("backend-prestart"):
-        asyncio.run(wait_for_database(database_url, settings.startup_timeout_seconds))
-    upgrade_to_head(database_url)
+        sys.exit(f"{PROGRAM}: DATABASE_URL is not set")
+    app_url = str(settings.database_url)
+    owner_url = str(settings.database_owner_url or app_url)
+    with exit_when_unreachable(PROGRAM):
+        asyncio.run(wait_for_database(owner_url, settings.startup_timeout_seconds))
+    upgrade_to_head(owner_url)
+    if settings.database_owner_url is not None:
+        try:
+            asyncio.run(grant_app_role(owner_url, app_url))
+        except AppRoleError as error:
+            sys.exit(f"{PROGRAM}: {error}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ swarm, driven from outside through Caddy.
 
 1. Deploy infra/swarm/stack.yml as the deploy command does (phases, secrets, migrations).
 2. Smoke: create a user through Caddy; the bot's welcome reaches a fake Telegram (on this host).
+   Least privilege: Caddy's security headers; from inside a backend task, Redis refuses a client
+   without the password, the database role is no superuser, the environment is the backend's own.
 3. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
 4. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
    image that never gets healthy: Swarm rolls back, the deploy fails saying so, the old tasks serve.
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from deploy import converge
+from deploy import converge, least_privilege
 from deploy.docker_cli import DockerError, docker, inspect, lines
 from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
@@ -37,6 +39,13 @@ from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
 
 STACK = "specfirst"
+# What Caddy adds to every answer (infra/caddy/Caddyfile).
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+)
 
 
 class AcceptanceError(AssertionError):
@@ -144,6 +153,37 @@ class Acceptance:
             lambda: WELCOME in self.telegram.messages_to(telegram_id), 60, "the welcome"
         )
         say(f"smoke: user {telegram_id} created through Caddy, welcomed {seconds:.1f} s later")
+
+    def least_privilege(self) -> None:
+        client = Client("localhost", self.https_port)
+        for path in ("/", "/backend/health/live"):
+            _, headers, _ = client.exchange("GET", path)
+            missing = [name for name in SECURITY_HEADERS if name not in headers]
+            if missing:
+                raise AcceptanceError(f"GET {path} through Caddy lacks {', '.join(missing)}")
+        client.close()
+        backend = self.service("backend")
+        container = next(iter(self.running_tasks(backend).values()))
+        found = least_privilege.probe(container)
+        [image] = inspect(inspect(container)[0]["Image"])
+        allowed = {
+            *self.deployment.stack.services()["backend"].get("environment", {}),
+            *(variable.split("=", 1)[0] for variable in image["Config"]["Env"]),
+            "HOSTNAME",
+            "HOME",
+        }
+        wrong = least_privilege.problems(found, allowed)
+        if wrong:
+            raise AcceptanceError("; ".join(wrong))
+        self.figures["least_privilege"] = {
+            "redis_without_password": found["redis_without_password"],
+            "create_table_as_the_backend": found["create_table"],
+        }
+        say(
+            "least privilege: security headers through Caddy; Redis without a password: "
+            f"{found['redis_without_password']}; the backend's role creating a table: "
+            f"{found['create_table']}; the backend's environment is its own"
+        )
 
     def running_tasks(self, service: str) -> dict[str, str]:
         """{task id: container id} of the running tasks of a service."""
@@ -336,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             acceptance.deploy()
             acceptance.smoke()
+            acceptance.least_privilege()
             acceptance.kill_one_backend_task()
             acceptance.rolling_update()
             acceptance.failed_rollout()

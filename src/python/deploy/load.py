@@ -41,6 +41,11 @@ class Client:
         self._connection: http.client.HTTPSConnection | None = None
 
     def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, _, data = self.exchange(method, path, body)
+        return status, data
+
+    def exchange(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
+        """The status, headers (names in lower case) and body (JSON decoded) of one request."""
         if self._connection is None:
             self._connection = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout, context=self._context
@@ -55,7 +60,12 @@ class Client:
         except (OSError, http.client.HTTPException):
             self.close()  # the next request opens a new connection; this one is not retried
             raise
-        return response.status, json.loads(data) if data.startswith((b"{", b"[")) else data
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return (
+            response.status,
+            headers,
+            json.loads(data) if data.startswith((b"{", b"[")) else data,
+        )
 
     def close(self) -> None:
         if self._connection is not None:

@@ -30,19 +30,40 @@ class DeployError(RuntimeError):
     """The deploy cannot go on; the message says what to do."""
 
 
-def _postgres_url(password: str) -> str:
-    return f"postgresql://specfirst:{password}@postgres:5432/specfirst"
+def _database_url(user: str, password: str) -> str:
+    return f"postgresql://{user}:{password}@postgres:5432/specfirst"
 
 
-def _redis_url(password: str) -> str:
-    return f"redis://:{password}@redis:6379/0"
+# Secrets the deploy generates when the swarm lacks them, in groups sharing one new password: the
+# owner's password and the URL that carries it, the application role's URL (the migration job
+# creates that role with it), Redis' password and URL, the services' token signing key.
+GENERATED_SECRETS: tuple[dict[str, Callable[[str], str]], ...] = (
+    {
+        "postgres_password": lambda password: password,
+        "database_owner_url": lambda password: _database_url("specfirst", password),
+    },
+    {"database_url": lambda password: _database_url("specfirst_app", password)},
+    {
+        "redis_password": lambda password: password,
+        "redis_url": lambda password: f"redis://:{password}@redis:6379/0",
+    },
+    # servicekit.auth's AUTH_KEYS: `kid:secret` pairs, the first signs.
+    {"auth_keys": lambda password: f"k1:{password}"},
+)
 
 
-# Secrets the deploy generates: a password and the URL that carries it are created together.
-GENERATED_SECRETS: dict[str, tuple[str, Callable[[str], str]]] = {
-    "postgres_password": ("database_url", _postgres_url),
-    "redis_password": ("redis_url", _redis_url),
-}
+def read_settings_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines, as Docker reads an env file (values verbatim, no quotes removed); blank
+    lines and # comments skipped."""
+    settings = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise DeployError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
+        settings[name.strip()] = value
+    return settings
 
 
 def images_built_by_pants(dist: Path = Path("dist")) -> dict[str, str]:
@@ -64,6 +85,8 @@ def images_built_by_pants(dist: Path = Path("dist")) -> dict[str, str]:
 class Deployment:
     stack: StackFile
     name: str = STACK_NAME
+    # The services' settings (each gets those its `env` names); default: settings.env beside the
+    # stack file.
     env_file: Path | None = None
     environment: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     say: Callable[[str], None] = print
@@ -86,10 +109,9 @@ class Deployment:
         """Secrets, node labels and image tags; returns the variables the stack file reads."""
         self.ensure_secrets()
         self.ensure_node_labels()
-        variables = {**self.environment, **self.image_variables()}
+        settings = read_settings_file(self.env_file or self.stack.path.parent / "settings.env")
+        variables = {**self.environment, **settings, **self.image_variables()}
         variables["CADDYFILE_VERSION"] = self.caddyfile_version()
-        if self.env_file is not None:
-            variables["SWARM_ENV_FILE"] = str(self.env_file.resolve())
         return variables
 
     def service_names(self, phase: list[str]) -> list[str]:
@@ -111,32 +133,37 @@ class Deployment:
         )
 
     def ensure_secrets(self) -> None:
+        """Creates the missing secrets: from the variable named like each (TELEGRAM_BOT_TOKEN),
+        else generated with the rest of its group; a half-present group is refused."""
         wanted = self.stack.secret_names()
         missing = [name for name in wanted if not exists("secret", name)]
-        for password_name, (url_name, url) in GENERATED_SECRETS.items():
-            if password_name in missing:
-                if url_name in wanted and url_name not in missing:
-                    raise DeployError(
-                        f"secret {url_name} exists but {password_name} does not: remove "
-                        f"{url_name} (docker secret rm) so both are created together"
-                    )
-                password = secrets.token_urlsafe(24)
-                self._create_secret(password_name, password)
-                missing.remove(password_name)
-                if url_name in missing:
-                    self._create_secret(url_name, url(password))
-                    missing.remove(url_name)
-        unset = [name for name in missing if not self.environment.get(name.upper())]
-        if unset:
+        for name in list(missing):
+            if self.environment.get(name.upper()):
+                self._create_secret(name, self.environment[name.upper()])
+                missing.remove(name)
+        for group in GENERATED_SECRETS:
+            absent = [name for name in group if name in missing]
+            if not absent:
+                continue
+            present = [name for name in group if name in wanted and name not in missing]
+            if present:
+                raise DeployError(
+                    f"secret {', '.join(present)} exists but {', '.join(absent)} does not: "
+                    f"remove {', '.join(present)} (docker secret rm) so that they are created "
+                    "together, or set " + ", ".join(name.upper() for name in absent)
+                )
+            password = secrets.token_hex(32)
+            for name in absent:
+                self._create_secret(name, group[name](password))
+                missing.remove(name)
+        if missing:
             raise DeployError(
                 "secrets missing from the swarm: "
-                + ", ".join(unset)
+                + ", ".join(missing)
                 + "; set "
-                + ", ".join(name.upper() for name in unset)
+                + ", ".join(name.upper() for name in missing)
                 + " for this deploy (or create them: printf %s VALUE | docker secret create NAME -)"
             )
-        for name in missing:
-            self._create_secret(name, self.environment[name.upper()])
 
     def _create_secret(self, name: str, value: str) -> None:
         docker("secret", "create", name, "-", stdin=value)

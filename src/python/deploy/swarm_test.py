@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deploy.swarm import images_built_by_pants
+import pytest
+
+from deploy.swarm import DeployError, images_built_by_pants, read_settings_file
 
 
 def test_the_images_pants_built_are_known_by_id(tmp_path: Path) -> None:
@@ -25,3 +27,19 @@ def test_the_images_pants_built_are_known_by_id(tmp_path: Path) -> None:
         )
     )
     assert images_built_by_pants(tmp_path) == {"specfirst/backend:latest": "0af599306b52"}
+
+
+def test_the_settings_file_is_read_as_docker_reads_an_env_file(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text('# comment\n\nTELEGRAM_API_URL=http://x:1/a=b\nQUOTED="kept"\n')
+    assert read_settings_file(settings) == {
+        "TELEGRAM_API_URL": "http://x:1/a=b",
+        "QUOTED": '"kept"',
+    }
+
+
+def test_a_line_without_a_value_is_named_by_file_and_line(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text("A=1\nTELEGRAM_API_URL\n")
+    with pytest.raises(DeployError, match=f"^{settings}:2: expected KEY=VALUE"):
+        read_settings_file(settings)

@@ -21,9 +21,11 @@ const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
 const ENSURE_CHROMIUM = fileURLToPath(
   new URL("../../../../build-support/bin/ensure-chromium", import.meta.url),
 );
-// What infra/caddy/Caddyfile sends: no inline script or style may run.
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+// The policy infra/caddy/Caddyfile sends, read from it: no inline script or style may run.
+const CADDYFILE = fileURLToPath(new URL("../../../../infra/caddy/Caddyfile", import.meta.url));
+const SENT_CSP = /Content-Security-Policy "([^"]+)"/.exec(readFileSync(CADDYFILE, "utf8"))?.[1];
+if (SENT_CSP === undefined) throw new Error(`${CADDYFILE} sends no Content-Security-Policy`);
+const CSP: string = SENT_CSP;
 const ARTIFACTS = process.env["SPECFIRST_TEST_ARTIFACTS"]
   ? join(process.env["SPECFIRST_TEST_ARTIFACTS"], "console-browser")
   : mkdtempSync(join(tmpdir(), "console-screens-"));
