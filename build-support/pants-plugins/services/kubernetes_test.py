@@ -63,6 +63,13 @@ def test_secrets_are_mounted_files_of_only_the_services_own_keys() -> None:
     assert [variable["name"] for variable in container["env"]] == ["BACKEND_URL", "PROFILE"]
 
 
+def test_an_http_pod_serves_on_until_the_ingress_has_dropped_it() -> None:
+    backend = documents()[("Deployment", "backend")]["spec"]["template"]["spec"]
+    assert backend["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    bot = documents()[("Deployment", "tg-bot")]["spec"]["template"]["spec"]
+    assert "lifecycle" not in bot["containers"][0]
+
+
 def test_the_migration_job_alone_mounts_the_owners_url() -> None:
     job = documents()[("Job", "backend-migrate")]["spec"]["template"]["spec"]
     [secret] = [volume for volume in job["volumes"] if "secret" in volume]

@@ -109,9 +109,9 @@ class Load:
             method, path, body = self._next_request()
             try:
                 status, _ = client.send(method, path, body)
-                reason = None if status < 400 else f"HTTP {status}"
+                reason = None if status < 400 else f"{method} HTTP {status}"
             except (OSError, http.client.HTTPException) as error:
-                reason = type(error).__name__
+                reason = f"{method} {type(error).__name__}"
             with self._lock:
                 self.report.sent += 1
                 if reason is not None:
