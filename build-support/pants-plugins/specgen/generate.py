@@ -32,7 +32,13 @@ __all__ = [
 RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
     "models": ("pydantic",),
     "events": ("servicekit.events",),
-    "domain": ("fastapi", "pydantic", "servicekit.events", "servicekit.strict_json"),
+    "domain": (
+        "fastapi",
+        "pydantic",
+        "servicekit.auth",
+        "servicekit.events",
+        "servicekit.strict_json",
+    ),
     "manifest": ("pydantic", "servicekit.http"),
 }
 

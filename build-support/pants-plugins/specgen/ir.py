@@ -60,6 +60,7 @@ class Field:
     default: Any = MISSING
     description: Optional[str] = None
     constraints: Tuple[Tuple[str, Any], ...] = ()  # ("ge", 0), ("max_length", 20), ...
+    admin_only: bool = False  # only a caller with the admin role may set it in a request body
 
     @property
     def required(self) -> bool:
@@ -135,6 +136,29 @@ class Output:
     is_list: bool = False
 
 
+ADMIN = "admin"
+SERVICE = "service"
+PROFILES: Tuple[str, ...] = ("development", "production")
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a REST operation.
+
+    public: anyone, with or without a token. Otherwise a verified bearer token is required, and
+    its roles must include one of `roles` (empty: any signed-in caller), unless `owner` names a
+    path parameter equal to the token's subject (the caller acting on itself).
+    """
+
+    public: bool = False
+    roles: Tuple[str, ...] = ()
+    owner: Optional[str] = None
+
+
+# What an operation that says nothing gets: nothing is open by accident.
+DEFAULT_ACCESS = Access(roles=(ADMIN,))
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -144,6 +168,7 @@ class Operation:
     rest: Optional[Rest]
     events: OperationEvents
     description: Optional[str] = None
+    access: Access = DEFAULT_ACCESS
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,7 @@ class Domain:
     prefix: str  # "/users"
     tags: Tuple[str, ...]
     operations: Tuple[Operation, ...]
+    profiles: Tuple[str, ...] = PROFILES  # the service profiles whose app serves the domain
 
 
 @dataclass(frozen=True)

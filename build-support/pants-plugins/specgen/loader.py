@@ -21,8 +21,11 @@ import yaml
 
 from specgen.errors import SpecError, SpecErrors
 from specgen.ir import (
+    DEFAULT_ACCESS,
     MISSING,
+    PROFILES,
     SCALARS,
+    Access,
     Consumed,
     Domain,
     Event,
@@ -55,14 +58,24 @@ _NUMERIC_CONSTRAINTS = ("ge", "gt", "le", "lt")
 _LENGTH_CONSTRAINTS = ("min_length", "max_length")
 _CONSTRAINTS = _NUMERIC_CONSTRAINTS + _LENGTH_CONSTRAINTS
 _MODEL_KEYS = ("fields", "variants", "description")
-_FIELD_KEYS = ("type", "readonly", "default", "optional", "description") + _CONSTRAINTS
+_FIELD_KEYS = (
+    "type",
+    "readonly",
+    "default",
+    "optional",
+    "description",
+    "admin_only",
+) + _CONSTRAINTS
 _VARIANT_KEYS = ("exclude", "optional")
 _EVENT_KEYS = ("message", "publish", "subscribe", "description", "retention")
 _RETENTION_KEYS = ("max_length", "max_age")
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DOMAIN_KEYS = ("domain", "description", "config", "operations")
-_OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description")
+_OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description", "auth")
+_DOMAIN_CONFIG_KEYS = ("rest", "auth", "profiles")
+_AUTH_KEYS = ("roles", "owner")
+_PUBLIC, _SIGNED_IN = "public", "user"  # the auth words that are not roles
 _PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + _CONSTRAINTS
 _REST_KEYS = ("method", "path", "status", "errors")
 _OPERATION_EVENT_KEYS = ("subscribe", "publish_on_success", "publish_on_error")
@@ -793,10 +806,19 @@ class _Loader:
                 path + ("default",),
                 f"default {_show(default)} does not fit type '{type_text(type_)}'",
             )
+        readonly = _bool(doc, path, body, "readonly", False)
+        admin_only = _bool(doc, path, body, "admin_only", False)
+        if admin_only and readonly:
+            doc.error(
+                path + ("admin_only",),
+                f"field '{name}' is readonly: no client sets it, so admin_only says nothing",
+                "remove one of readonly and admin_only",
+            )
         field = Field(
             name=name,
             type=type_,
-            readonly=_bool(doc, path, body, "readonly", False),
+            readonly=readonly,
+            admin_only=admin_only,
             optional=optional,
             default=default,
             description=_optional_string(doc, path, body, "description"),
@@ -937,12 +959,22 @@ class _Loader:
                 f"write domain: {spec.domain}",
             )
         _optional_string(doc, (), body, "description")  # for readers of the spec only
-        prefix, tags = self.rest_config(doc, body.get("config"), spec.domain)
+        config = _mapping(doc, ("config",), body.get("config"), null_is_empty=True) or {}
+        _check_keys(doc, ("config",), config, _DOMAIN_CONFIG_KEYS)
+        prefix, tags = self.rest_config(doc, config.get("rest"), spec.domain)
+        default_access = DEFAULT_ACCESS
+        if "auth" in config:
+            default_access = self.access(
+                doc, ("config", "auth"), config["auth"], owner_allowed=False
+            )
+        profiles = PROFILES
+        if "profiles" in config:
+            profiles = self.profiles(doc, ("config", "profiles"), config["profiles"])
         operations = []
         for name, value in (
             _mapping(doc, ("operations",), body.get("operations"), True) or {}
         ).items():
-            operation = self.operation(doc, ("operations", name), name, value)
+            operation = self.operation(doc, ("operations", name), name, value, default_access)
             if operation is not None:
                 operations.append(operation)
         key = (spec.service, spec.domain)
@@ -953,16 +985,14 @@ class _Loader:
             )
             return
         self.domains[key] = (
-            Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations)),
+            Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations), profiles),
             doc,
         )
 
     def rest_config(self, doc: _Doc, value: Any, domain: str) -> Tuple[str, Tuple[str, ...]]:
         """The REST prefix and tags: "/<domain>" and [<domain>] unless given."""
-        config = _mapping(doc, ("config",), value, null_is_empty=True) or {}
-        _check_keys(doc, ("config",), config, ("rest",))
         path = ("config", "rest")
-        rest = _mapping(doc, path, config.get("rest"), null_is_empty=True) or {}
+        rest = _mapping(doc, path, value, null_is_empty=True) or {}
         _check_keys(doc, path, rest, ("prefix", "tags"))
         prefix = f"/{domain}"
         if "prefix" in rest:
@@ -977,7 +1007,69 @@ class _Loader:
             tags = tuple(tag for _, tag in _string_list(doc, path + ("tags",), rest["tags"]))
         return prefix, tags
 
-    def operation(self, doc: _Doc, path: KeyPath, name: str, value: Any) -> Optional[Operation]:
+    def profiles(self, doc: _Doc, path: KeyPath, value: Any) -> Tuple[str, ...]:
+        """The profiles whose app serves the domain: a non-empty subset of PROFILES."""
+        profiles = []
+        for index, profile in _string_list(doc, path, value):
+            if profile not in PROFILES:
+                doc.error(
+                    path + (index,),
+                    f"unknown profile '{profile}'",
+                    _did_you_mean(profile, PROFILES) or f"profiles are {', '.join(PROFILES)}",
+                )
+            elif profile not in profiles:
+                profiles.append(profile)
+        if isinstance(value, list) and not value:
+            doc.error(path, "a domain served in no profile is never served", "remove the key")
+        return tuple(profiles) or PROFILES
+
+    def access(self, doc: _Doc, path: KeyPath, value: Any, owner_allowed: bool) -> Access:
+        """`public` | `user` | a role | [roles] | {roles: [...], owner: <path param>}."""
+        hint = "write public, user (any signed-in caller), a role such as admin, or a list of roles"
+        if isinstance(value, dict):
+            _check_keys(doc, path, value, _AUTH_KEYS)
+            if not owner_allowed and "owner" in value:
+                doc.error(
+                    path + ("owner",),
+                    "owner names a path parameter, so it belongs to an operation's auth",
+                    "move it to the operations that take that parameter",
+                )
+            if "roles" not in value and "owner" not in value:
+                doc.error(path, "auth needs roles, owner or both", hint)
+            roles = self.roles(doc, path + ("roles",), value.get("roles", []), hint)
+            owner = _string(doc, path + ("owner",), value["owner"]) if "owner" in value else None
+            return Access(roles=roles, owner=owner)
+        if value == _PUBLIC:
+            return Access(public=True)
+        if value == _SIGNED_IN:
+            return Access()
+        if value is None or (isinstance(value, list) and not value):
+            doc.error(path, "auth is empty", hint)
+            return DEFAULT_ACCESS
+        return Access(roles=self.roles(doc, path, value, hint))
+
+    def roles(self, doc: _Doc, path: KeyPath, value: Any, hint: str) -> Tuple[str, ...]:
+        """Role names (snake case); `user` alone stands for any signed-in caller: ()."""
+        items: List[Tuple[Optional[int], str]] = (
+            [(None, value)] if isinstance(value, str) else list(_string_list(doc, path, value))
+        )
+        roles: List[str] = []
+        for index, role in items:
+            where = path if index is None else path + (index,)
+            if role == _PUBLIC:
+                doc.error(where, "public cannot be combined with roles", hint)
+            elif role == _SIGNED_IN:
+                if len(items) > 1:
+                    doc.error(where, "user already admits every signed-in caller", hint)
+            elif not _SNAKE_CASE.match(role):
+                doc.error(where, f"role '{role}' is not a lower snake case name", hint)
+            elif role not in roles:
+                roles.append(role)
+        return tuple(roles)
+
+    def operation(
+        self, doc: _Doc, path: KeyPath, name: str, value: Any, default_access: Access
+    ) -> Optional[Operation]:
         if not _is_identifier(name):
             doc.error(path, f"operation name '{name}' is not a Python identifier")
             return None
@@ -996,12 +1088,38 @@ class _Loader:
             rest=rest,
             events=self.operation_events(doc, path + ("events",), body.get("events")),
             description=_optional_string(doc, path, body, "description"),
+            access=(
+                self.access(doc, path + ("auth",), body["auth"], owner_allowed=True)
+                if "auth" in body
+                else default_access
+            ),
         )
+        self.check_access(doc, path, operation, "auth" in body)
         events = body.get("events")
         declares_transport = "rest" in body or (isinstance(events, dict) and "subscribe" in events)
         self.check_transport(doc, path, operation, declares_transport)
         self.check_events(doc, path, operation)
         return operation
+
+    def check_access(
+        self, doc: _Doc, path: KeyPath, operation: Operation, declares_auth: bool
+    ) -> None:
+        if declares_auth and operation.rest is None:
+            doc.error(
+                path + ("auth",),
+                f"operation '{operation.name}' has no rest route, so no caller to check",
+                "remove auth: events reach subscribers from the service's own broker",
+            )
+        owner = operation.access.owner
+        if owner is None or operation.rest is None:
+            return
+        in_path = [param.name for param in operation.params if param.source == "path"]
+        if owner not in in_path:
+            doc.error(
+                path + ("auth", "owner"),
+                f"owner '{owner}' is not a path parameter of '{operation.name}'",
+                _did_you_mean(owner, in_path) or "name the path parameter holding the caller's id",
+            )
 
     def output(self, doc: _Doc, path: KeyPath, value: Any) -> Output:
         if value is None:

@@ -15,16 +15,24 @@ from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED
 from servicekit.api import harden, serve_spec_openapi
+from servicekit.auth import Authenticator, KeySet, TokenVerifier
 from servicekit.events import EventBus
 from servicekit.events.relay import OutboxRelay
 from servicekit.health import add_health_routes
+from servicekit.swagger_ui import serve_swagger_ui
 
 TITLE = "backend"
 VERSION = "0.1.0"
 
 
-def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS) -> FastAPI:
-    """Opens nothing: the database and Redis are connected on first use."""
+def create_app(
+    database_url: str, redis_url: str, settings: Settings = DEFAULTS, keys: KeySet | None = None
+) -> FastAPI:
+    """Opens nothing: the database and Redis are connected on first use.
+
+    Tokens are checked with `keys`, by default those the settings name (AUTH_KEYS); a domain whose
+    spec keeps it out of the settings' profile (debug, in production) is not served at all.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +44,15 @@ def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS)
         await app.state.database.dispose()
 
     # root_path: the prefix a reverse proxy serves the app under (and strips), for /docs.
-    app = FastAPI(title=TITLE, version=VERSION, lifespan=lifespan, root_path=settings.root_path)
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        lifespan=lifespan,
+        root_path=settings.root_path,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
+        docs_url=None,  # serve_swagger_ui's, with local assets
+        redoc_url=None,
+    )
     harden(app, max_body_bytes=settings.max_body_bytes)
     database = app.state.database = Database(
         database_url, pool_size=settings.db_pool_size, timeouts=settings.database_timeouts()
@@ -47,9 +63,17 @@ def create_app(database_url: str, redis_url: str, settings: Settings = DEFAULTS)
     app.state.relay = OutboxRelay(
         database.engine, EVENT_OUTBOX, bus, channels=(USER_REGISTERED, COMMAND_RECEIVED)
     )
-    app.include_router(users.create_router(get_users_controller, get_unit_of_work))
-    app.include_router(debug.create_router(get_debug_controller, get_unit_of_work))
-    serve_spec_openapi(app, TITLE, VERSION, [users.OPENAPI, debug.OPENAPI])
+    auth = Authenticator(TokenVerifier(keys or settings.key_set(), audience=TITLE))
+    domains = [
+        (users, users.create_router(get_users_controller, get_unit_of_work, auth)),
+        (debug, debug.create_router(get_debug_controller, get_unit_of_work, auth)),
+    ]
+    served = [(domain, router) for domain, router in domains if settings.profile in domain.PROFILES]
+    for _, router in served:
+        app.include_router(router)
+    serve_spec_openapi(app, TITLE, VERSION, [domain.OPENAPI for domain, _ in served])
+    if settings.serves_docs:
+        serve_swagger_ui(app)
     add_health_routes(
         app, {"database": database.ping, "redis": bus.ping}, settings.health_timeout_seconds
     )

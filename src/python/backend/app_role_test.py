@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.app import create_app
 from backend.db import async_driver_url
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 # A password with what URLs, SQL literals and bind parameters treat specially.
 PASSWORD = "p:a's$1%w@rd/?"
@@ -111,9 +112,11 @@ def test_the_role_cannot_change_the_schema_or_read_what_is_not_its(
 
 def test_the_app_works_as_the_role(prepared: str, redis_url: str) -> None:
     async def exercise() -> None:
-        app = create_app(prepared, redis_url)
+        app = create_app(prepared, redis_url, keys=TEST_KEYS)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://backend"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://backend",
+            headers=bearer("backend"),
         ) as client, app.router.lifespan_context(app):
             assert (await client.get("/health/ready")).status_code == 200
             created = await client.post("/users", json={"telegram_id": 424242})

@@ -13,13 +13,14 @@ import pytest
 
 from backend.app import create_app
 from backend.conftest import live_server
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 TRIALS = 100
 
 
 @pytest.fixture(scope="module")
 def base_url(migrated_database_url: str, redis_url: str) -> Iterator[str]:
-    with live_server(create_app(migrated_database_url, redis_url)) as url:
+    with live_server(create_app(migrated_database_url, redis_url, keys=TEST_KEYS)) as url:
         yield url
 
 
@@ -39,7 +40,10 @@ async def race(clients: list[httpx.AsyncClient]) -> tuple[int, int, int]:
 @pytest.mark.asyncio
 async def test_put_racing_two_deletes(base_url: str) -> None:
     outcomes: collections.Counter[tuple[int, int, int]] = collections.Counter()
-    clients = [httpx.AsyncClient(base_url=base_url, timeout=10) for _ in range(3)]
+    clients = [
+        httpx.AsyncClient(base_url=base_url, timeout=10, headers=bearer("backend"))
+        for _ in range(3)
+    ]
     try:
         for _ in range(TRIALS):
             outcomes[await race(clients)] += 1

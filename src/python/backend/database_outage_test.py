@@ -21,6 +21,7 @@ from backend.app import create_app
 from backend.conftest import live_server
 from backend.scratch_database import scratch_database
 from backend.settings import DEFAULTS
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 TIMEOUT = 1.0  # each of the database timeouts, and readiness'
 BOUND = 3 * TIMEOUT  # connect, then a statement, with room for a loaded machine
@@ -61,8 +62,10 @@ def served(redis_url: str) -> Iterator[Served]:
         with get_server(data, cleanup_mode="stop") as server:
             with scratch_database(server.get_uri(), prefix="outage") as database_url:
                 upgrade_to_head(database_url)
-                app = create_app(database_url, redis_url, SETTINGS)
-                with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+                app = create_app(database_url, redis_url, SETTINGS, keys=TEST_KEYS)
+                with live_server(app) as url, httpx.Client(
+                    base_url=url, timeout=30, headers=bearer("backend")
+                ) as client:
                     created = client.post("/users", json={"telegram_id": 1})
                     assert created.status_code == 201, created.text
                     yield Served(client, server, f"/users/{created.json()['id']}")

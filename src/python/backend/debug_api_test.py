@@ -15,13 +15,14 @@ from redis.asyncio import Redis
 from backend.app import create_app
 from generated.events import COMMAND_RECEIVED
 from generated.models import CommandReceived
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
 async def app(migrated_database_url: str, redis_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(migrated_database_url, redis_url)
+    app = create_app(migrated_database_url, redis_url, keys=TEST_KEYS)
     redis = Redis.from_url(redis_url)
     await redis.delete(COMMAND_RECEIVED.stream)
     await redis.aclose()
@@ -37,7 +38,7 @@ async def published(app: FastAPI) -> list[CommandReceived]:
 
 async def post_command(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://backend"
+        transport=httpx.ASGITransport(app=app), base_url="http://backend", headers=bearer("backend")
     ) as client:
         return await client.post("/debug/command", json=body)
 

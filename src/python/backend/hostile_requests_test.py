@@ -15,6 +15,7 @@ from backend.app import create_app
 from backend.conftest import live_server
 from backend.settings import DEFAULTS
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 MAX_BODY_BYTES = 4096
 BODY_ROUTES = [("POST", "/users"), ("PUT", "/users/{id}"), ("POST", "/debug/command")]
@@ -30,8 +31,8 @@ HOSTILE_BODIES = {
 @pytest.fixture(scope="module")
 def client(migrated_database_url: str, redis_url: str) -> Iterator[httpx.Client]:
     settings = DEFAULTS.model_copy(update={"max_body_bytes": MAX_BODY_BYTES})
-    with live_server(create_app(migrated_database_url, redis_url, settings)) as url:
-        with httpx.Client(base_url=url, timeout=10) as client:
+    with live_server(create_app(migrated_database_url, redis_url, settings, keys=TEST_KEYS)) as url:
+        with httpx.Client(base_url=url, timeout=10, headers=bearer("backend")) as client:
             yield client
 
 

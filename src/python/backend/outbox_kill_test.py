@@ -26,6 +26,7 @@ from backend.db import Database
 from backend.orm import UserRecord
 from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
 from generated.events import USER_REGISTERED
+from servicekit.auth.tokens_testutil import bearer
 
 ROUNDS = int(os.environ.get("OUTBOX_KILL_ROUNDS", "10"))
 CLIENTS = 16
@@ -58,7 +59,9 @@ async def load_then_kill(backend: BackendProcess, created: dict[int, int]) -> No
     at a random moment."""
     telegram_ids = itertools.count(random.randrange(10**15))
     answered_before = len(created)
-    async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=backend.url, timeout=30, headers=bearer("backend")
+    ) as client:
         clients = [
             asyncio.create_task(post_users(client, telegram_ids, created)) for _ in range(CLIENTS)
         ]

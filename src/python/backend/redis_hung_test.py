@@ -12,6 +12,7 @@ import pytest
 
 from backend.served_backend import backend_process, events_with_ids, outbox_rows, redis_server
 from generated.events import USER_REGISTERED
+from servicekit.auth.tokens_testutil import bearer
 
 pytestmark = pytest.mark.asyncio
 
@@ -24,7 +25,9 @@ async def test_a_hung_redis_delays_the_events_but_not_the_requests(
     migrated_database_url: str,
 ) -> None:
     with redis_server() as redis, backend_process(migrated_database_url, redis.url) as backend:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=backend.url, timeout=30, headers=bearer("backend")
+        ) as client:
             created = [await post_user(client)]  # the relay is connected to Redis
             await events_within(redis.url, {created[0]}, seconds=10)
             redis.pause()

@@ -17,6 +17,7 @@ from backend.orm import EVENT_OUTBOX
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
 from servicekit.embedded import embedded_redis, free_port
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,10 +26,10 @@ async def test_an_event_published_while_redis_is_down_is_relayed_when_it_is_back
     migrated_database_url: str,
 ) -> None:
     port = free_port()  # nothing listens there yet
-    app = create_app(migrated_database_url, f"redis://127.0.0.1:{port}/0")
+    app = create_app(migrated_database_url, f"redis://127.0.0.1:{port}/0", keys=TEST_KEYS)
     telegram_id = random.randrange(10**12)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://backend"
+        transport=httpx.ASGITransport(app=app), base_url="http://backend", headers=bearer("backend")
     ) as client, app.router.lifespan_context(app):
         response = await client.post("/users", json={"telegram_id": telegram_id})
         assert response.status_code == 201, response.text

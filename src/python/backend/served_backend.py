@@ -28,6 +28,7 @@ from servicekit.embedded import free_port
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
 from servicekit.health import READY_PATH
+from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS
 
 
 @dataclass
@@ -85,6 +86,7 @@ class BackendProcess:
                     "BACKEND_EMBEDDED": "false",
                     "BACKEND_HOST": "127.0.0.1",
                     "BACKEND_PORT": str(self.port),
+                    "AUTH_KEYS": TEST_AUTH_KEYS,
                 },
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

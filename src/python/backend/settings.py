@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from backend.db import Timeouts
+from servicekit.auth import AuthSettings
 from servicekit.settings import SettingsError, read_settings
 
 
-class Settings(BaseSettings):
+class Settings(AuthSettings):
+    """PROFILE and AUTH_KEYS come with AuthSettings; the rest are BACKEND_ variables."""
+
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")
 
     # Unset: the shared embedded server (servicekit.shared_stack), unless BACKEND_EMBEDDED=false.
@@ -33,6 +36,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     # How long start-up waits for the database to answer before giving up.
     startup_timeout_seconds: float = Field(default=30.0, ge=0)
+    # /docs and /openapi.json; unset: served in development, not in production.
+    docs: bool | None = None
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs if self.docs is not None else self.profile == "development"
 
     def require_urls(self) -> None:
         """Without embedded servers, DATABASE_URL and REDIS_URL must be set."""

@@ -19,6 +19,7 @@ from backend.app import create_app
 from backend.orm import BIGINT_MAX
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 # Tests of a module share its database: each test takes telegram ids no other test uses.
 _telegram_ids = itertools.count(random.randrange(10**12))
@@ -45,9 +46,9 @@ class Backend:
 @pytest_asyncio.fixture
 async def backend(migrated_database_url: str, redis_url: str) -> AsyncIterator[Backend]:
     """The app on the test module's database and Redis, with the event stream emptied."""
-    app = create_app(migrated_database_url, redis_url)
+    app = create_app(migrated_database_url, redis_url, keys=TEST_KEYS)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://backend"
+        transport=httpx.ASGITransport(app=app), base_url="http://backend", headers=bearer("backend")
     ) as client, app.router.lifespan_context(app):
         redis = Redis.from_url(redis_url)
         await redis.delete(USER_REGISTERED.stream)

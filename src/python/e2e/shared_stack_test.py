@@ -19,6 +19,8 @@ import redis
 
 from e2e.system_test import start_service, wait_until_healthy
 from servicekit import shared_stack
+from servicekit.auth.keys import development_keys
+from servicekit.auth.tokens import mint_token
 from servicekit.embedded import free_port
 from tg_bot.fake_telegram import FakeTelegram
 
@@ -84,8 +86,14 @@ def test_two_processes_share_one_stack_and_the_last_stops_it(home: Path, signum:
             state = redis_state(home)
             assert sorted(state["users"]) == sorted([backend.pid, bot.pid])
             telegram_id = 4242
+            # Minted as `pants run .../auth:mint` would: with the machine's development key, which
+            # the backend made at start and tg_bot signs its calls with.
+            token = mint_token(development_keys(), "admin", ["admin"], "backend")
             response = httpx.post(
-                f"{backend_url}/users", json={"telegram_id": telegram_id}, timeout=10
+                f"{backend_url}/users",
+                json={"telegram_id": telegram_id},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
             )
             assert response.status_code == 201, response.text
             assert "Welcome" in telegram.wait_for_messages(telegram_id, 1, timeout=10)[0]

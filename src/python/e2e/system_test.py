@@ -21,11 +21,13 @@ import redis
 
 from servicekit.embedded import free_port
 from tg_bot.fake_telegram import FakeTelegram
+from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
 
 DATABASE_SERVER_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+ADMIN = bearer("backend")
 
 
 @dataclass
@@ -102,6 +104,7 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
         "BACKEND_HOST": "127.0.0.1",
         "BACKEND_PORT": str(backend_port),
         "EVENTS_STREAM_PREFIX": stream_prefix,
+        "AUTH_KEYS": TEST_AUTH_KEYS,
     }
     # As Compose does: the pre-start step migrates, then the replica serves.
     prestart = start_service("backend.prestart", backend_env)
@@ -118,6 +121,7 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
                 "TELEGRAM_BOT_TOKEN": telegram.token,
                 "TELEGRAM_POLL_TIMEOUT": "1",
                 "EVENTS_STREAM_PREFIX": stream_prefix,
+                "AUTH_KEYS": TEST_AUTH_KEYS,  # it signs its calls to the backend
             },
         )
         try:
@@ -137,7 +141,7 @@ def test_a_registered_user_is_welcomed_within_two_seconds(system: System) -> Non
     telegram_id = new_telegram_id()
     started = time.monotonic()
     response = httpx.post(
-        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5
+        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, headers=ADMIN, timeout=5
     )
     assert response.status_code == 201, response.text
     [welcome] = system.telegram.wait_for_messages(
@@ -149,7 +153,7 @@ def test_a_registered_user_is_welcomed_within_two_seconds(system: System) -> Non
 def test_the_services_use_only_this_runs_streams(system: System, stream_prefix: str) -> None:
     telegram_id = new_telegram_id()
     response = httpx.post(
-        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, timeout=5
+        f"{system.backend_url}/users", json={"telegram_id": telegram_id}, headers=ADMIN, timeout=5
     )
     assert response.status_code == 201, response.text
     system.telegram.wait_for_messages(telegram_id, 1)

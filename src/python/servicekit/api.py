@@ -18,6 +18,7 @@ def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]])
     """One OpenAPI document from domain fragments; a route or schema defined twice differently is an error."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
+    security_schemes: dict[str, Any] = {}
     for fragment in fragments:
         for path, item in fragment.get("paths", {}).items():
             for method, operation in item.items():
@@ -27,11 +28,17 @@ def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]])
         for name, schema in fragment.get("components", {}).get("schemas", {}).items():
             if schemas.setdefault(name, schema) != schema:
                 raise ValueError(f"schema {name} differs between fragments")
+        for name, scheme in fragment.get("components", {}).get("securitySchemes", {}).items():
+            if security_schemes.setdefault(name, scheme) != scheme:
+                raise ValueError(f"security scheme {name} differs between fragments")
+    components: dict[str, Any] = {"schemas": dict(sorted(schemas.items()))}
+    if security_schemes:
+        components["securitySchemes"] = security_schemes
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.items()))},
+        "components": components,
     }
 
 

@@ -88,13 +88,20 @@ async def test_a_surrogate_pair_is_one_character(client: httpx.AsyncClient) -> N
     assert (response.status_code, response.json()["text"]) == (200, "\U0001f600")
 
 
-async def test_bytes_that_are_not_utf8_under_another_content_type(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_a_body_under_another_content_type_is_415(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/notes", content=b"\xff\xfe", headers={"content-type": "text/plain"}
     )
-    assert_error_shape(response, 422)
+    assert_error_shape(response, 415)
+
+
+async def test_a_json_subtype_is_json(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/notes",
+        content=b'{"text": "a", "weight": 1}',
+        headers={"content-type": "application/merge-patch+json; charset=utf-8"},
+    )
+    assert response.status_code == 200
 
 
 async def test_validation_errors_do_not_echo_the_input(client: httpx.AsyncClient) -> None:
@@ -119,7 +126,9 @@ async def test_a_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) 
             yield b"x" * 100
         yield b'"}'
 
-    response = await client.post("/notes", content=chunks())
+    response = await client.post(
+        "/notes", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert_error_shape(response, 413)
 
 

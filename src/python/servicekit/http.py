@@ -30,10 +30,14 @@ class ServiceClient:
         backoff: float = 0.1,
         max_wait: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         """`timeout`: seconds to connect and for each read or write; `retries`, `backoff`,
-        `max_wait`: see `servicekit.http_retry.RetryPolicy`."""
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        `max_wait`: see `servicekit.http_retry.RetryPolicy`; `auth` signs each request, e.g.
+        servicekit.auth.client.ServiceTokenAuth."""
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, auth=auth
+        )
         self._retry = RetryPolicy(retries, backoff, max_wait)
 
     async def request(

@@ -3,6 +3,10 @@
 Python's json module accepts all three; the values then fail later, where they cannot be reported
 (a response cannot encode them). Rejected while parsing, FastAPI reports them as a 422 like any
 other malformed JSON.
+
+A route with a body takes only `application/json` (or a `+json` type): FastAPI would parse a body
+sent without a Content-Type as JSON, and so accept the simple requests a browser sends across
+sites without asking (CSRF, once credentials ride on cookies). Anything else is a 415.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 # An escaped UTF-16 surrogate; a pair becomes one character when parsed, a lone one stays.
@@ -43,11 +47,21 @@ class StrictJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        takes_body = self.body_field is not None
 
         async def strict_handler(request: Request) -> Response:
+            if takes_body and not _is_json(request.headers.get("content-type", "")):
+                raise HTTPException(415, "the body must be JSON, sent as application/json")
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict_handler
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 def _reject_constant(name: str) -> Any:

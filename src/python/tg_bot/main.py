@@ -13,6 +13,7 @@ from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.events import DeliveryPolicy, EventBus
 from servicekit.serving import run_until_signalled, serve
+from servicekit.auth.client import ServiceTokenAuth
 from servicekit.settings import exit_on_settings_error, read_settings, shared_stack
 from servicekit.startup import exit_when_unreachable, wait_until_reachable
 from tg_bot.notifications import Notifications
@@ -31,7 +32,9 @@ async def run(settings: Settings) -> None:
             redis_url = stack.enter_context(shared_stack("REDIS_URL").shared_redis())
             logger.info("no REDIS_URL; using the shared embedded Redis at %s", redis_url)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
-        users = BackendUsersClient(str(settings.backend_url))
+        # Signed as the service tg_bot, for the backend's users routes open to services.
+        auth = ServiceTokenAuth(settings.key_set(), "tg_bot", BackendUsersClient.service)
+        users = BackendUsersClient(str(settings.backend_url), auth=auth)
         stack.push_async_callback(users.aclose)
         token = (
             settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None

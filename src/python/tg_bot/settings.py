@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings
-
+from servicekit.auth import AuthSettings
 from servicekit.settings import RedisUrl
 
 
-class Settings(BaseSettings):
-    """Each field is read from the environment variable of the same name, in capitals."""
+class Settings(AuthSettings):
+    """Each field is read from the environment variable of the same name, in capitals (PROFILE
+    and AUTH_KEYS, which sign the bot's calls to the backend, come with AuthSettings)."""
 
     # None: the machine's shared embedded Redis (servicekit.shared_stack; not in the image).
     redis_url: RedisUrl | None = None

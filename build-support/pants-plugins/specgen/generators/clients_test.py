@@ -19,11 +19,17 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI, Request, Response  # noqa: E402
 from faststream.redis import TestRedisBroker  # noqa: E402
 
+from servicekit.auth import Authenticator, TokenVerifier  # noqa: E402
+from servicekit.auth.client import ServiceTokenAuth  # noqa: E402
+from servicekit.auth.tokens_testutil import TEST_KEYS  # noqa: E402
 from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from servicekit.http import ApiError  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
 ADDRESS = {"street": "Main St 1", "city": "Berlin"}
+AUTH = Authenticator(TokenVerifier(TEST_KEYS, audience="shop"))
+# The frontend's calls, signed as a service for the shop (the spec's customers auth).
+AS_FRONTEND = ServiceTokenAuth(TEST_KEYS, "frontend", "shop")
 
 
 def _free_port() -> int:
@@ -58,7 +64,9 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     gate = FlakyGate()
     app = FastAPI()
     app.middleware("http")(gate)
-    app.include_router(customers.create_router(lambda: controller, lambda: PublishOnCommit(bus)))
+    app.include_router(
+        customers.create_router(lambda: controller, lambda: PublishOnCommit(bus), AUTH)
+    )
     port = _free_port()
     uvicorn_server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -81,7 +89,7 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
 @pytest.mark.asyncio
 async def test_client_round_trip(server: Any) -> None:
     async with TestRedisBroker(server.bus.broker), server.clients.ShopCustomersClient(
-        server.url, backoff=0.01
+        server.url, backoff=0.01, auth=AS_FRONTEND
     ) as client:
         created = await client.create_customer(
             server.models.CustomerCreate(name="Ann", address=ADDRESS, tier="gold")
@@ -115,8 +123,20 @@ async def test_client_gives_up_after_the_last_retry(server: Any) -> None:
 
 @pytest.mark.asyncio
 async def test_client_raises_api_error_for_404_without_retrying(server: Any) -> None:
-    async with server.clients.ShopCustomersClient(server.url, backoff=0.01) as client:
+    async with server.clients.ShopCustomersClient(
+        server.url, backoff=0.01, auth=AS_FRONTEND
+    ) as client:
         with pytest.raises(ApiError) as raised:
             await client.get_customer(uuid.uuid4())
     assert (raised.value.status_code, raised.value.detail) == (404, "no such customer")
     assert server.gate.requests == 1
+
+
+@pytest.mark.asyncio
+async def test_a_client_without_a_token_reaches_only_public_operations(server: Any) -> None:
+    async with server.clients.ShopCustomersClient(server.url, backoff=0.01) as client:
+        assert await client.list_customers() == []  # public in the spec
+        with pytest.raises(ApiError) as raised:
+            await client.get_customer(uuid.uuid4())
+    assert raised.value.status_code == 401 and server.gate.requests == 2
+    assert server.clients.ShopCustomersClient.service == "shop"

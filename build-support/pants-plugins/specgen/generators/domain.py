@@ -13,6 +13,7 @@ from specgen.generators.openapi import (
     status_phrase,
 )
 from specgen.generators.operations import (
+    admin_only_fields,
     by_requiredness,
     output_annotation,
     param_annotation,
@@ -47,11 +48,13 @@ class RouteView:
     arguments: List[str]  # the route function's parameters, controller and unit of work included
     # rest.errors as FastAPI's `responses=`, so that its own OpenAPI names them too.
     responses: Dict[int, Dict[str, str]]
+    guard: str  # the keyword arguments of Authenticator.guard for the operation's `auth`
+    admin_only: List[str]  # input fields that only an admin may set
 
 
 def render_domain(spec: SpecSet, domain: Domain) -> str:
     views = [_operation_view(spec, op) for op in domain.operations]
-    routes = [_route_view(domain, view) for view in views if view.operation.rest]
+    routes = [_route_view(spec, domain, view) for view in views if view.operation.rest]
     publishing = [v.operation.name for v in views if v.success_channel or v.error_channel]
     channels = {
         c for v in views for c in (v.success_channel, v.error_channel, v.subscribe_channel) if c
@@ -73,6 +76,7 @@ def render_domain(spec: SpecSet, domain: Domain) -> str:
         uses_literal=uses_literal(domain.operations),
         imports=param_imports(domain.operations),
         fastapi_names=_fastapi_names(routes),
+        checks_admin_only=any(route.admin_only for route in routes),
         openapi=openapi_fragment(spec, domain),
     )
 
@@ -88,6 +92,13 @@ def _operation_view(spec: SpecSet, op: Operation) -> OperationView:
     subscribe_call = [f"{p.name}=message.{p.name}" for p in params]
     if op.input:
         subscribe_call.insert(0, "body=message")
+    if op.rest:
+        # The verified caller; None where nobody signed in: a public route, or an event.
+        anonymous = op.access.public or subscribed is not None
+        signature.append(f"principal: {'Principal | None' if anonymous else 'Principal'}")
+        call.append("principal=principal_")
+        if subscribed:
+            subscribe_call.append("principal=None")
     return OperationView(
         operation=op,
         signature=", ".join(signature),
@@ -101,14 +112,16 @@ def _operation_view(spec: SpecSet, op: Operation) -> OperationView:
     )
 
 
-def _route_view(domain: Domain, view: OperationView) -> RouteView:
+def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView:
     op = view.operation
     assert op.rest is not None
+    principal = "Principal | None" if op.access.public else "Principal"
     required = [p for p in by_requiredness(op.params) if param_default(p) is None]
     defaulted = [p for p in by_requiredness(op.params) if param_default(p) is not None]
     arguments = [_route_argument(p) for p in required]
     if op.input:
         arguments.append(f"body: {op.input}")
+    arguments.append(f"principal_: Annotated[{principal}, Depends(guard_{op.name})]")
     arguments.append(f"controller_: Annotated[{camel(domain.name)}Controller, Depends(controller)]")
     arguments.append("unit_: Annotated[UnitOfWork, Depends(transaction)]")
     arguments += [f"{_route_argument(p)} = {param_default(p)}" for p in defaulted]
@@ -122,10 +135,22 @@ def _route_view(domain: Domain, view: OperationView) -> RouteView:
         # FastAPI documents its own 422.
         responses={
             status: {"description": status_phrase(status)}
-            for status in error_statuses(op, op.rest)
+            for status in error_statuses(spec, op, op.rest)
             if status != UNPROCESSABLE
         },
+        guard=_guard_arguments(op),
+        admin_only=admin_only_fields(spec, op),
     )
+
+
+def _guard_arguments(op: Operation) -> str:
+    access = op.access
+    if access.public:
+        return "public=True"
+    arguments = [f"roles={access.roles!r}"] if access.roles else []
+    if access.owner:
+        arguments.append(f"owner={access.owner!r}")
+    return ", ".join(arguments)
 
 
 def _route_argument(param: Param) -> str:

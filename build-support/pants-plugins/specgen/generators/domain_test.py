@@ -20,11 +20,14 @@ from fastapi import FastAPI  # noqa: E402
 import redis  # noqa: E402
 
 from servicekit.api import merge_openapi, serve_spec_openapi  # noqa: E402
+from servicekit.auth import Authenticator, TokenVerifier  # noqa: E402
+from servicekit.auth.tokens_testutil import TEST_KEYS, bearer  # noqa: E402
 from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
 NEW = {"name": "Ann", "address": {"street": "Main St 1", "city": "Berlin"}}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+AUTH = Authenticator(TokenVerifier(TEST_KEYS, audience="shop"))
 
 
 @pytest.fixture
@@ -49,7 +52,9 @@ def shop(generate_into_path: Callable[..., Any]) -> Any:
     for channel in (events.CUSTOMER_CREATED, events.CUSTOMER_REJECTED):
         bus.subscribe(channel, recorder_group, _recorder(published))
     app = FastAPI()
-    app.include_router(customers.create_router(lambda: controller, lambda: PublishOnCommit(bus)))
+    app.include_router(
+        customers.create_router(lambda: controller, lambda: PublishOnCommit(bus), AUTH)
+    )
     return SimpleNamespace(
         models=models,
         events=events,
@@ -88,7 +93,9 @@ async def delivered(published: List[Any], count: int) -> List[Any]:
 
 def _client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://test",
+        headers=bearer("shop"),
     )
 
 
@@ -183,7 +190,7 @@ async def test_a_route_commits_its_events_with_the_change_and_a_failed_one_rolls
         return units[-1]
 
     app = FastAPI()
-    app.include_router(shop.customers.create_router(lambda: shop.controller, unit_of_work))
+    app.include_router(shop.customers.create_router(lambda: shop.controller, unit_of_work, AUTH))
     async with _client(app) as client:
         created = await client.post("/customers", json=NEW)
         listed = await client.get("/customers")
@@ -272,7 +279,7 @@ async def test_served_openapi_is_the_merged_fragments(
     debug = importlib.import_module("generated.backend.debug")
     app = FastAPI()
     for domain in (users, debug):
-        app.include_router(domain.create_router(lambda: None))
+        app.include_router(domain.create_router(lambda: None, auth=AUTH))
     fastapi_routes = _routes(app.openapi())
     serve_spec_openapi(app, "backend", "1.2.3", [users.OPENAPI, debug.OPENAPI])
     async with _client(app) as client:

@@ -12,6 +12,7 @@ from specgen.generators.jsonschema import (
     described,
     nullable,
 )
+from specgen.generators.operations import admin_only_fields
 from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
 
 OPENAPI_VERSION = "3.1.0"
@@ -48,8 +49,16 @@ _ERROR_SCHEMAS: Dict[str, Dict[str, Any]] = {
 }
 
 # What any operation may answer besides its own rest.errors (servicekit.api.harden): a body over
-# the service's limit, a request that does not validate, a dependency that is down.
-PAYLOAD_TOO_LARGE, UNPROCESSABLE, UNAVAILABLE = 413, 422, 503
+# the service's limit or not JSON, a request that does not validate, a dependency that is down;
+# and from its auth (servicekit.auth): no or a bad token, a caller without the role.
+PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNPROCESSABLE, UNAVAILABLE = 413, 415, 422, 503
+UNAUTHORIZED, FORBIDDEN = 401, 403
+
+# The bearer token scheme every non-public operation requires (the Authorize button of /docs).
+BEARER_SCHEME = "bearerAuth"
+_SECURITY_SCHEMES = {
+    BEARER_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+}
 
 
 def route_path(domain: Domain, rest: Rest) -> str:
@@ -63,24 +72,31 @@ def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
         if operation.rest is None:
             continue
         item = paths.setdefault(route_path(domain, operation.rest), {})
-        item[operation.rest.method.lower()] = _operation(domain, operation, operation.rest)
+        item[operation.rest.method.lower()] = _operation(spec, domain, operation, operation.rest)
         referenced += [name for name in (operation.input, operation.output.schema) if name]
     schemas = component_schemas(spec, referenced)
+    components: Dict[str, Any] = {"schemas": {}}
     if paths:
         schemas.update(_ERROR_SCHEMAS)
+        components["securitySchemes"] = _SECURITY_SCHEMES
+    components["schemas"] = {name: schemas[name] for name in sorted(schemas)}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": f"{domain.service}.{domain.name}", "version": "0.0.0"},
         "paths": paths,
-        "components": {"schemas": {name: schemas[name] for name in sorted(schemas)}},
+        "components": components,
     }
 
 
-def error_statuses(operation: Operation, rest: Rest) -> List[int]:
+def error_statuses(spec: SpecSet, operation: Operation, rest: Rest) -> List[int]:
     """Every failure status of the operation: its rest.errors and those any service may answer."""
-    errors = set(rest.errors) | {UNAVAILABLE}
+    # A bad token gets 401 even on a public route.
+    errors = set(rest.errors) | {UNAUTHORIZED, UNAVAILABLE}
+    access = operation.access
+    if (not access.public and (access.roles or access.owner)) or admin_only_fields(spec, operation):
+        errors.add(FORBIDDEN)
     if operation.input:
-        errors.add(PAYLOAD_TOO_LARGE)
+        errors |= {PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE}
     if _validates(operation):
         errors.add(UNPROCESSABLE)
     return sorted(errors)
@@ -91,10 +107,13 @@ def _validates(operation: Operation) -> bool:
     return bool(operation.params) or operation.input is not None
 
 
-def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, Any]:
+def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) -> Dict[str, Any]:
     result: Dict[str, Any] = {"tags": list(domain.tags), "operationId": operation.name}
     if operation.description:
         result["description"] = operation.description
+    bearer: Dict[str, List[str]] = {BEARER_SCHEME: []}
+    # A public operation: without a token, or with one (which must then be valid).
+    result["security"] = [{}, bearer] if operation.access.public else [bearer]
     if operation.params:
         result["parameters"] = [_parameter(param) for param in operation.params]
     if operation.input:
@@ -109,7 +128,7 @@ def _operation(domain: Domain, operation: Operation, rest: Rest) -> Dict[str, An
             {"type": "array", "items": body} if operation.output.is_list else body
         )
     result["responses"] = {str(rest.status): success}
-    for status in error_statuses(operation, rest):
+    for status in error_statuses(spec, operation, rest):
         result["responses"][str(status)] = {
             "description": status_phrase(status),
             "content": _json({"$ref": COMPONENTS + "Error"}),

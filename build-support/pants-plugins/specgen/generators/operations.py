@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from specgen.generators.pytypes import annotation, literal_enum, needed_imports, value_literal, walk
-from specgen.ir import MISSING, Operation, Param
+from specgen.ir import MISSING, Operation, Param, SpecSet
 
 
 def param_annotation(param: Param) -> str:
@@ -43,3 +43,10 @@ def param_imports(operations: Tuple[Operation, ...]) -> Dict[str, bool]:
     return needed_imports(
         t for operation in operations for param in operation.params for t in walk(param.type)
     )
+
+
+def admin_only_fields(spec: SpecSet, operation: Operation) -> List[str]:
+    """The input's fields that only an admin may set, in spec order."""
+    if operation.input is None:
+        return []
+    return [field.name for field in spec.schema(operation.input).fields if field.admin_only]

@@ -9,16 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.orm import BIGINT_MAX, UserRecord
 from backend.repositories.users import TelegramIdTaken, UserRepository
 from generated.models import UserCreate, UserRead, UserUpdate
+from servicekit.auth import Principal
 
 
 class UsersService:
     """One request's changes in `session`: the router commits them with their events, or they
-    roll back when a method raises."""
+    roll back when a method raises. The router has checked the caller (`principal`) against the
+    spec's auth, admin-only fields included, before any method runs."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.users = UserRepository(session)
 
-    async def create_user(self, body: UserCreate) -> UserRead:
+    async def create_user(self, body: UserCreate, principal: Principal) -> UserRead:
         _check_storable(body.telegram_id)
         try:
             user = await self.users.add(**body.model_dump())
@@ -26,16 +28,16 @@ class UsersService:
             raise _telegram_id_taken(body.telegram_id) from None
         return UserRead.model_validate(user)
 
-    async def list_users(self, limit: int, offset: int) -> list[UserRead]:
+    async def list_users(self, limit: int, offset: int, principal: Principal) -> list[UserRead]:
         return [
             UserRead.model_validate(user)
             for user in await self.users.list(limit=limit, offset=offset)
         ]
 
-    async def get_user(self, user_id: int) -> UserRead:
+    async def get_user(self, user_id: int, principal: Principal) -> UserRead:
         return UserRead.model_validate(await self._existing(user_id))
 
-    async def update_user(self, body: UserUpdate, user_id: int) -> UserRead:
+    async def update_user(self, body: UserUpdate, user_id: int, principal: Principal) -> UserRead:
         # Only fields the client sent, and null means "leave as is": the columns are NOT NULL.
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if not changes:
@@ -50,7 +52,7 @@ class UsersService:
             raise _not_found(user_id)
         return UserRead.model_validate(user)
 
-    async def delete_user(self, user_id: int) -> None:
+    async def delete_user(self, user_id: int, principal: Principal) -> None:
         if not await self.users.delete(user_id):
             raise _not_found(user_id)
 

@@ -1,5 +1,6 @@
-// The console in real Chromium against the real backend: create, list, page, toggle admin,
-// delete, and the errors a user sees (a conflict, bad input, the backend gone). The built files
+// The console in real Chromium against the real backend: sign in with a minted token, create,
+// list, page, toggle admin, delete, and the errors a user sees (a refused token, a conflict, bad
+// input, the backend gone). The built files
 // are served the way Caddy serves them: static files, the API under /backend/, a strict CSP.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
@@ -38,12 +39,31 @@ let backend: RunningBackend;
 let site: PreviewServer;
 let context: BrowserContext;
 let page: Page;
+let adminToken: string;
 const problems: string[] = [];
+
+// A token made the documented way: the mint command, here from the backend pex, with the
+// development key the backend uses (under the same XDG_CACHE_HOME).
+function mint(...args: string[]): string {
+  return execFileSync("python3", [BACKEND_PEX, ...args], {
+    env: {
+      ...process.env,
+      PEX_MODULE: "servicekit.auth.mint",
+      XDG_CACHE_HOME: join(state, "cache"),
+    },
+    encoding: "utf8",
+  }).trim();
+}
+
+function asAdmin(init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { ...init.headers, Authorization: `Bearer ${adminToken}` } };
+}
 
 beforeAll(async () => {
   execFileSync("bash", [ENSURE_CHROMIUM], { stdio: "inherit" });
   mkdirSync(ARTIFACTS, { recursive: true });
   backend = await startBackend(BACKEND_PEX, state);
+  adminToken = mint("admin", "--audience", "backend");
   const outDir = join(state, "dist");
   await build({ root: PACKAGE_DIR, logLevel: "warn", build: { outDir, emptyOutDir: true } });
   site = await preview({
@@ -110,11 +130,40 @@ it("serves the built console without inline scripts", () => {
   for (const tag of scripts) expect(tag).toMatch(/\bsrc="/);
 });
 
+async function signIn(token: string): Promise<void> {
+  await page.getByLabel("Access token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+it(
+  "asks for a token, refuses a bad one and signs in with a minted one",
+  async () => {
+    await page.goto(site.resolvedUrls!.local[0]!);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const anonymous = await fetch(`${backend.url}/users`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/);
+
+    await signIn("not a token");
+    await page.getByText("That is not an access token").waitFor();
+
+    await signIn(mint("admin", "--audience", "elsewhere"));
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/^The backend refused the token: .*Sign in again\.$/);
+    await shot("0-refused");
+
+    await signIn(adminToken);
+    await expect.poll(() => page.getByText("No users yet.").isVisible()).toBe(true);
+  },
+  STEP_TIMEOUT,
+);
+
 it(
   "creates a user, lists it, makes it admin and deletes it",
   async () => {
     const telegramId = 700_000 + (process.pid % 100_000);
-    await page.goto(site.resolvedUrls!.local[0]!);
+    await page.goto(site.resolvedUrls!.local[0]!); // the token lasts as long as the tab
     await expect.poll(() => page.getByText("No users yet.").isVisible()).toBe(true);
 
     await createInForm(String(telegramId));
@@ -124,7 +173,7 @@ it(
 
     await row(telegramId).getByRole("button", { name: "Make admin" }).click();
     await expect.poll(() => row(telegramId).locator("td").nth(2).textContent()).toBe("yes");
-    const listed = (await (await fetch(`${backend.url}/users`)).json()) as {
+    const listed = (await (await fetch(`${backend.url}/users`, asAdmin())).json()) as {
       telegram_id: number;
       is_admin: boolean;
     }[];
@@ -140,7 +189,8 @@ it(
     await row(telegramId).getByRole("button", { name: "Delete" }).click();
     await row(telegramId).waitFor({ state: "detached" });
     expect(await page.getByRole("alert").count()).toBe(0);
-    expect(((await (await fetch(`${backend.url}/users`)).json()) as unknown[]).length).toBe(0);
+    const left = (await (await fetch(`${backend.url}/users`, asAdmin())).json()) as unknown[];
+    expect(left.length).toBe(0);
     await shot("4-deleted");
   },
   STEP_TIMEOUT,
@@ -164,11 +214,14 @@ it(
   "pages through users ten at a time",
   async () => {
     for (let index = 0; index < 11; index += 1) {
-      const created = await fetch(`${backend.url}/users`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ telegram_id: 900_000 + index }),
-      });
+      const created = await fetch(
+        `${backend.url}/users`,
+        asAdmin({
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ telegram_id: 900_000 + index }),
+        }),
+      );
       expect(created.status).toBe(201);
     }
     await page.reload();
@@ -184,6 +237,20 @@ it(
     await row(900_010).getByRole("button", { name: "Delete" }).click();
     await row(900_009).waitFor();
     expect(await page.locator("tbody tr").count()).toBe(10);
+  },
+  STEP_TIMEOUT,
+);
+
+it(
+  "signs out, and the token is gone from the tab",
+  async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await signIn(adminToken);
+    await row(900_000).waitFor();
   },
   STEP_TIMEOUT,
 );

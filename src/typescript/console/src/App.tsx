@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import type { BackendUsersClient } from "@generated/console/clients";
 import type { UserRead } from "@generated/models";
+import { ApiError } from "@generated/http";
+import { looksLikeToken, type Session } from "./session";
 import {
   describeError,
   nextOffset,
@@ -12,11 +14,99 @@ import {
   type Page,
 } from "./users";
 
-export function App({ client }: { client: BackendUsersClient }) {
+export function App({ client, session }: { client: BackendUsersClient; session: Session }) {
+  const [signedIn, setSignedIn] = useState(session.token() !== null);
+  const [refused, setRefused] = useState<string | null>(null);
+
+  // A 401 means the token expired or was never valid: back to signing in, saying why.
+  const signOut = useCallback(
+    (reason: string | null) => {
+      session.signOut();
+      setRefused(reason);
+      setSignedIn(false);
+    },
+    [session],
+  );
+
+  if (!signedIn)
+    return (
+      <SignIn
+        refused={refused}
+        onSignIn={(token) => {
+          session.signIn(token);
+          setRefused(null);
+          setSignedIn(true);
+        }}
+      />
+    );
+  return <Users client={client} onSignOut={signOut} />;
+}
+
+function SignIn(props: { refused: string | null; onSignIn: (token: string) => void }) {
+  const [token, setToken] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!looksLikeToken(token)) {
+      setProblem("That is not an access token: paste the whole token the mint command printed.");
+      return;
+    }
+    props.onSignIn(token);
+  }
+
+  return (
+    <main>
+      <h1>Sign in</h1>
+      {props.refused && (
+        <p role="alert" className="error">
+          {props.refused}
+        </p>
+      )}
+      <p>
+        Paste an access token, e.g. from{" "}
+        <code>pants run src/python/servicekit/auth:mint -- admin --audience backend</code>.
+      </p>
+      <form onSubmit={submit} aria-label="Sign in">
+        <label>
+          Access token
+          <input
+            name="token"
+            type="password"
+            autoComplete="off"
+            value={token}
+            onChange={(event) => setToken(event.target.value)}
+            aria-invalid={problem !== null}
+          />
+        </label>
+        <button type="submit">Sign in</button>
+        {problem && <span className="field-error">{problem}</span>}
+      </form>
+    </main>
+  );
+}
+
+function Users({
+  client,
+  onSignOut,
+}: {
+  client: BackendUsersClient;
+  onSignOut: (reason: string | null) => void;
+}) {
   const [page, setPage] = useState<Page<UserRead> | null>(null);
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+
+  // A refused token ends the session; any other failure is shown above the page.
+  const fail = useCallback(
+    (failure: unknown) => {
+      if (failure instanceof ApiError && failure.status === 401)
+        onSignOut(`The backend refused the token: ${failure.detail}. Sign in again.`);
+      else setError(describeError(failure));
+    },
+    [onSignOut],
+  );
 
   const load = useCallback(
     async (at: number) => {
@@ -24,10 +114,10 @@ export function App({ client }: { client: BackendUsersClient }) {
         setPage(toPage(at, await client.listUsers(pageQuery(at))));
         setError(null);
       } catch (failure) {
-        setError(describeError(failure));
+        fail(failure);
       }
     },
-    [client],
+    [client, fail],
   );
 
   useEffect(() => {
@@ -44,7 +134,7 @@ export function App({ client }: { client: BackendUsersClient }) {
       else setOffset(nextOffset);
       return true;
     } catch (failure) {
-      setError(describeError(failure));
+      fail(failure);
       return false;
     } finally {
       setBusy(false);
@@ -53,7 +143,12 @@ export function App({ client }: { client: BackendUsersClient }) {
 
   return (
     <main>
-      <h1>Users</h1>
+      <header>
+        <h1>Users</h1>
+        <button type="button" onClick={() => onSignOut(null)}>
+          Sign out
+        </button>
+      </header>
       {error && (
         <p role="alert" className="error">
           {error}

@@ -59,6 +59,8 @@ const STATUS_TEXT: Record<number, string> = {
   403: "Not allowed",
   404: "Not found",
   409: "Conflict",
+  413: "Too large",
+  415: "Not JSON",
   422: "Invalid input",
 };
 

@@ -2,8 +2,9 @@
 
 Each method takes the operation's path and query parameters as one object named as in the spec,
 then its body; it resolves to the output and rejects with an `ApiError` whose `status` is one the
-operation declares (`rest.errors`, plus 422 when it validates input), or an
-`UnexpectedResponseError` for anything else (see http.ts).
+operation may answer about the call itself (`rest.errors`, 401/403 from its auth, 422 when it
+validates input), or an `UnexpectedResponseError` for anything else, such as a service that is
+unavailable (see http.ts).
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ from dataclasses import dataclass
 from typing import List, Tuple
 
 from specgen.generators.naming import camel
-from specgen.generators.openapi import route_path
+from specgen.generators.openapi import (
+    PAYLOAD_TOO_LARGE,
+    UNAVAILABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    error_statuses,
+    route_path,
+)
 from specgen.generators.render import render
 from specgen.generators.typescript.types import ts_type
 from specgen.ir import Manifest, Operation, SpecSet
 
-VALIDATION_STATUS = 422  # FastAPI's answer to input that does not validate
+# Answers about the transport or the service's state, not the call: a client this generator makes
+# never sends a body too large or not JSON, and an unavailable service is not the caller's to fix.
+_UNEXPECTED = (PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         domain = spec.domain(consumed.service, consumed.domain)
         by_name = {op.name: op for op in domain.operations}
         methods = tuple(
-            _method_view(route_path(domain, op.rest), op)
+            _method_view(spec, route_path(domain, op.rest), op)
             for op in (by_name[name] for name in consumed.operations)
             if op.rest is not None  # an operation without a REST binding has no URL to call
         )
@@ -78,7 +87,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
     )
 
 
-def _method_view(path: str, op: Operation) -> MethodView:
+def _method_view(spec: SpecSet, path: str, op: Operation) -> MethodView:
     assert op.rest is not None
     arguments: List[str] = []
     if op.params:
@@ -89,9 +98,7 @@ def _method_view(path: str, op: Operation) -> MethodView:
         arguments.append(f"params: {{ {members} }}" + (" = {}" if all_optional else ""))
     if op.input:
         arguments.append(f"body: {op.input}")
-    errors = set(op.rest.errors)
-    if op.input or op.params:
-        errors.add(VALIDATION_STATUS)
+    errors = [status for status in error_statuses(spec, op, op.rest) if status not in _UNEXPECTED]
     query = [p.name for p in op.params if p.source == "query"]
     output = op.output
     returns = "void" if output.schema is None else output.schema + ("[]" if output.is_list else "")
@@ -102,7 +109,7 @@ def _method_view(path: str, op: Operation) -> MethodView:
         path=_path_literal(path),
         query="{ " + ", ".join(f"{name}: params.{name}" for name in query) + " }" if query else "",
         returns=returns,
-        errors=tuple(sorted(errors)),
+        errors=tuple(errors),
     )
 
 
