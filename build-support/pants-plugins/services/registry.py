@@ -1,8 +1,8 @@
 """`services.yml`: every service of the repo, its type and how it is deployed, validated strictly.
 
 Errors are `specgen.SpecError`s (file, line, key path, message, hint) collected over the whole file
-and raised together as `SpecErrors`, exactly like the spec loader's; the line-aware YAML helpers are
-the loader's own.
+and raised together as `SpecErrors`, exactly like the spec loader's, through the same public YAML
+reader (`specgen.yaml_reader`) and structural checks (`specgen.checks`).
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from specgen.errors import SpecError, SpecErrors
-from specgen.loader import (
-    _check_keys,
-    _describe,
-    _did_you_mean,
-    _Doc,
-    _is_identifier,
-    _mapping,
-    _optional_string,
-    _parse_yaml,
-    _string,
-    _string_list,
+from specgen.checks import (
+    check_keys,
+    describe,
+    did_you_mean,
+    expect_mapping,
+    expect_string,
+    is_identifier,
+    optional_string,
+    string_list,
 )
+from specgen.yaml_reader import Document, parse_yaml
 
 REGISTRY_FILE = "services.yml"
 
@@ -125,24 +124,24 @@ class Registry:
 def load_registry(text: str, file: str = REGISTRY_FILE) -> Registry:
     """The registry in `text`; raises SpecErrors listing every problem of the file."""
     errors: List[SpecError] = []
-    doc = _Doc(file, errors)
-    root = _parse_yaml(doc, text)
+    doc = Document(file, errors)
+    root = parse_yaml(doc, text)
     services = _services(doc, root) if root is not None else []
     if errors:
         raise SpecErrors(errors)
     return Registry(tuple(services))
 
 
-def _services(doc: _Doc, root: Any) -> List[Service]:
-    body = _mapping(doc, (), root)
+def _services(doc: Document, root: Any) -> List[Service]:
+    body = expect_mapping(doc, (), root)
     if body is None:
         return []
-    _check_keys(doc, (), body, ("services",), required=("services",))
+    check_keys(doc, (), body, ("services",), required=("services",))
     items = body.get("services")
     if items is None:
         return []
     if not isinstance(items, list):
-        doc.error(("services",), f"expected a list, got {_describe(items)}")
+        doc.error(("services",), f"expected a list, got {describe(items)}")
         return []
     services: List[Service] = []
     first_index: Dict[str, int] = {}
@@ -165,15 +164,15 @@ def _services(doc: _Doc, root: Any) -> List[Service]:
     return services
 
 
-def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
-    body = _mapping(doc, path, value)
+def _service(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
+    body = expect_mapping(doc, path, value)
     if body is None:
         return None
-    _check_keys(doc, path, body, _SERVICE_KEYS, required=_REQUIRED_KEYS)
+    check_keys(doc, path, body, _SERVICE_KEYS, required=_REQUIRED_KEYS)
     name = _name(doc, path + ("name",), body.get("name")) if "name" in body else None
     service_type = _type(doc, path + ("type",), body.get("type")) if "type" in body else None
-    description = _optional_string(doc, path, body, "description")
-    profiles = _string_list(doc, path + ("profiles",), body.get("profiles"))
+    description = optional_string(doc, path, body, "description")
+    profiles = string_list(doc, path + ("profiles",), body.get("profiles"))
     for index, profile in profiles:
         if not _PROFILE.match(profile):
             doc.error(
@@ -185,11 +184,11 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
         doc.error(
             path + ("replicas",),
-            f"replicas must be a whole number of at least 1, got {_describe(replicas)}",
+            f"replicas must be a whole number of at least 1, got {describe(replicas)}",
         )
-    migrate = _string_list(doc, path + ("migrate",), body.get("migrate"))
-    depends_on = _string_list(doc, path + ("depends_on",), body.get("depends_on"))
-    secrets = _string_list(doc, path + ("secrets",), body.get("secrets"))
+    migrate = string_list(doc, path + ("migrate",), body.get("migrate"))
+    depends_on = string_list(doc, path + ("depends_on",), body.get("depends_on"))
+    secrets = string_list(doc, path + ("secrets",), body.get("secrets"))
     for index, secret in secrets:
         if not _LOWER_SNAKE.match(secret):
             doc.error(
@@ -214,9 +213,9 @@ def _service(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
     )
 
 
-def _env(doc: _Doc, path: Tuple[Any, ...], value: Any, secrets: List[str]) -> Tuple[str, ...]:
+def _env(doc: Document, path: Tuple[Any, ...], value: Any, secrets: List[str]) -> Tuple[str, ...]:
     names: List[str] = []
-    for index, variable in _string_list(doc, path, value):
+    for index, variable in string_list(doc, path, value):
         if not _VARIABLE.match(variable):
             doc.error(
                 path + (index,),
@@ -236,11 +235,11 @@ def _env(doc: _Doc, path: Tuple[Any, ...], value: Any, secrets: List[str]) -> Tu
     return tuple(names)
 
 
-def _name(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[str]:
-    name = _string(doc, path, value)
+def _name(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[str]:
+    name = expect_string(doc, path, value)
     if name is None:
         return None
-    if not (_is_identifier(name) and _LOWER_SNAKE.match(name)):
+    if not (is_identifier(name) and _LOWER_SNAKE.match(name)):
         hint = f"write '{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}'" if name else None
         doc.error(
             path,
@@ -251,19 +250,19 @@ def _name(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[str]:
     return name
 
 
-def _type(doc: _Doc, path: Tuple[Any, ...], value: Any) -> Optional[ServiceType]:
-    name = _string(doc, path, value)
+def _type(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[ServiceType]:
+    name = expect_string(doc, path, value)
     if name is None:
         return None
     if name not in SERVICE_TYPES:
-        hint = _did_you_mean(name, list(SERVICE_TYPES)) or f"one of {', '.join(SERVICE_TYPES)}"
+        hint = did_you_mean(name, list(SERVICE_TYPES)) or f"one of {', '.join(SERVICE_TYPES)}"
         doc.error(path, f"unknown service type '{name}'", hint)
         return None
     return SERVICE_TYPES[name]
 
 
 def _port(
-    doc: _Doc, path: Tuple[Any, ...], body: dict, service_type: Optional[ServiceType]
+    doc: Document, path: Tuple[Any, ...], body: dict, service_type: Optional[ServiceType]
 ) -> Optional[int]:
     default = service_type.http_port if service_type else None
     if "port" not in body:
@@ -278,13 +277,13 @@ def _port(
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         doc.error(
             path + ("port",),
-            f"port must be a number from 1 to 65535, got {_describe(port)}",
+            f"port must be a number from 1 to 65535, got {describe(port)}",
         )
         return default
     return port
 
 
-def _check_dependencies(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
+def _check_dependencies(doc: Document, services: List[Service], index_of: Dict[str, int]) -> None:
     known = list(index_of) + list(INFRA_SERVICES)
     for service in services:
         path: Tuple[Any, ...] = ("services", index_of[service.name], "depends_on")
@@ -295,11 +294,11 @@ def _check_dependencies(doc: _Doc, services: List[Service], index_of: Dict[str, 
                 doc.error(
                     path + (position,),
                     f"unknown service '{dependency}'",
-                    _did_you_mean(dependency, known) or f"known services: {', '.join(known)}",
+                    did_you_mean(dependency, known) or f"known services: {', '.join(known)}",
                 )
 
 
-def _check_env_not_wired(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
+def _check_env_not_wired(doc: Document, services: List[Service], index_of: Dict[str, int]) -> None:
     for service in services:
         wired = service.wired_variables()
         for position, variable in enumerate(service.env):
@@ -311,7 +310,7 @@ def _check_env_not_wired(doc: _Doc, services: List[Service], index_of: Dict[str,
                 )
 
 
-def _check_one_site_root(doc: _Doc, services: List[Service], index_of: Dict[str, int]) -> None:
+def _check_one_site_root(doc: Document, services: List[Service], index_of: Dict[str, int]) -> None:
     at_root = [service for service in services if service.type.site_root]
     for service in at_root[1:]:
         doc.error(

@@ -8,17 +8,23 @@ Runs on Python 3.9 (inside Pants) and 3.11.
 from __future__ import annotations
 
 import datetime
-import difflib
-import gc
-import keyword
 import re
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
-
+from specgen.checks import (
+    check_keys,
+    describe,
+    did_you_mean,
+    expect_bool,
+    expect_mapping,
+    expect_string,
+    is_identifier,
+    is_number,
+    optional_string,
+    show,
+    string_list,
+)
 from specgen.errors import SpecError, SpecErrors
 from specgen.ir import (
     DEFAULT_ACCESS,
@@ -42,8 +48,7 @@ from specgen.ir import (
     SpecSet,
     TypeRef,
 )
-
-KeyPath = Tuple[Any, ...]  # ("models", "User", "fields", "id") or ("consumes", 0, "domain")
+from specgen.yaml_reader import Document, KeyPath, gc_paused, parse_yaml
 
 MODELS, EVENTS, DOMAIN, MANIFEST = "models", "events", "domain", "manifest"
 RESERVED_DOMAINS = ("clients",)  # the manifest generates generated.<service>.clients
@@ -134,11 +139,11 @@ def _classify(path: str) -> SpecPath:
         if stem in (MODELS, EVENTS):
             return SpecPath(stem)
         raise _PathProblem("shared/spec holds only models.yaml and events.yaml")
-    if not _is_identifier(directory):
+    if not is_identifier(directory):
         raise _PathProblem(f"service name '{directory}' is not a Python identifier")
     if stem == MANIFEST:
         return SpecPath(MANIFEST, directory)
-    if not _is_identifier(stem):
+    if not is_identifier(stem):
         raise _PathProblem(f"domain name '{stem}' is not a Python identifier")
     if stem in RESERVED_DOMAINS:
         raise _PathProblem(
@@ -175,234 +180,20 @@ def module_name(path: str) -> str:
     return f"generated.{spec.service}.{spec.domain}"
 
 
-# ---------------------------------------------------------------------------- YAML with lines
-
-
-def _format_key_path(path: KeyPath) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-class _Doc:
-    """One spec file: its path, the line of every key path, and the shared error and warning lists."""
-
-    def __init__(
-        self, file: str, errors: List[SpecError], warnings: Optional[List[SpecError]] = None
-    ) -> None:
-        self.file = file
-        self.errors = errors
-        self.warnings = warnings if warnings is not None else []
-        self.lines: Dict[KeyPath, int] = {}
-
-    def line(self, path: KeyPath) -> int:
-        while path not in self.lines and path:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-    def error(
-        self, path: KeyPath, message: str, hint: Optional[str] = None, line: Optional[int] = None
-    ) -> None:
-        where = line if line is not None else self.line(path)
-        self.errors.append(SpecError(self.file, where, _format_key_path(path), message, hint))
-
-    def warning(self, path: KeyPath, message: str, hint: Optional[str] = None) -> None:
-        """A problem that does not stop generation (see `load`'s `warnings_as_errors`)."""
-        self.warnings.append(
-            SpecError(self.file, self.line(path), _format_key_path(path), message, hint)
-        )
-
-
-# libyaml composes the same nodes (tags, marks) about ten times faster; the pure-Python loader
-# stays the reference: it re-reads any document libyaml rejects, so error messages never change.
-if getattr(yaml, "__with_libyaml__", False):
-
-    class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
-        """CSafeLoader remembering each implicit tag it resolved: specs repeat the same scalars."""
-
-        def __init__(self, stream: str) -> None:
-            super().__init__(stream)
-            self._tags: Dict[Any, str] = {}
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            if self.yaml_path_resolvers:  # depends on the position, not only on the scalar
-                return super().resolve(kind, value, implicit)
-            key = (kind, value, implicit)
-            tag = self._tags.get(key)
-            if tag is None:
-                tag = self._tags[key] = super().resolve(kind, value, implicit)
-            return tag
-
-    _FAST_LOADER: Optional[type] = _FastLoader
-else:
-    _FAST_LOADER = None
-
-
-def _compose(text: str) -> Optional[yaml.Node]:
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            pass  # report what the pure-Python loader says
-    return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
-# Tags whose SafeConstructor function builds a plain scalar directly from a scalar node.
-_SCALAR_TAGS = frozenset(
-    "tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "str", "timestamp")
-)
-
-
-def _construct_scalar(constructor: yaml.SafeLoader, node: yaml.Node) -> Any:
-    """constructor.construct_object(node), minus its bookkeeping for the common scalar tags."""
-    if node.tag in _SCALAR_TAGS and isinstance(node, yaml.ScalarNode):
-        try:
-            return constructor.yaml_constructors[node.tag](constructor, node)
-        except Exception:
-            pass  # let construct_object raise (and record) exactly what it always did
-    return constructor.construct_object(node)
-
-
-def _parse_yaml(doc: _Doc, text: str) -> Any:
-    """The document as plain values (None when unreadable), recording every key path's line."""
-    try:
-        node = _compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        doc.lines[()] = mark.line + 1 if mark else 1
-        doc.error((), f"invalid YAML: {getattr(exc, 'problem', None) or exc}")
-        return None
-    if node is None:
-        doc.error((), "the file is empty")
-        return None
-    return _node_value(doc, node, (), yaml.SafeLoader(""))
-
-
-def _node_value(doc: _Doc, node: yaml.Node, path: KeyPath, constructor: yaml.SafeLoader) -> Any:
-    doc.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        return _mapping_value(doc, node, path, constructor)
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _node_value(doc, item, path + (index,), constructor)
-            for index, item in enumerate(node.value)
-        ]
-    try:
-        return _construct_scalar(constructor, node)
-    except (yaml.YAMLError, ValueError) as exc:
-        doc.error(path, f"invalid value: {getattr(exc, 'problem', None) or exc}")
-        return None
-
-
-def _mapping_value(
-    doc: _Doc, node: yaml.MappingNode, path: KeyPath, constructor: yaml.SafeLoader
-) -> dict:
-    result: Dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        key_line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            doc.error(path, "a key must be a plain name", line=key_line)
-            continue
-        key = key_node.value  # the text as written: `on:` stays "on", `200:` stays "200"
-        if key in result:
-            doc.error(path + (key,), f"duplicate key '{key}'", line=key_line)
-            continue
-        doc.lines[path + (key,)] = key_line
-        result[key] = _node_value(doc, value_node, path + (key,), constructor)
-    return result
-
-
-# ---------------------------------------------------------------------------- value checks
-
-
-def _is_identifier(name: Any) -> bool:
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _show(value: Any) -> str:
-    """A value as YAML spells it, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
-
-
-def _did_you_mean(word: str, candidates: Sequence[str]) -> Optional[str]:
-    matches = difflib.get_close_matches(word, list(candidates), n=1)
-    return f"did you mean '{matches[0]}'?" if matches else None
-
-
-def _mapping(doc: _Doc, path: KeyPath, value: Any, null_is_empty: bool = False) -> Optional[dict]:
-    if value is None and null_is_empty:
-        return {}
-    if isinstance(value, dict):
-        return value
-    doc.error(path, f"expected a mapping, got {_describe(value)}")
-    return None
-
-
-def _check_keys(
-    doc: _Doc, path: KeyPath, body: dict, allowed: Sequence[str], required: Sequence[str] = ()
-) -> None:
-    for key in body:
-        if key not in allowed:
-            doc.error(path + (key,), f"unknown key '{key}'", _did_you_mean(key, allowed))
-    for key in required:
-        if key not in body:
-            doc.error(path, f"missing key '{key}'")
-
-
-def _string(doc: _Doc, path: KeyPath, value: Any) -> Optional[str]:
-    if isinstance(value, str):
-        return value
-    doc.error(path, f"expected a string, got {_describe(value)}")
-    return None
-
-
-def _optional_string(doc: _Doc, path: KeyPath, body: dict, key: str) -> Optional[str]:
-    return None if body.get(key) is None else _string(doc, path + (key,), body[key])
-
-
-def _bool(doc: _Doc, path: KeyPath, body: dict, key: str, default: bool) -> bool:
-    value = body.get(key, default)
-    if isinstance(value, bool):
-        return value
-    doc.error(path + (key,), f"expected true or false, got {_describe(value)}")
-    return default
-
-
-def _retention(doc: _Doc, path: KeyPath, value: Any) -> Optional[Retention]:
+def _retention(doc: Document, path: KeyPath, value: Any) -> Optional[Retention]:
     """`{max_length: <positive int>, max_age: <n>s|m|h|d}`, either or both; None when absent."""
     if value is None:
         return None
-    body = _mapping(doc, path, value)
+    body = expect_mapping(doc, path, value)
     if body is None:
         return None
-    _check_keys(doc, path, body, _RETENTION_KEYS)
+    check_keys(doc, path, body, _RETENTION_KEYS)
     max_length = body.get("max_length")
     if max_length is not None and (
         isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
     ):
         doc.error(
-            path + ("max_length",), f"expected a positive integer, got {_describe(max_length)}"
+            path + ("max_length",), f"expected a positive integer, got {describe(max_length)}"
         )
         max_length = None
     max_age = body.get("max_age")
@@ -410,7 +201,7 @@ def _retention(doc: _Doc, path: KeyPath, value: Any) -> Optional[Retention]:
     if max_age is not None and match is None:
         doc.error(
             path + ("max_age",),
-            f"expected a duration such as 90s, 30m, 12h or 7d, got {_describe(max_age)}",
+            f"expected a duration such as 90s, 30m, 12h or 7d, got {describe(max_age)}",
         )
     if not body.keys() & set(_RETENTION_KEYS):
         doc.error(path, "expected max_length, max_age or both")
@@ -418,24 +209,6 @@ def _retention(doc: _Doc, path: KeyPath, value: Any) -> Optional[Retention]:
         max_length=max_length,
         max_age_seconds=int(match[1]) * _DURATION_SECONDS[match[2]] if match else None,
     )
-
-
-def _string_list(doc: _Doc, path: KeyPath, value: Any) -> List[Tuple[int, str]]:
-    """(index, item) of the string items; null is an empty list."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        doc.error(path, f"expected a list, got {_describe(value)}")
-        return []
-    items = []
-    for index, item in enumerate(value):
-        if _string(doc, path + (index,), item) is not None:
-            items.append((index, item))
-    return items
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # ---------------------------------------------------------------------------- types
@@ -515,7 +288,7 @@ def _named_type(name: str) -> TypeRef:
         raise _TypeProblem(f"unknown type '{name}'", f"did you mean '{_TYPE_ALIASES[name]}'?")
     if name[:1].isupper():
         return TypeRef("model", name)  # resolved once every model is known
-    raise _TypeProblem(f"unknown type '{name}'", _did_you_mean(name, SCALARS + ("list", "dict")))
+    raise _TypeProblem(f"unknown type '{name}'", did_you_mean(name, SCALARS + ("list", "dict")))
 
 
 def _dict_type(key: TypeRef, value: TypeRef) -> TypeRef:
@@ -549,7 +322,7 @@ def _fits(type_: TypeRef, value: Any) -> bool:
     if type_.name == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if type_.name == "float":
-        return _is_number(value)
+        return is_number(value)
     if type_.name == "datetime":  # YAML reads an unquoted ISO timestamp as a date or datetime
         return isinstance(value, (str, datetime.date))
     return isinstance(value, str)  # string, uuid
@@ -566,7 +339,7 @@ def _model_names(type_: Optional[TypeRef]) -> List[str]:
 class _FieldSite:
     """Where a model field was declared, to resolve its model references later."""
 
-    doc: _Doc
+    doc: Document
     type_path: KeyPath
     model: str
     field: Field
@@ -585,11 +358,11 @@ class _Loader:
         self.field_sites: List[_FieldSite] = []
         self.events: Dict[str, Event] = {}
         self.event_files: Dict[str, str] = {}
-        self.domains: Dict[Tuple[str, str], Tuple[Domain, _Doc]] = {}
+        self.domains: Dict[Tuple[str, str], Tuple[Domain, Document]] = {}
         self.manifests: Dict[str, Manifest] = {}
 
     def load(self, files: Mapping[str, str]) -> SpecSet:
-        documents: Dict[str, List[Tuple[SpecPath, _Doc, Any]]] = {
+        documents: Dict[str, List[Tuple[SpecPath, Document, Any]]] = {
             MODELS: [],
             EVENTS: [],
             DOMAIN: [],
@@ -601,8 +374,8 @@ class _Loader:
             except _PathProblem as problem:
                 self.errors.append(_path_error(path, problem))
                 continue
-            doc = _Doc(path, self.errors, self.warnings)
-            root = _parse_yaml(doc, files[path])
+            doc = Document(path, self.errors, self.warnings)
+            root = parse_yaml(doc, files[path])
             if root is not None:
                 documents[spec.kind].append((spec, doc, root))
         for _, doc, root in documents[MODELS]:
@@ -628,18 +401,18 @@ class _Loader:
 
     # --- shared helpers
 
-    def section(self, doc: _Doc, root: Any, key: str) -> dict:
-        body = _mapping(doc, (), root)
+    def section(self, doc: Document, root: Any, key: str) -> dict:
+        body = expect_mapping(doc, (), root)
         if body is None:
             return {}
-        _check_keys(doc, (), body, (key,), required=(key,))
-        return _mapping(doc, (key,), body.get(key), null_is_empty=True) or {}
+        check_keys(doc, (), body, (key,), required=(key,))
+        return expect_mapping(doc, (key,), body.get(key), null_is_empty=True) or {}
 
-    def type(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[TypeRef]:
+    def type(self, doc: Document, path: KeyPath, value: Any) -> Optional[TypeRef]:
         if isinstance(value, dict):
             return self.type_form(doc, path, value)
         if not isinstance(value, str):
-            doc.error(path, f"expected a type name or a mapping, got {_describe(value)}")
+            doc.error(path, f"expected a type name or a mapping, got {describe(value)}")
             return None
         try:
             return _parse_type_text(value)
@@ -647,16 +420,16 @@ class _Loader:
             doc.error(path, problem.message, problem.hint)
             return None
 
-    def type_form(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
+    def type_form(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
         """The full form of a type: {type: list|optional, of}, {type: dict, key, value}, {type: enum, ...}."""
         kind = body.get("type")
         if not isinstance(kind, str):
-            _check_keys(doc, path, body, ("type",), required=("type",))
+            check_keys(doc, path, body, ("type",), required=("type",))
             if "type" in body:
-                doc.error(path + ("type",), f"expected a type name, got {_describe(kind)}")
+                doc.error(path + ("type",), f"expected a type name, got {describe(kind)}")
             return None
         allowed = _TYPE_FORM_KEYS.get(kind, ("type",))
-        _check_keys(doc, path, body, allowed, required=[key for key in allowed if key != "default"])
+        check_keys(doc, path, body, allowed, required=[key for key in allowed if key != "default"])
         if kind == "enum":
             return self.enum(doc, path, body)
         if kind not in _TYPE_FORM_KEYS:
@@ -668,7 +441,7 @@ class _Loader:
         of = self.type(doc, path + ("of",), body["of"])
         return TypeRef(kind, of=of) if of else None
 
-    def dict_form(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
+    def dict_form(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
         key = self.type(doc, path + ("key",), body["key"])
         value = self.type(doc, path + ("value",), body["value"])
         if key is None or value is None:
@@ -679,8 +452,8 @@ class _Loader:
             doc.error(path + ("key",), problem.message, problem.hint)
             return None
 
-    def enum(self, doc: _Doc, path: KeyPath, body: dict) -> Optional[TypeRef]:
-        values = _string_list(doc, path + ("values",), body.get("values"))
+    def enum(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
+        values = string_list(doc, path + ("values",), body.get("values"))
         names = [value for _, value in values]
         for index, value in values:
             if not _ENUM_VALUE.match(value):
@@ -697,14 +470,14 @@ class _Loader:
         if default is not MISSING and default not in names:
             doc.error(
                 path + ("default",),
-                f"enum default {_show(default)} is not one of its values",
+                f"enum default {show(default)} is not one of its values",
                 f"use one of {', '.join(dict.fromkeys(names))}",
             )
             default = MISSING
         return TypeRef("enum", values=tuple(names), enum_default=default)
 
     def constraints(
-        self, doc: _Doc, path: KeyPath, body: dict, type_: TypeRef
+        self, doc: Document, path: KeyPath, body: dict, type_: TypeRef
     ) -> Tuple[Tuple[str, Any], ...]:
         base = _base_type(type_)
         found = []
@@ -712,7 +485,7 @@ class _Loader:
             value = body[key]
             if key in _NUMERIC_CONSTRAINTS:
                 applies = base.kind == "scalar" and base.name in ("int", "float")
-                valid = _is_number(value)
+                valid = is_number(value)
                 kinds, expected = "numeric types", "a number"
             else:
                 applies = base.kind == "list" or (base.kind == "scalar" and base.name == "string")
@@ -723,20 +496,20 @@ class _Loader:
                     path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'"
                 )
             elif not valid:
-                doc.error(path + (key,), f"'{key}' must be {expected}, got {_show(value)}")
+                doc.error(path + (key,), f"'{key}' must be {expected}, got {show(value)}")
             else:
                 found.append((key, value))
         return tuple(found)
 
-    def schema_name(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[str]:
-        name = _string(doc, path, value)
+    def schema_name(self, doc: Document, path: KeyPath, value: Any) -> Optional[str]:
+        name = expect_string(doc, path, value)
         if name is not None and name not in self.schemas:
-            doc.error(path, f"unknown schema '{name}'", _did_you_mean(name, list(self.schemas)))
+            doc.error(path, f"unknown schema '{name}'", did_you_mean(name, list(self.schemas)))
         return name
 
     # --- models
 
-    def load_models(self, doc: _Doc, root: Any) -> None:
+    def load_models(self, doc: Document, root: Any) -> None:
         for name, value in self.section(doc, root, MODELS).items():
             path = (MODELS, name)
             if not _CAMEL_CASE.match(name):
@@ -746,18 +519,18 @@ class _Loader:
                 doc.error(path, f"model '{name}' is already defined in {self.model_files[name]}")
                 continue
             self.model_files[name] = doc.file
-            body = _mapping(doc, path, value)
+            body = expect_mapping(doc, path, value)
             if body is not None:
-                _check_keys(doc, path, body, _MODEL_KEYS, required=("fields",))
+                check_keys(doc, path, body, _MODEL_KEYS, required=("fields",))
                 self.add_model(doc, path, name, body)
 
-    def add_model(self, doc: _Doc, path: KeyPath, name: str, body: dict) -> None:
+    def add_model(self, doc: Document, path: KeyPath, name: str, body: dict) -> None:
         fields = self.fields(doc, path + ("fields",), name, body.get("fields"))
-        description = _optional_string(doc, path, body, "description")
+        description = optional_string(doc, path, body, "description")
         schema = Schema(name, name, None, fields, description)
         variants = []
         for variant_name, value in (
-            _mapping(doc, path + ("variants",), body.get("variants"), True) or {}
+            expect_mapping(doc, path + ("variants",), body.get("variants"), True) or {}
         ).items():
             variant = self.variant(
                 doc, path + ("variants", variant_name), schema, variant_name, value
@@ -774,40 +547,42 @@ class _Loader:
             self.schemas[variant.class_name] = variant
         self.models.append(Model(name, schema, tuple(variants)))
 
-    def fields(self, doc: _Doc, path: KeyPath, model: str, value: Any) -> Tuple[Field, ...]:
+    def fields(self, doc: Document, path: KeyPath, model: str, value: Any) -> Tuple[Field, ...]:
         fields = []
-        for name, body in (_mapping(doc, path, value, null_is_empty=True) or {}).items():
+        for name, body in (expect_mapping(doc, path, value, null_is_empty=True) or {}).items():
             field = self.field(doc, path + (name,), model, name, body)
             if field is not None:
                 fields.append(field)
         return tuple(fields)
 
-    def field(self, doc: _Doc, path: KeyPath, model: str, name: str, value: Any) -> Optional[Field]:
-        if not _is_identifier(name) or name.startswith("_"):
+    def field(
+        self, doc: Document, path: KeyPath, model: str, name: str, value: Any
+    ) -> Optional[Field]:
+        if not is_identifier(name) or name.startswith("_"):
             doc.error(path, f"field name '{name}' is not a Python identifier")
             return None
         body: Optional[dict]
         if isinstance(value, str):  # shorthand: `age: int`
             body, type_path = {"type": value}, path
         else:
-            body, type_path = _mapping(doc, path, value), path + ("type",)
+            body, type_path = expect_mapping(doc, path, value), path + ("type",)
             if body is None:
                 return None
-            _check_keys(doc, path, body, _FIELD_KEYS, required=("type",))
+            check_keys(doc, path, body, _FIELD_KEYS, required=("type",))
         type_ = self.type(doc, type_path, body["type"]) if "type" in body else None
         if type_ is None:
             return None
-        optional = _bool(doc, path, body, "optional", False)
+        optional = expect_bool(doc, path, body, "optional", False)
         default = body.get("default", MISSING)
         if default is not MISSING and not _fits(
             TypeRef("optional", of=type_) if optional else type_, default
         ):
             doc.error(
                 path + ("default",),
-                f"default {_show(default)} does not fit type '{type_text(type_)}'",
+                f"default {show(default)} does not fit type '{type_text(type_)}'",
             )
-        readonly = _bool(doc, path, body, "readonly", False)
-        admin_only = _bool(doc, path, body, "admin_only", False)
+        readonly = expect_bool(doc, path, body, "readonly", False)
+        admin_only = expect_bool(doc, path, body, "admin_only", False)
         if admin_only and readonly:
             doc.error(
                 path + ("admin_only",),
@@ -821,22 +596,22 @@ class _Loader:
             admin_only=admin_only,
             optional=optional,
             default=default,
-            description=_optional_string(doc, path, body, "description"),
+            description=optional_string(doc, path, body, "description"),
             constraints=self.constraints(doc, path, body, type_),
         )
         self.field_sites.append(_FieldSite(doc, type_path, model, field))
         return field
 
     def variant(
-        self, doc: _Doc, path: KeyPath, model: Schema, name: str, value: Any
+        self, doc: Document, path: KeyPath, model: Schema, name: str, value: Any
     ) -> Optional[Schema]:
         if not _CAMEL_CASE.match(name):
             doc.error(path, f"variant name '{name}' is not CamelCase")
             return None
-        body = _mapping(doc, path, value, null_is_empty=True)
+        body = expect_mapping(doc, path, value, null_is_empty=True)
         if body is None:
             return None
-        _check_keys(doc, path, body, _VARIANT_KEYS)
+        check_keys(doc, path, body, _VARIANT_KEYS)
         class_name = model.model + name
         if class_name in self.model_files or class_name in self.schemas:
             owner = class_name if class_name in self.model_files else self.schemas[class_name].model
@@ -874,18 +649,18 @@ class _Loader:
         return Schema(class_name, model.model, name, fields, model.description)
 
     def field_names(
-        self, doc: _Doc, path: KeyPath, model: Schema, value: Any
+        self, doc: Document, path: KeyPath, model: Schema, value: Any
     ) -> List[Tuple[int, str]]:
         known = [field.name for field in model.fields]
         names = []
-        for index, name in _string_list(doc, path, value):
+        for index, name in string_list(doc, path, value):
             if name in known:
                 names.append((index, name))
             else:
                 doc.error(
                     path + (index,),
                     f"model '{model.model}' has no field '{name}'",
-                    _did_you_mean(name, known),
+                    did_you_mean(name, known),
                 )
         return names
 
@@ -896,7 +671,7 @@ class _Loader:
                     site.doc.error(
                         site.type_path,
                         f"unknown type '{name}'",
-                        _did_you_mean(name, list(self.schemas)),
+                        did_you_mean(name, list(self.schemas)),
                     )
             contained = site.field.type
             if (
@@ -916,20 +691,20 @@ class _Loader:
 
     # --- events
 
-    def load_events(self, doc: _Doc, root: Any) -> None:
+    def load_events(self, doc: Document, root: Any) -> None:
         """Events: `publish` defaults to true, `subscribe` to false."""
         for name, value in self.section(doc, root, EVENTS).items():
             path = (EVENTS, name)
-            if not _SNAKE_CASE.match(name) or not _is_identifier(name):
+            if not _SNAKE_CASE.match(name) or not is_identifier(name):
                 doc.error(path, f"event name '{name}' is not snake_case")
                 continue
             if name in self.event_files:
                 doc.error(path, f"event '{name}' is already defined in {self.event_files[name]}")
                 continue
-            body = _mapping(doc, path, value)
+            body = expect_mapping(doc, path, value)
             if body is None:
                 continue
-            _check_keys(doc, path, body, _EVENT_KEYS, required=("message",))
+            check_keys(doc, path, body, _EVENT_KEYS, required=("message",))
             message = (
                 self.schema_name(doc, path + ("message",), body["message"])
                 if "message" in body
@@ -939,28 +714,28 @@ class _Loader:
             self.events[name] = Event(
                 name=name,
                 message=message or "",
-                publish=_bool(doc, path, body, "publish", True),
-                subscribe=_bool(doc, path, body, "subscribe", False),
-                description=_optional_string(doc, path, body, "description"),
+                publish=expect_bool(doc, path, body, "publish", True),
+                subscribe=expect_bool(doc, path, body, "subscribe", False),
+                description=optional_string(doc, path, body, "description"),
                 retention=_retention(doc, path + ("retention",), body.get("retention")),
             )
 
     # --- domains
 
-    def load_domain(self, spec: SpecPath, doc: _Doc, root: Any) -> None:
-        body = _mapping(doc, (), root)
+    def load_domain(self, spec: SpecPath, doc: Document, root: Any) -> None:
+        body = expect_mapping(doc, (), root)
         if body is None:
             return
-        _check_keys(doc, (), body, _DOMAIN_KEYS, required=("operations",))
+        check_keys(doc, (), body, _DOMAIN_KEYS, required=("operations",))
         if "domain" in body and body["domain"] != spec.domain:
             doc.error(
                 ("domain",),
-                f"domain {_show(body['domain'])} does not match the file name '{spec.domain}'",
+                f"domain {show(body['domain'])} does not match the file name '{spec.domain}'",
                 f"write domain: {spec.domain}",
             )
-        _optional_string(doc, (), body, "description")  # for readers of the spec only
-        config = _mapping(doc, ("config",), body.get("config"), null_is_empty=True) or {}
-        _check_keys(doc, ("config",), config, _DOMAIN_CONFIG_KEYS)
+        optional_string(doc, (), body, "description")  # for readers of the spec only
+        config = expect_mapping(doc, ("config",), body.get("config"), null_is_empty=True) or {}
+        check_keys(doc, ("config",), config, _DOMAIN_CONFIG_KEYS)
         prefix, tags = self.rest_config(doc, config.get("rest"), spec.domain)
         default_access = DEFAULT_ACCESS
         if "auth" in config:
@@ -972,7 +747,7 @@ class _Loader:
             profiles = self.profiles(doc, ("config", "profiles"), config["profiles"])
         operations = []
         for name, value in (
-            _mapping(doc, ("operations",), body.get("operations"), True) or {}
+            expect_mapping(doc, ("operations",), body.get("operations"), True) or {}
         ).items():
             operation = self.operation(doc, ("operations", name), name, value, default_access)
             if operation is not None:
@@ -989,14 +764,14 @@ class _Loader:
             doc,
         )
 
-    def rest_config(self, doc: _Doc, value: Any, domain: str) -> Tuple[str, Tuple[str, ...]]:
+    def rest_config(self, doc: Document, value: Any, domain: str) -> Tuple[str, Tuple[str, ...]]:
         """The REST prefix and tags: "/<domain>" and [<domain>] unless given."""
         path = ("config", "rest")
-        rest = _mapping(doc, path, value, null_is_empty=True) or {}
-        _check_keys(doc, path, rest, ("prefix", "tags"))
+        rest = expect_mapping(doc, path, value, null_is_empty=True) or {}
+        check_keys(doc, path, rest, ("prefix", "tags"))
         prefix = f"/{domain}"
         if "prefix" in rest:
-            given = _string(doc, path + ("prefix",), rest["prefix"])
+            given = expect_string(doc, path + ("prefix",), rest["prefix"])
             if given is not None and given and not given.startswith("/"):
                 doc.error(
                     path + ("prefix",), f"prefix '{given}' must start with '/'", f"write '/{given}'"
@@ -1004,18 +779,18 @@ class _Loader:
             prefix = given if given is not None else prefix
         tags: Tuple[str, ...] = (domain,)
         if "tags" in rest:
-            tags = tuple(tag for _, tag in _string_list(doc, path + ("tags",), rest["tags"]))
+            tags = tuple(tag for _, tag in string_list(doc, path + ("tags",), rest["tags"]))
         return prefix, tags
 
-    def profiles(self, doc: _Doc, path: KeyPath, value: Any) -> Tuple[str, ...]:
+    def profiles(self, doc: Document, path: KeyPath, value: Any) -> Tuple[str, ...]:
         """The profiles whose app serves the domain: a non-empty subset of PROFILES."""
         profiles = []
-        for index, profile in _string_list(doc, path, value):
+        for index, profile in string_list(doc, path, value):
             if profile not in PROFILES:
                 doc.error(
                     path + (index,),
                     f"unknown profile '{profile}'",
-                    _did_you_mean(profile, PROFILES) or f"profiles are {', '.join(PROFILES)}",
+                    did_you_mean(profile, PROFILES) or f"profiles are {', '.join(PROFILES)}",
                 )
             elif profile not in profiles:
                 profiles.append(profile)
@@ -1023,11 +798,11 @@ class _Loader:
             doc.error(path, "a domain served in no profile is never served", "remove the key")
         return tuple(profiles) or PROFILES
 
-    def access(self, doc: _Doc, path: KeyPath, value: Any, owner_allowed: bool) -> Access:
+    def access(self, doc: Document, path: KeyPath, value: Any, owner_allowed: bool) -> Access:
         """`public` | `user` | a role | [roles] | {roles: [...], owner: <path param>}."""
         hint = "write public, user (any signed-in caller), a role such as admin, or a list of roles"
         if isinstance(value, dict):
-            _check_keys(doc, path, value, _AUTH_KEYS)
+            check_keys(doc, path, value, _AUTH_KEYS)
             if not owner_allowed and "owner" in value:
                 doc.error(
                     path + ("owner",),
@@ -1037,7 +812,9 @@ class _Loader:
             if "roles" not in value and "owner" not in value:
                 doc.error(path, "auth needs roles, owner or both", hint)
             roles = self.roles(doc, path + ("roles",), value.get("roles", []), hint)
-            owner = _string(doc, path + ("owner",), value["owner"]) if "owner" in value else None
+            owner = (
+                expect_string(doc, path + ("owner",), value["owner"]) if "owner" in value else None
+            )
             return Access(roles=roles, owner=owner)
         if value == _PUBLIC:
             return Access(public=True)
@@ -1048,10 +825,10 @@ class _Loader:
             return DEFAULT_ACCESS
         return Access(roles=self.roles(doc, path, value, hint))
 
-    def roles(self, doc: _Doc, path: KeyPath, value: Any, hint: str) -> Tuple[str, ...]:
+    def roles(self, doc: Document, path: KeyPath, value: Any, hint: str) -> Tuple[str, ...]:
         """Role names (snake case); `user` alone stands for any signed-in caller: ()."""
         items: List[Tuple[Optional[int], str]] = (
-            [(None, value)] if isinstance(value, str) else list(_string_list(doc, path, value))
+            [(None, value)] if isinstance(value, str) else list(string_list(doc, path, value))
         )
         roles: List[str] = []
         for index, role in items:
@@ -1068,15 +845,15 @@ class _Loader:
         return tuple(roles)
 
     def operation(
-        self, doc: _Doc, path: KeyPath, name: str, value: Any, default_access: Access
+        self, doc: Document, path: KeyPath, name: str, value: Any, default_access: Access
     ) -> Optional[Operation]:
-        if not _is_identifier(name):
+        if not is_identifier(name):
             doc.error(path, f"operation name '{name}' is not a Python identifier")
             return None
-        body = _mapping(doc, path, value)
+        body = expect_mapping(doc, path, value)
         if body is None:
             return None
-        _check_keys(doc, path, body, _OPERATION_KEYS)
+        check_keys(doc, path, body, _OPERATION_KEYS)
         rest = self.rest(doc, path + ("rest",), body["rest"]) if "rest" in body else None
         operation = Operation(
             name=name,
@@ -1087,7 +864,7 @@ class _Loader:
             params=self.params(doc, path, body.get("params"), rest),
             rest=rest,
             events=self.operation_events(doc, path + ("events",), body.get("events")),
-            description=_optional_string(doc, path, body, "description"),
+            description=optional_string(doc, path, body, "description"),
             access=(
                 self.access(doc, path + ("auth",), body["auth"], owner_allowed=True)
                 if "auth" in body
@@ -1102,7 +879,7 @@ class _Loader:
         return operation
 
     def check_access(
-        self, doc: _Doc, path: KeyPath, operation: Operation, declares_auth: bool
+        self, doc: Document, path: KeyPath, operation: Operation, declares_auth: bool
     ) -> None:
         if declares_auth and operation.rest is None:
             doc.error(
@@ -1118,13 +895,13 @@ class _Loader:
             doc.error(
                 path + ("auth", "owner"),
                 f"owner '{owner}' is not a path parameter of '{operation.name}'",
-                _did_you_mean(owner, in_path) or "name the path parameter holding the caller's id",
+                did_you_mean(owner, in_path) or "name the path parameter holding the caller's id",
             )
 
-    def output(self, doc: _Doc, path: KeyPath, value: Any) -> Output:
+    def output(self, doc: Document, path: KeyPath, value: Any) -> Output:
         if value is None:
             return Output(None)
-        text = _string(doc, path, value)
+        text = expect_string(doc, path, value)
         if text is None:
             return Output(None)
         as_list = _LIST_OUTPUT.match(text)
@@ -1132,23 +909,25 @@ class _Loader:
         self.schema_name(doc, path, name)
         return Output(name, is_list=bool(as_list))
 
-    def rest(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[Rest]:
-        body = _mapping(doc, path, value)
+    def rest(self, doc: Document, path: KeyPath, value: Any) -> Optional[Rest]:
+        body = expect_mapping(doc, path, value)
         if body is None:
             return None
-        _check_keys(doc, path, body, _REST_KEYS, required=("method",))
-        method = _string(doc, path + ("method",), body["method"]) if "method" in body else None
+        check_keys(doc, path, body, _REST_KEYS, required=("method",))
+        method = (
+            expect_string(doc, path + ("method",), body["method"]) if "method" in body else None
+        )
         if method is None:
             return None
         if method.upper() not in _METHODS:
             doc.error(
                 path + ("method",),
                 f"unknown method '{method}'",
-                _did_you_mean(method.upper(), _METHODS),
+                did_you_mean(method.upper(), _METHODS),
             )
             return None
         method = method.upper()
-        route = _string(doc, path + ("path",), body.get("path", "")) or ""
+        route = expect_string(doc, path + ("path",), body.get("path", "")) or ""
         if route and not route.startswith("/"):
             doc.error(
                 path + ("path",),
@@ -1157,26 +936,24 @@ class _Loader:
             )
         status = body.get("status", _DEFAULT_STATUS.get(method, 200))
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-            doc.error(
-                path + ("status",), f"status must be an HTTP status code, got {_show(status)}"
-            )
+            doc.error(path + ("status",), f"status must be an HTTP status code, got {show(status)}")
             status = _DEFAULT_STATUS.get(method, 200)
         errors = self.error_statuses(doc, path + ("errors",), body.get("errors"))
         return Rest(method, route, status, errors)
 
-    def error_statuses(self, doc: _Doc, path: KeyPath, value: Any) -> Tuple[int, ...]:
+    def error_statuses(self, doc: Document, path: KeyPath, value: Any) -> Tuple[int, ...]:
         """The 4xx/5xx statuses of `rest.errors`; null is none."""
         if value is None:
             return ()
         if not isinstance(value, list):
-            doc.error(path, f"expected a list of error statuses, got {_describe(value)}")
+            doc.error(path, f"expected a list of error statuses, got {describe(value)}")
             return ()
         statuses: List[int] = []
         for index, status in enumerate(value):
             if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
                 doc.error(
                     path + (index,),
-                    f"an error status is an HTTP status from 400 to 599, got {_show(status)}",
+                    f"an error status is an HTTP status from 400 to 599, got {show(status)}",
                 )
             elif status == 422:
                 doc.error(
@@ -1191,13 +968,13 @@ class _Loader:
         return tuple(statuses)
 
     def params(
-        self, doc: _Doc, path: KeyPath, value: Any, rest: Optional[Rest]
+        self, doc: Document, path: KeyPath, value: Any, rest: Optional[Rest]
     ) -> Tuple[Param, ...]:
         """Parameters; a param's source is "path" when `{name}` is in the rest path, else "query"."""
         in_path = _PATH_PARAM.findall(rest.path) if rest else []
         items = value if isinstance(value, list) else []
         if value is not None and not isinstance(value, list):
-            doc.error(path + ("params",), f"expected a list, got {_describe(value)}")
+            doc.error(path + ("params",), f"expected a list, got {describe(value)}")
         params: List[Param] = []
         for index, item in enumerate(items):
             param = self.param(doc, path + ("params", index), item, in_path)
@@ -1217,16 +994,18 @@ class _Loader:
                 )
         return tuple(params)
 
-    def param(self, doc: _Doc, path: KeyPath, value: Any, in_path: List[str]) -> Optional[Param]:
-        body = {"name": value} if isinstance(value, str) else _mapping(doc, path, value)
+    def param(
+        self, doc: Document, path: KeyPath, value: Any, in_path: List[str]
+    ) -> Optional[Param]:
+        body = {"name": value} if isinstance(value, str) else expect_mapping(doc, path, value)
         if body is None:
             return None
-        _check_keys(doc, path, body, _PARAM_KEYS, required=("name",))
+        check_keys(doc, path, body, _PARAM_KEYS, required=("name",))
         name = body.get("name")
-        if not isinstance(name, str) or not _is_identifier(name):
+        if not isinstance(name, str) or not is_identifier(name):
             if "name" in body:
                 doc.error(
-                    path + ("name",), f"parameter name {_show(name)} is not a Python identifier"
+                    path + ("name",), f"parameter name {show(name)} is not a Python identifier"
                 )
             return None
         type_ = self.type(doc, path + ("type",), body.get("type", "string"))
@@ -1238,14 +1017,14 @@ class _Loader:
             type_ = None
         source = body.get("source", "path" if name in in_path else "query")
         if source not in ("path", "query"):
-            doc.error(path + ("source",), f"source must be 'path' or 'query', got {_show(source)}")
+            doc.error(path + ("source",), f"source must be 'path' or 'query', got {show(source)}")
         elif source == "path" and name not in in_path:
             doc.error(
                 path,
                 f"path parameter '{name}' does not appear in the rest path",
                 f"add '{{{name}}}' to rest.path",
             )
-        explicitly_required = _bool(doc, path, body, "required", True)
+        explicitly_required = expect_bool(doc, path, body, "required", True)
         default = body.get("default", MISSING)
         if source == "path" and not explicitly_required:
             doc.error(path + ("required",), "a path parameter is always required")
@@ -1254,7 +1033,7 @@ class _Loader:
         if default is not MISSING and not _fits(type_, default):
             doc.error(
                 path + ("default",),
-                f"default {_show(default)} does not fit type '{type_text(type_)}'",
+                f"default {show(default)} does not fit type '{type_text(type_)}'",
             )
         return Param(
             name=name,
@@ -1263,26 +1042,26 @@ class _Loader:
             required=source == "path"
             or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
             default=default,
-            description=_optional_string(doc, path, body, "description"),
+            description=optional_string(doc, path, body, "description"),
             constraints=self.constraints(doc, path, body, type_),
         )
 
-    def operation_events(self, doc: _Doc, path: KeyPath, value: Any) -> OperationEvents:
-        body = _mapping(doc, path, value, null_is_empty=True) or {}
-        _check_keys(doc, path, body, _OPERATION_EVENT_KEYS)
+    def operation_events(self, doc: Document, path: KeyPath, value: Any) -> OperationEvents:
+        body = expect_mapping(doc, path, value, null_is_empty=True) or {}
+        check_keys(doc, path, body, _OPERATION_EVENT_KEYS)
         names = {}
         for key in _OPERATION_EVENT_KEYS:
-            name = _string(doc, path + (key,), body[key]) if key in body else None
+            name = expect_string(doc, path + (key,), body[key]) if key in body else None
             if name is not None and name not in self.events:
                 doc.error(
-                    path + (key,), f"unknown event '{name}'", _did_you_mean(name, list(self.events))
+                    path + (key,), f"unknown event '{name}'", did_you_mean(name, list(self.events))
                 )
                 name = None
             names[key] = name
         return OperationEvents(**names)
 
     def check_transport(
-        self, doc: _Doc, path: KeyPath, operation: Operation, declares_transport: bool
+        self, doc: Document, path: KeyPath, operation: Operation, declares_transport: bool
     ) -> None:
         if not declares_transport:
             doc.error(
@@ -1304,7 +1083,7 @@ class _Loader:
                 "remove output or change the status",
             )
 
-    def check_events(self, doc: _Doc, path: KeyPath, operation: Operation) -> None:
+    def check_events(self, doc: Document, path: KeyPath, operation: Operation) -> None:
         """Subscribing needs the event's message as input; published messages are built from the
         output (on success) or the input (on error) by field name, so their required fields must exist there.
         """
@@ -1355,7 +1134,7 @@ class _Loader:
             else:
                 self.check_message_source(doc, path + (key,), event, schema)
 
-    def check_message_source(self, doc: _Doc, path: KeyPath, event: Event, source: str) -> None:
+    def check_message_source(self, doc: Document, path: KeyPath, event: Event, source: str) -> None:
         if source not in self.schemas or event.message not in self.schemas:
             return  # already reported
         available = {field.name for field in self.schemas[source].fields}
@@ -1389,15 +1168,15 @@ class _Loader:
 
     # --- manifests
 
-    def load_manifest(self, spec: SpecPath, doc: _Doc, root: Any) -> None:
+    def load_manifest(self, spec: SpecPath, doc: Document, root: Any) -> None:
         """`consumes` entries; an empty or missing operations list means every REST operation."""
-        body = _mapping(doc, (), root)
+        body = expect_mapping(doc, (), root)
         if body is None:
             return
-        _check_keys(doc, (), body, ("consumes",))
+        check_keys(doc, (), body, ("consumes",))
         items = body.get("consumes")
         if items is not None and not isinstance(items, list):
-            doc.error(("consumes",), f"expected a list, got {_describe(items)}")
+            doc.error(("consumes",), f"expected a list, got {describe(items)}")
             items = None
         consumed = []
         for index, item in enumerate(items or []):
@@ -1406,13 +1185,15 @@ class _Loader:
                 consumed.append(entry)
         self.manifests[spec.service] = Manifest(spec.service, doc.file, tuple(consumed))
 
-    def consumed(self, doc: _Doc, path: KeyPath, value: Any) -> Optional[Consumed]:
-        body = _mapping(doc, path, value)
+    def consumed(self, doc: Document, path: KeyPath, value: Any) -> Optional[Consumed]:
+        body = expect_mapping(doc, path, value)
         if body is None:
             return None
-        _check_keys(doc, path, body, _CONSUMES_KEYS, required=("service", "domain"))
-        service = _string(doc, path + ("service",), body["service"]) if "service" in body else None
-        name = _string(doc, path + ("domain",), body["domain"]) if "domain" in body else None
+        check_keys(doc, path, body, _CONSUMES_KEYS, required=("service", "domain"))
+        service = (
+            expect_string(doc, path + ("service",), body["service"]) if "service" in body else None
+        )
+        name = expect_string(doc, path + ("domain",), body["domain"]) if "domain" in body else None
         if service is None or name is None:
             return None
         if (service, name) not in self.domains:
@@ -1426,7 +1207,7 @@ class _Loader:
             return None
         domain = self.domains[(service, name)][0]
         by_name = {operation.name: operation for operation in domain.operations}
-        listed = _string_list(doc, path + ("operations",), body.get("operations"))
+        listed = string_list(doc, path + ("operations",), body.get("operations"))
         if not listed:
             return Consumed(
                 service, name, tuple(op.name for op in domain.operations if op.rest is not None)
@@ -1436,7 +1217,7 @@ class _Loader:
                 doc.error(
                     path + ("operations", index),
                     f"unknown operation '{operation}' in {service}.{name}",
-                    _did_you_mean(operation, list(by_name)),
+                    did_you_mean(operation, list(by_name)),
                 )
             elif by_name[operation].rest is None:
                 doc.error(
@@ -1453,7 +1234,7 @@ def load(files: Mapping[str, str], *, warnings_as_errors: bool = False) -> SpecS
     Warnings (`SpecSet.warnings`) are problems the template tolerates; `warnings_as_errors` raises
     them with the errors.
     """
-    with _gc_paused():
+    with gc_paused():
         loader = _Loader()
         try:
             spec = loader.load(files)
@@ -1464,32 +1245,3 @@ def load(files: Mapping[str, str], *, warnings_as_errors: bool = False) -> SpecS
         if warnings_as_errors and spec.warnings:
             raise SpecErrors(spec.warnings)
         return spec
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0  # loads in progress, across threads
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Holds off the cyclic garbage collector while loading.
-
-    Composing a large spec allocates hundreds of thousands of YAML nodes and marks at once; each
-    full collection triggered on the way re-scans all of them (about a third of the load time),
-    and none of them is cyclic garbage. Concurrent loads share one pause; the collector is
-    re-enabled after the last, and only if it was enabled before the first.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
