@@ -18,7 +18,7 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from specgen.generate import RUNTIME_IMPORTS
-from specgen.loader import spec_kind
+from specgen.layout import spec_kind
 from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest
 from pants_specgen.target_types import (
     AllSpecGeneratorTargets,

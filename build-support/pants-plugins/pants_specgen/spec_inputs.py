@@ -18,7 +18,7 @@ from pants.util.logging import LogLevel
 
 import specgen
 from specgen.generate import generate_python
-from specgen.loader import classify
+from specgen.layout import classify
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import AllSpecTargets, SpecSourceField
 

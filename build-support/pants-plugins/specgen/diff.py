@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple, TypeVar
 
 from specgen.ir import Domain, Event, Field, Operation, Param, SpecSet, TypeRef
-from specgen.loader import type_text
+from specgen.type_grammar import type_text
 
 SAME, WIDENED, NARROWED, CHANGED = "same", "widened", "narrowed", "changed"
 

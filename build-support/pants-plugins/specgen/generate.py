@@ -13,7 +13,7 @@ from specgen.generators.models import render_models
 from specgen.generators.openapi import openapi_fragment
 from specgen.generators.typescript import generate_typescript
 from specgen.ir import Domain, SpecSet
-from specgen.loader import spec_kind
+from specgen.layout import spec_kind
 
 __all__ = [
     "RUNTIME_IMPORTS",

@@ -1,13 +1,14 @@
 """Load spec files into the typed IR of `ir.py`, validating everything strictly.
 
 `load` reads every given file, collects all errors (with file, line and key path) and raises
-`SpecErrors` if there is any; bad input never surfaces as a Python traceback.
+`SpecErrors` if there is any; bad input never surfaces as a Python traceback. The rooms it uses:
+`layout` (which file is what), `yaml_reader` (values with lines), `checks` (structural checks)
+and `type_grammar` (type text, defaults, constraints).
 Runs on Python 3.9 (inside Pants) and 3.11.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -20,7 +21,6 @@ from specgen.checks import (
     expect_mapping,
     expect_string,
     is_identifier,
-    is_number,
     optional_string,
     show,
     string_list,
@@ -30,7 +30,6 @@ from specgen.ir import (
     DEFAULT_ACCESS,
     MISSING,
     PROFILES,
-    SCALARS,
     Access,
     Consumed,
     Domain,
@@ -48,20 +47,29 @@ from specgen.ir import (
     SpecSet,
     TypeRef,
 )
+from specgen.layout import (
+    DOMAIN,
+    EVENTS,
+    MANIFEST,
+    MODELS,
+    SpecPath,
+    classify,
+)
+from specgen.type_grammar import (
+    CONSTRAINTS,
+    fits,
+    model_names,
+    read_constraints,
+    read_type,
+    type_text,
+)
 from specgen.yaml_reader import Document, KeyPath, gc_paused, parse_yaml
-
-MODELS, EVENTS, DOMAIN, MANIFEST = "models", "events", "domain", "manifest"
-RESERVED_DOMAINS = ("clients",)  # the manifest generates generated.<service>.clients
 
 _CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
-_ENUM_VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATH_PARAM = re.compile(r"\{([^{}]*)\}")
 _LIST_OUTPUT = re.compile(r"^\s*list\[\s*([^\[\]\s]+)\s*\]\s*$")
 
-_NUMERIC_CONSTRAINTS = ("ge", "gt", "le", "lt")
-_LENGTH_CONSTRAINTS = ("min_length", "max_length")
-_CONSTRAINTS = _NUMERIC_CONSTRAINTS + _LENGTH_CONSTRAINTS
 _MODEL_KEYS = ("fields", "variants", "description")
 _FIELD_KEYS = (
     "type",
@@ -70,7 +78,7 @@ _FIELD_KEYS = (
     "optional",
     "description",
     "admin_only",
-) + _CONSTRAINTS
+) + CONSTRAINTS
 _VARIANT_KEYS = ("exclude", "optional")
 _EVENT_KEYS = ("message", "publish", "subscribe", "description", "retention")
 _RETENTION_KEYS = ("max_length", "max_age")
@@ -81,103 +89,13 @@ _OPERATION_KEYS = ("input", "output", "params", "rest", "events", "description",
 _DOMAIN_CONFIG_KEYS = ("rest", "auth", "profiles")
 _AUTH_KEYS = ("roles", "owner")
 _PUBLIC, _SIGNED_IN = "public", "user"  # the auth words that are not roles
-_PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + _CONSTRAINTS
+_PARAM_KEYS = ("name", "type", "source", "required", "default", "description") + CONSTRAINTS
 _REST_KEYS = ("method", "path", "status", "errors")
 _OPERATION_EVENT_KEYS = ("subscribe", "publish_on_success", "publish_on_error")
 _CONSUMES_KEYS = ("service", "domain", "operations")
-_TYPE_FORM_KEYS = {
-    "list": ("type", "of"),
-    "optional": ("type", "of"),
-    "dict": ("type", "key", "value"),
-    "enum": ("type", "values", "default"),
-}
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
 _VARIANTS_WITHOUT_READONLY = ("Create", "Update")  # readonly fields are server-owned
-_TYPE_ALIASES = {
-    "integer": "int",
-    "long": "int",
-    "text": "string",
-    "boolean": "bool",
-    "double": "float",
-    "number": "float",
-    "decimal": "float",
-    "timestamp": "datetime",
-    "date": "datetime",
-    "guid": "uuid",
-    "array": "list",
-    "map": "dict",
-    "object": "dict",
-}
-
-
-# ---------------------------------------------------------------------------- file layout
-
-
-@dataclass(frozen=True)
-class SpecPath:
-    kind: str  # models | events | domain | manifest
-    service: str = ""
-    domain: str = ""
-
-
-class _PathProblem(Exception):
-    def __init__(self, message: str, hint: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def _classify(path: str) -> SpecPath:
-    parts = path.replace("\\", "/").split("/")
-    if len(parts) < 3 or parts[-2] != "spec" or not parts[-1].endswith(".yaml"):
-        raise _PathProblem(
-            "not a spec file path",
-            "use shared/spec/{models,events}.yaml or <service>/spec/<domain|manifest>.yaml",
-        )
-    directory, stem = parts[-3], parts[-1][: -len(".yaml")]
-    if directory == "shared":
-        if stem in (MODELS, EVENTS):
-            return SpecPath(stem)
-        raise _PathProblem("shared/spec holds only models.yaml and events.yaml")
-    if not is_identifier(directory):
-        raise _PathProblem(f"service name '{directory}' is not a Python identifier")
-    if stem == MANIFEST:
-        return SpecPath(MANIFEST, directory)
-    if not is_identifier(stem):
-        raise _PathProblem(f"domain name '{stem}' is not a Python identifier")
-    if stem in RESERVED_DOMAINS:
-        raise _PathProblem(
-            f"domain name '{stem}' is reserved",
-            f"generated.{directory}.{stem} is generated from the manifest; rename the file",
-        )
-    return SpecPath(DOMAIN, directory, stem)
-
-
-def _path_error(path: str, problem: _PathProblem) -> SpecError:
-    return SpecError(path, 1, "", problem.message, problem.hint)
-
-
-def classify(path: str) -> SpecPath:
-    """The kind, service and domain of a spec path; raises SpecErrors for any other path."""
-    try:
-        return _classify(path)
-    except _PathProblem as problem:
-        raise SpecErrors([_path_error(path, problem)]) from None
-
-
-def spec_kind(path: str) -> str:
-    """ "models", "events", "domain" or "manifest", from the path alone."""
-    return classify(path).kind
-
-
-def module_name(path: str) -> str:
-    """The Python module generated from a spec path, from the path alone."""
-    spec = classify(path)
-    if spec.kind in (MODELS, EVENTS):
-        return f"generated.{spec.kind}"
-    if spec.kind == MANIFEST:
-        return f"generated.{spec.service}.clients"
-    return f"generated.{spec.service}.{spec.domain}"
 
 
 def _retention(doc: Document, path: KeyPath, value: Any) -> Optional[Retention]:
@@ -209,130 +127,6 @@ def _retention(doc: Document, path: KeyPath, value: Any) -> Optional[Retention]:
         max_length=max_length,
         max_age_seconds=int(match[1]) * _DURATION_SECONDS[match[2]] if match else None,
     )
-
-
-# ---------------------------------------------------------------------------- types
-
-
-class _TypeProblem(Exception):
-    def __init__(self, message: str, hint: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def type_text(type_: TypeRef) -> str:
-    """The shorthand spelling of a type, for messages."""
-    if type_.kind in ("scalar", "model"):
-        return type_.name
-    if type_.kind == "dict":
-        return f"dict[{type_text(type_.dict_key)},{type_text(type_.inner)}]"
-    if type_.kind == "enum":
-        return f"enum[{','.join(type_.values)}]"
-    return f"{type_.kind}[{type_text(type_.inner)}]"
-
-
-def _parse_type_text(text: str) -> TypeRef:
-    if "<" in text or ">" in text:
-        raise _TypeProblem(
-            f"unknown type '{text}'", f"did you mean '{text.replace('<', '[').replace('>', ']')}'?"
-        )
-    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\S", text)
-    end, type_ = _parse_type_tokens(tokens, 0, text)
-    if end != len(tokens):
-        raise _TypeProblem(f"invalid type '{text}'")
-    return type_
-
-
-def _parse_type_tokens(tokens: List[str], position: int, text: str) -> Tuple[int, TypeRef]:
-    if position >= len(tokens):
-        raise _TypeProblem(f"invalid type '{text}'")
-    name, position = tokens[position], position + 1
-    has_arguments = position < len(tokens) and tokens[position] == "["
-    if name not in ("list", "dict"):
-        if has_arguments:
-            raise _TypeProblem(
-                f"unknown type '{text}'", "only list[T] and dict[K,V] take type arguments"
-            )
-        return position, _named_type(name)
-    if not has_arguments:
-        raise _TypeProblem(
-            f"'{name}' needs type arguments",
-            "write list[T]" if name == "list" else "write dict[K,V]",
-        )
-    arguments, position = [], position + 1
-    while True:
-        position, argument = _parse_type_tokens(tokens, position, text)
-        arguments.append(argument)
-        separator = tokens[position] if position < len(tokens) else ""
-        position += 1
-        if separator == "]":
-            break
-        if separator != ",":
-            raise _TypeProblem(f"invalid type '{text}'")
-    if name == "list" and len(arguments) == 1:
-        return position, TypeRef("list", of=arguments[0])
-    if name == "dict" and len(arguments) == 2:
-        return position, _dict_type(arguments[0], arguments[1])
-    raise _TypeProblem(f"invalid type '{text}'", "write list[T] or dict[K,V]")
-
-
-# Python's names for the scalars the template accepts; int, float and bool are spelled alike.
-_PYTHON_SCALARS = {"str": "string"}
-
-
-def _named_type(name: str) -> TypeRef:
-    name = _PYTHON_SCALARS.get(name, name)
-    if name in SCALARS:
-        return TypeRef("scalar", name)
-    if name in _TYPE_ALIASES:
-        raise _TypeProblem(f"unknown type '{name}'", f"did you mean '{_TYPE_ALIASES[name]}'?")
-    if name[:1].isupper():
-        return TypeRef("model", name)  # resolved once every model is known
-    raise _TypeProblem(f"unknown type '{name}'", did_you_mean(name, SCALARS + ("list", "dict")))
-
-
-def _dict_type(key: TypeRef, value: TypeRef) -> TypeRef:
-    if key.kind != "scalar" or key.name == "float":
-        raise _TypeProblem(
-            f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'"
-        )
-    return TypeRef("dict", key=key, of=value)
-
-
-def _base_type(type_: TypeRef) -> TypeRef:
-    return type_.of if type_.kind == "optional" and type_.of is not None else type_
-
-
-def _fits(type_: TypeRef, value: Any) -> bool:
-    """Whether a default value is valid for the type."""
-    if value is None:
-        return type_.kind == "optional"
-    if type_.kind == "optional":
-        return _fits(type_.inner, value)
-    if type_.kind == "enum":
-        return value in type_.values
-    if type_.kind == "list":
-        return isinstance(value, list) and all(_fits(type_.inner, item) for item in value)
-    if type_.kind == "dict":
-        return isinstance(value, dict) and all(_fits(type_.inner, item) for item in value.values())
-    if type_.kind == "model":
-        return isinstance(value, dict)
-    if type_.name == "bool":
-        return isinstance(value, bool)
-    if type_.name == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if type_.name == "float":
-        return is_number(value)
-    if type_.name == "datetime":  # YAML reads an unquoted ISO timestamp as a date or datetime
-        return isinstance(value, (str, datetime.date))
-    return isinstance(value, str)  # string, uuid
-
-
-def _model_names(type_: Optional[TypeRef]) -> List[str]:
-    if type_ is None:
-        return []
-    own = [type_.name] if type_.kind == "model" else []
-    return own + _model_names(type_.of) + _model_names(type_.key)
 
 
 @dataclass(frozen=True)
@@ -370,9 +164,9 @@ class _Loader:
         }
         for path in sorted(files):
             try:
-                spec = _classify(path)
-            except _PathProblem as problem:
-                self.errors.append(_path_error(path, problem))
+                spec = classify(path)
+            except SpecErrors as problem:
+                self.errors.extend(problem.errors)
                 continue
             doc = Document(path, self.errors, self.warnings)
             root = parse_yaml(doc, files[path])
@@ -407,99 +201,6 @@ class _Loader:
             return {}
         check_keys(doc, (), body, (key,), required=(key,))
         return expect_mapping(doc, (key,), body.get(key), null_is_empty=True) or {}
-
-    def type(self, doc: Document, path: KeyPath, value: Any) -> Optional[TypeRef]:
-        if isinstance(value, dict):
-            return self.type_form(doc, path, value)
-        if not isinstance(value, str):
-            doc.error(path, f"expected a type name or a mapping, got {describe(value)}")
-            return None
-        try:
-            return _parse_type_text(value)
-        except _TypeProblem as problem:
-            doc.error(path, problem.message, problem.hint)
-            return None
-
-    def type_form(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
-        """The full form of a type: {type: list|optional, of}, {type: dict, key, value}, {type: enum, ...}."""
-        kind = body.get("type")
-        if not isinstance(kind, str):
-            check_keys(doc, path, body, ("type",), required=("type",))
-            if "type" in body:
-                doc.error(path + ("type",), f"expected a type name, got {describe(kind)}")
-            return None
-        allowed = _TYPE_FORM_KEYS.get(kind, ("type",))
-        check_keys(doc, path, body, allowed, required=[key for key in allowed if key != "default"])
-        if kind == "enum":
-            return self.enum(doc, path, body)
-        if kind not in _TYPE_FORM_KEYS:
-            return self.type(doc, path + ("type",), kind)
-        if any(key not in body for key in allowed if key != "default"):
-            return None
-        if kind == "dict":
-            return self.dict_form(doc, path, body)
-        of = self.type(doc, path + ("of",), body["of"])
-        return TypeRef(kind, of=of) if of else None
-
-    def dict_form(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
-        key = self.type(doc, path + ("key",), body["key"])
-        value = self.type(doc, path + ("value",), body["value"])
-        if key is None or value is None:
-            return None
-        try:
-            return _dict_type(key, value)
-        except _TypeProblem as problem:
-            doc.error(path + ("key",), problem.message, problem.hint)
-            return None
-
-    def enum(self, doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
-        values = string_list(doc, path + ("values",), body.get("values"))
-        names = [value for _, value in values]
-        for index, value in values:
-            if not _ENUM_VALUE.match(value):
-                doc.error(
-                    path + ("values", index),
-                    f"enum value '{value}' is not a name",
-                    "use letters, digits and _",
-                )
-            elif names.index(value) != index:
-                doc.error(path + ("values", index), f"duplicate enum value '{value}'")
-        if "values" in body and len(set(names)) < 2:
-            doc.error(path + ("values",), "an enum needs at least two values")
-        default = body.get("default", MISSING)
-        if default is not MISSING and default not in names:
-            doc.error(
-                path + ("default",),
-                f"enum default {show(default)} is not one of its values",
-                f"use one of {', '.join(dict.fromkeys(names))}",
-            )
-            default = MISSING
-        return TypeRef("enum", values=tuple(names), enum_default=default)
-
-    def constraints(
-        self, doc: Document, path: KeyPath, body: dict, type_: TypeRef
-    ) -> Tuple[Tuple[str, Any], ...]:
-        base = _base_type(type_)
-        found = []
-        for key in (key for key in _CONSTRAINTS if key in body):
-            value = body[key]
-            if key in _NUMERIC_CONSTRAINTS:
-                applies = base.kind == "scalar" and base.name in ("int", "float")
-                valid = is_number(value)
-                kinds, expected = "numeric types", "a number"
-            else:
-                applies = base.kind == "list" or (base.kind == "scalar" and base.name == "string")
-                valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-                kinds, expected = "string and list types", "a non-negative integer"
-            if not applies:
-                doc.error(
-                    path + (key,), f"'{key}' applies to {kinds} only, not '{type_text(type_)}'"
-                )
-            elif not valid:
-                doc.error(path + (key,), f"'{key}' must be {expected}, got {show(value)}")
-            else:
-                found.append((key, value))
-        return tuple(found)
 
     def schema_name(self, doc: Document, path: KeyPath, value: Any) -> Optional[str]:
         name = expect_string(doc, path, value)
@@ -569,12 +270,12 @@ class _Loader:
             if body is None:
                 return None
             check_keys(doc, path, body, _FIELD_KEYS, required=("type",))
-        type_ = self.type(doc, type_path, body["type"]) if "type" in body else None
+        type_ = read_type(doc, type_path, body["type"]) if "type" in body else None
         if type_ is None:
             return None
         optional = expect_bool(doc, path, body, "optional", False)
         default = body.get("default", MISSING)
-        if default is not MISSING and not _fits(
+        if default is not MISSING and not fits(
             TypeRef("optional", of=type_) if optional else type_, default
         ):
             doc.error(
@@ -597,7 +298,7 @@ class _Loader:
             optional=optional,
             default=default,
             description=optional_string(doc, path, body, "description"),
-            constraints=self.constraints(doc, path, body, type_),
+            constraints=read_constraints(doc, path, body, type_),
         )
         self.field_sites.append(_FieldSite(doc, type_path, model, field))
         return field
@@ -666,7 +367,7 @@ class _Loader:
 
     def resolve_field_types(self) -> None:
         for site in self.field_sites:
-            for name in _model_names(site.field.type):
+            for name in model_names(site.field.type):
                 if name not in self.schemas:
                     site.doc.error(
                         site.type_path,
@@ -1008,7 +709,7 @@ class _Loader:
                     path + ("name",), f"parameter name {show(name)} is not a Python identifier"
                 )
             return None
-        type_ = self.type(doc, path + ("type",), body.get("type", "string"))
+        type_ = read_type(doc, path + ("type",), body.get("type", "string"))
         if type_ is not None and type_.kind not in ("scalar", "enum"):
             doc.error(
                 path + ("type",),
@@ -1030,7 +731,7 @@ class _Loader:
             doc.error(path + ("required",), "a path parameter is always required")
         if type_ is None:
             return None
-        if default is not MISSING and not _fits(type_, default):
+        if default is not MISSING and not fits(type_, default):
             doc.error(
                 path + ("default",),
                 f"default {show(default)} does not fit type '{type_text(type_)}'",
@@ -1043,7 +744,7 @@ class _Loader:
             or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
             default=default,
             description=optional_string(doc, path, body, "description"),
-            constraints=self.constraints(doc, path, body, type_),
+            constraints=read_constraints(doc, path, body, type_),
         )
 
     def operation_events(self, doc: Document, path: KeyPath, value: Any) -> OperationEvents:

@@ -16,7 +16,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from specgen.loader import module_name
+from specgen.layout import module_name
 from pants_specgen.target_types import AllSpecTargets, SpecPythonResolveField, SpecSourceField
 
 

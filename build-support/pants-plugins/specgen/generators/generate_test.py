@@ -26,7 +26,7 @@ from specgen.generators.conftest import (
     read_specs,
     write_outputs,
 )
-from specgen.loader import spec_kind
+from specgen.layout import spec_kind
 
 
 def test_compat_specs_generate_one_module_per_file() -> None:

@@ -15,7 +15,7 @@ from specgen.generators.typescript.clients import render_clients
 from specgen.generators.typescript.events import render_events
 from specgen.generators.typescript.models import render_http_runtime, render_models
 from specgen.ir import SpecSet
-from specgen.loader import spec_kind
+from specgen.layout import spec_kind
 
 
 def generate_typescript(spec: SpecSet, path: str) -> Dict[str, str]:
