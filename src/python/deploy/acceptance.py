@@ -2,8 +2,9 @@
 swarm, driven from outside through Caddy.
 
 1. Deploy infra/swarm/stack.yml as the deploy command does (phases, secrets, migrations).
-2. Smoke: create a user through Caddy; the bot's welcome reaches a fake Telegram (on this host).
-   Least privilege: Caddy's security headers; from inside a backend task, Redis refuses a client
+2. Smoke: without a token a write is refused (401); with an admin's token (the backend image's
+   mint command, the stack's AUTH_KEYS) create a user through Caddy; the bot's welcome reaches a
+   fake Telegram (on this host). Swagger UI at /backend/docs loads under the CSP. Least privilege: Caddy's security headers; from inside a backend task, Redis refuses a client
    without the password, the database role is no superuser, the environment is the backend's own.
 3. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
 4. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
@@ -21,6 +22,8 @@ import itertools
 import json
 import os
 import random
+import re
+import secrets
 import socket
 import sys
 import threading
@@ -97,16 +100,32 @@ class Rollout:
 
 
 class Acceptance:
-    def __init__(self, deployment: Deployment, telegram: FakeTelegram, https_port: int) -> None:
+    def __init__(
+        self, deployment: Deployment, telegram: FakeTelegram, https_port: int, auth_keys: str
+    ) -> None:
         self.deployment = deployment
         self.telegram = telegram
         self.https_port = https_port
+        self.auth_keys = auth_keys
+        self.token: str | None = None  # an admin's, once deployed
         self.figures: dict[str, Any] = {}
         self.images_made_here: list[str] = []
         self._telegram_ids = itertools.count(random.randrange(10**9, 2 * 10**9))
 
     def service(self, name: str) -> str:
         return f"{self.deployment.name}_{name}"
+
+    def client(self) -> Client:
+        return Client("localhost", self.https_port, self.token)
+
+    def mint_admin_token(self) -> str:
+        """The documented way: the backend image's mint command, with the stack's AUTH_KEYS."""
+        image = self.deployment.image_variables()["BACKEND_IMAGE"]
+        return docker(
+            *("run", "--rm", "-e", "AUTH_KEYS", "--entrypoint", "/app/bin/python", image),
+            *("-m", "servicekit.auth.mint", "admin", "--audience", "backend", "--ttl", "7200"),
+            env={**os.environ, "AUTH_KEYS": self.auth_keys},
+        ).strip()
 
     def create_user(self, client: Client) -> int:
         telegram_id = next(self._telegram_ids)
@@ -117,7 +136,7 @@ class Acceptance:
 
     def requests(self) -> Callable[[], Request]:
         """Reads of a known user, and now and then a new user (a write and an event)."""
-        client = Client("localhost", self.https_port)
+        client = self.client()
         _, user = client.send("POST", "/backend/users", {"telegram_id": next(self._telegram_ids)})
         client.close()
         kinds = itertools.cycle(["read"] * 4 + ["write"])
@@ -130,7 +149,7 @@ class Acceptance:
         return next_request
 
     def load(self) -> Load:
-        return Load("localhost", self.https_port, self.requests())
+        return Load("localhost", self.https_port, self.requests(), self.token)
 
     def deploy(self) -> None:
         start = time.monotonic()
@@ -139,9 +158,15 @@ class Acceptance:
         self.figures["first_deploy_phases"] = {k: round(v, 1) for k, v in timings.items()}
         say(f"deployed in {self.figures['first_deploy_seconds']} s")
         print(self.deployment.state(), flush=True)
+        self.token = self.mint_admin_token()
 
     def smoke(self) -> None:
-        client = Client("localhost", self.https_port)
+        anonymous = Client("localhost", self.https_port)
+        status, _ = anonymous.send("POST", "/backend/users", {"telegram_id": 1})
+        anonymous.close()
+        if status != 401:
+            raise AcceptanceError(f"POST /backend/users without a token answered {status}")
+        client = self.client()
         status, health = client.send("GET", "/backend/health/ready")
         if status != 200:
             raise AcceptanceError(
@@ -153,6 +178,25 @@ class Acceptance:
             lambda: WELCOME in self.telegram.messages_to(telegram_id), 60, "the welcome"
         )
         say(f"smoke: user {telegram_id} created through Caddy, welcomed {seconds:.1f} s later")
+
+    def docs_under_csp(self) -> None:
+        """Swagger UI through Caddy: its page runs no inline script (which the CSP blocks), and
+        loads only what this site serves."""
+        client = self.client()
+        status, headers, page = client.exchange("GET", "/backend/docs")
+        if status != 200 or "content-security-policy" not in headers:
+            raise AcceptanceError(f"GET /backend/docs answered {status} with {headers}")
+        html = page.decode()
+        scripts = re.findall(r"<script([^>]*)>", html)
+        if not scripts or any("src=" not in script for script in scripts):
+            raise AcceptanceError(f"/backend/docs runs an inline script the CSP blocks: {html}")
+        loaded = re.findall(r'(?:src|href)="([^"]+)"', html)
+        for url in loaded:
+            status, _, _ = client.exchange("GET", url)
+            if not url.startswith("/backend/") or status != 200:
+                raise AcceptanceError(f"/backend/docs loads {url}: {status}")
+        client.close()
+        say(f"/backend/docs under the CSP: no inline script, loads {', '.join(loaded)}")
 
     def least_privilege(self) -> None:
         client = Client("localhost", self.https_port)
@@ -305,7 +349,7 @@ class Acceptance:
         stop = threading.Event()
 
         def produce() -> None:
-            client = Client("localhost", self.https_port)
+            client = self.client()
             while not stop.is_set():
                 created.append(self.create_user(client))
                 stop.wait(0.1)
@@ -355,8 +399,9 @@ def main(argv: list[str] | None = None) -> None:
         env_file.parent.mkdir(parents=True, exist_ok=True)
         env_file.write_text(
             f"TELEGRAM_API_URL={api_url.replace('0.0.0.0', host_address())}\n"
-            "TELEGRAM_POLL_TIMEOUT=5\nEVENTS_CLAIM_IDLE=5\n"
+            "TELEGRAM_POLL_TIMEOUT=5\nEVENTS_CLAIM_IDLE=5\nBACKEND_DOCS=true\n"
         )
+        auth_keys = f"acceptance:{secrets.token_hex(32)}"
         environment = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": telegram.token,
@@ -364,11 +409,12 @@ def main(argv: list[str] | None = None) -> None:
             "HTTPS_PORT": str(https_port),
             "SITE_ADDRESS": "localhost",
             "CADDY_TLS": "internal",
+            "AUTH_KEYS": auth_keys,  # the secret auth_keys; the test mints its tokens with it
         }
         deployment = Deployment(
             StackFile.read(), STACK, env_file, environment, say, images_built_by_pants()
         )
-        acceptance = Acceptance(deployment, telegram, https_port)
+        acceptance = Acceptance(deployment, telegram, https_port, auth_keys)
         if not options.keep:
             # Last in, first out: the stack goes first, then the images its tasks ran.
             stack.callback(acceptance.remove_built_images)
@@ -377,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.deploy()
             acceptance.smoke()
             acceptance.least_privilege()
+            acceptance.docs_under_csp()
             acceptance.kill_one_backend_task()
             acceptance.rolling_update()
             acceptance.failed_rollout()

@@ -33,8 +33,11 @@ class LoadReport:
 class Client:
     """One keep-alive HTTPS connection to Caddy (its internal CA is not trusted here)."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, token: str | None = None, timeout: float = 10.0
+    ) -> None:
         self._host, self._port, self._timeout = host, port, timeout
+        self._authorization = {"Authorization": f"Bearer {token}"} if token else {}
         self._context = ssl.create_default_context()
         self._context.check_hostname = False
         self._context.verify_mode = ssl.CERT_NONE
@@ -51,6 +54,7 @@ class Client:
                 self._host, self._port, timeout=self._timeout, context=self._context
             )
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(self._authorization)
         try:
             self._connection.request(
                 method, path, None if body is None else json.dumps(body), headers
@@ -81,10 +85,11 @@ class Load:
         host: str,
         port: int,
         next_request: Callable[[], Request],
+        token: str | None = None,
         workers: int = 4,
         rate: float = 20.0,
     ) -> None:
-        self._host, self._port = host, port
+        self._host, self._port, self._token = host, port, token
         self._next_request = next_request
         self._interval = 1.0 / rate
         self._stop = threading.Event()
@@ -103,7 +108,7 @@ class Load:
             thread.join()
 
     def _work(self) -> None:
-        client = Client(self._host, self._port)
+        client = Client(self._host, self._port, self._token)
         while not self._stop.is_set():
             started = time.monotonic()
             method, path, body = self._next_request()
