@@ -166,7 +166,9 @@ def caddy_section(registry: Registry) -> List[str]:
     for service in sorted(registry.services, key=lambda service: service.type.site_root):
         if not service.serves_http:
             continue
-        matcher = "handle" if service.type.site_root else f"handle_path /{service.name}/*"
+        # An API gets its path whole, /<name>/ included: it knows its prefix (<NAME>_ROOT_PATH),
+        # and what it mounts (Swagger UI's files) is found only under it.
+        matcher = "handle" if service.type.site_root else f"handle /{service.name}/*"
         # Replicas are found by DNS, so traffic spreads over every replica Compose starts.
         route = [
             f"{matcher} {{",

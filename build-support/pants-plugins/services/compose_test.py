@@ -80,7 +80,7 @@ def test_overlays_and_caddy() -> None:
     dev = yaml.safe_load(files["infra/compose.dev.yml"])["services"]
     assert dev["backend-migrate"] == dev["tg_bot"] == {"pull_policy": "never"}
     caddy = files["infra/caddy/Caddyfile"]
-    assert "handle_path /backend/* {" in caddy and "tg_bot" not in caddy
+    assert "handle /backend/* {" in caddy and "tg_bot" not in caddy
 
 
 def test_rendering_is_idempotent_and_keeps_hand_written_lines() -> None:
@@ -109,7 +109,7 @@ def test_a_web_front_end_is_served_at_the_root_after_the_apis() -> None:
     )
     files = rendered(registry)
     caddy = files["infra/caddy/Caddyfile"]
-    assert caddy.index("handle_path /backend/* {") < caddy.index("\thandle {")
+    assert caddy.index("handle /backend/* {") < caddy.index("\thandle {")
     assert "name console" in caddy
     console = yaml.safe_load(files["infra/compose.yml"])["services"]["console"]
     assert console["environment"] == {"CONSOLE_PORT": "8080"}  # served at /: no root path

@@ -80,7 +80,8 @@ def environment(
     if service.serves_http:
         variables.append((f"{service.name.upper()}_PORT", str(service.port)))
     if service.serves_http and not service.type.site_root:
-        # The proxy serves it under /<name>/ (prefix stripped): /docs loads its document from there.
+        # The proxy serves it under /<name>/ (the path kept whole): its routes, /docs and the
+        # files /docs loads answer under that prefix.
         variables.append((f"{service.name.upper()}_ROOT_PATH", f"/{service.name}"))
     if service.type.python:
         variables.append((PROFILE_VARIABLE, "production"))

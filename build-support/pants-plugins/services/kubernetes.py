@@ -232,9 +232,10 @@ def _site_ingress(service: Service) -> Dict[str, Any]:
 def _ingress(services: List[Service]) -> Dict[str, Any]:
     paths = [
         {
-            # /<name>/... reaches the service as /... (it knows its prefix from <NAME>_ROOT_PATH).
-            "path": f"/{service.name}(/|$)(.*)",
-            "pathType": "ImplementationSpecific",
+            # /<name>/... reaches the service as it is: the service knows its prefix
+            # (<NAME>_ROOT_PATH), and its mounted files (Swagger UI's) are found only under it.
+            "path": f"/{service.name}",
+            "pathType": "Prefix",
             "backend": {"service": {"name": dns_label(service.name), "port": {"name": "http"}}},
         }
         for service in services
@@ -242,14 +243,7 @@ def _ingress(services: List[Service]) -> Dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {
-            "name": "specfirst",
-            "labels": PART_OF,
-            "annotations": {
-                "nginx.ingress.kubernetes.io/use-regex": "true",
-                "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
-            },
-        },
+        "metadata": {"name": "specfirst", "labels": PART_OF},
         "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": paths}}]},
     }
 

@@ -119,4 +119,4 @@ def test_network_policies_allow_only_the_declared_edges() -> None:
 
 def test_the_ingress_routes_each_http_service_under_its_name() -> None:
     [rule] = documents()[("Ingress", "specfirst")]["spec"]["rules"]
-    assert [path["path"] for path in rule["http"]["paths"]] == ["/backend(/|$)(.*)"]
+    assert [path["path"] for path in rule["http"]["paths"]] == ["/backend"]
