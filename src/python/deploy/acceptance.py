@@ -18,6 +18,7 @@ Load comes from threads of this process, never retrying; figures go to stdout an
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import json
 import os
@@ -161,17 +162,21 @@ class Acceptance:
         self.token = self.mint_admin_token()
 
     def smoke(self) -> None:
+        client = self.client()
+
+        def ready() -> bool:
+            try:
+                return client.send("GET", "/backend/health/ready")[0] == 200
+            except (OSError, http.client.HTTPException):
+                return False
+
+        # Caddy's first answers wait for its certificate and its first lookups.
+        wait_until(ready, 60, "200 from GET /backend/health/ready through Caddy")
         anonymous = Client("localhost", self.https_port)
         status, _ = anonymous.send("POST", "/backend/users", {"telegram_id": 1})
         anonymous.close()
         if status != 401:
             raise AcceptanceError(f"POST /backend/users without a token answered {status}")
-        client = self.client()
-        status, health = client.send("GET", "/backend/health/ready")
-        if status != 200:
-            raise AcceptanceError(
-                f"GET /backend/health/ready through Caddy answered {status}: {health!r}"
-            )
         telegram_id = self.create_user(client)
         client.close()
         seconds = wait_until(
