@@ -36,6 +36,7 @@ RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
         "fastapi",
         "pydantic",
         "servicekit.auth",
+        "servicekit.dependencies",
         "servicekit.events",
         "servicekit.strict_json",
     ),

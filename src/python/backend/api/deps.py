@@ -1,4 +1,8 @@
-"""FastAPI dependencies: a database session per request, the controllers, the unit of work."""
+"""FastAPI dependencies: a database session per request, the controllers, the unit of work.
+
+Few, and all coroutine functions, even those that never wait: FastAPI runs a plain function in
+its thread pool (a thread hop per request), and each dependency costs some resolving.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.controllers.debug import DebugService
 from backend.controllers.users import UsersService
@@ -20,22 +23,13 @@ from servicekit.events.outbox import OutboxUnitOfWork
 from servicekit.events.relay import OutboxRelay
 
 
-def get_database(request: Request) -> Database:
+async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """The request's transaction: its session (the controller's too) and its events, in the outbox."""
     database: Database = request.app.state.database
-    return database
-
-
-def get_relay(request: Request) -> OutboxRelay:
     relay: OutboxRelay = request.app.state.relay
-    return relay
-
-
-async def get_session(
-    database: Annotated[Database, Depends(get_database)],
-) -> AsyncIterator[AsyncSession]:
     session = database.sessions()
     try:
-        yield session
+        yield OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake)
     except UNAVAILABLE:
         # The connection may be stuck mid-statement (a hung server): rolling back on it would wait
         # again, after the 503 is sent. Discarded instead; the pool opens a fresh one when needed.
@@ -50,17 +44,11 @@ async def get_session(
             await session.invalidate()
 
 
-def get_unit_of_work(
-    session: Annotated[AsyncSession, Depends(get_session)],
-    relay: Annotated[OutboxRelay, Depends(get_relay)],
-) -> UnitOfWork:
-    """The request's session (the controller's too) with its events, in the outbox."""
-    return OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake)
+async def get_users_controller(
+    unit: Annotated[OutboxUnitOfWork, Depends(get_unit_of_work)],
+) -> UsersController:
+    return UsersService(unit.session)
 
 
-def get_users_controller(session: Annotated[AsyncSession, Depends(get_session)]) -> UsersController:
-    return UsersService(session)
-
-
-def get_debug_controller() -> DebugController:
+async def get_debug_controller() -> DebugController:
     return DebugService()

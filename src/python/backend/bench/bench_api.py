@@ -3,45 +3,62 @@
 `pants run src/python/backend/bench:bench_api -- [--rounds 3] [--duration 10] [--connections 64]`
 
 The generated backend runs as in production (`python -m backend.main`, after `backend.prestart`
-migrated its database); the baseline (handwritten_app.py, the same work written by hand) under the
-same uvicorn settings. Each is its own process, on a scratch database of its own on one PostgreSQL
-server (DATABASE_URL's, else 127.0.0.1:5432, else embedded) and one Redis (REDIS_URL, else
-embedded). Load comes from wrk (Debian's package, installed with apt-get when missing and run as
-root), outside both: `wrk -t2 -c<connections>`. Before measuring, both apps get the same requests
-and must give the same answers. Rounds alternate which app goes first; the figures are the medians
-over rounds, and the ratio is generated/handwritten.
+migrated its database); the baseline (handwritten_app.py, the same work written by hand) is
+configured and served the same way. Each is its own process, on a scratch database of its own on
+one PostgreSQL server (DATABASE_URL's, else 127.0.0.1:5432, else embedded) and streams of its own
+on one Redis (REDIS_URL, else embedded). Load comes from wrk (Debian's package, installed with
+apt-get when missing and run as root), outside both: `wrk -t2 -c<connections>`.
+
+Before measuring, both apps get the same requests and must give the same answers and publish the
+same events (the checks include tokens missing, bad and without the role). Load is sent with a
+service token, as tg_bot sends it. After each measurement the app's relay must empty its outbox before the next one
+starts (the time it took is shown as "drain"), and at the end every user created must have its
+event on the stream. Rounds alternate which app goes first; the figures are the medians over
+rounds, the ratio is generated/handwritten, and each line shows the 1-minute load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
-import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import httpx
+import redis
 
+from backend.bench.same_work import (
+    App,
+    Tokens,
+    bearer,
+    check_every_user_relayed,
+    check_same_answers,
+    wait_for_relay,
+)
+from backend.bench.wrk import Run, ensure_wrk, run_wrk
 from backend.scratch_database import reachable_server_url, scratch_database
+from servicekit.auth.keys import generate_key_set, parse_keys
 from servicekit.embedded import embedded_postgres, embedded_redis, free_port
 
 APPS = ("generated", "handwritten")
 SEEDED_USERS = 1000
 # GET a random seeded user; POST a telegram_id no other request uses (a random base per thread).
+# Both send the bearer token the script is given (`{token}`).
 GET_SCRIPT = f"""
+wrk.headers["Authorization"] = "Bearer {{token}}"
 request = function()
   return wrk.format("GET", "/users/" .. math.random(1, {SEEDED_USERS}))
 end
 """
 POST_SCRIPT = """
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
 local counter = 0
 local base = 0
 init = function(args)
@@ -52,32 +69,10 @@ end
 request = function()
   counter = counter + 1
   local body = '{"telegram_id": ' .. string.format("%d", base + counter) .. '}'
-  return wrk.format("POST", "/users", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/users", nil, body)
 end
 """
 ENDPOINTS = {"GET /users/{id}": GET_SCRIPT, "POST /users": POST_SCRIPT}
-
-
-@dataclass
-class Run:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def ensure_wrk() -> str:
-    """wrk's path, installing Debian's package first if it is missing."""
-    if shutil.which("wrk") is None:
-        if os.geteuid() != 0:
-            sys.exit("bench_api: wrk is missing; install it (Debian: apt-get install -y wrk)")
-        print("bench_api: installing wrk (apt-get install -y wrk)", flush=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "wrk"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    return shutil.which("wrk") or sys.exit("bench_api: wrk did not install")
 
 
 def child_environment(**variables: str) -> dict[str, str]:
@@ -86,22 +81,26 @@ def child_environment(**variables: str) -> dict[str, str]:
 
 
 @contextmanager
-def served(kind: str, database_url: str, redis_url: str) -> Iterator[str]:
-    """The app `kind` in a process of its own; yields its base URL."""
+def served(
+    name: str, database_url: str, redis_url: str, stream_prefix: str, auth_keys: str
+) -> Iterator[App]:
+    """The app `name` in a process of its own, on a database migrated by backend.prestart."""
     port = free_port()
     environment = child_environment(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        EVENTS_STREAM_PREFIX=stream_prefix,
+        AUTH_KEYS=auth_keys,
         BACKEND_EMBEDDED="false",
         BACKEND_HOST="127.0.0.1",
         BACKEND_PORT=str(port),
     )
-    if kind == "generated":
-        subprocess.run([sys.executable, "-m", "backend.prestart"], env=environment, check=True)
-        command = [sys.executable, "-m", "backend.main"]
-    else:
-        command = [sys.executable, "-m", "backend.bench.serve", str(port)]
-    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "backend.prestart"], env=environment, check=True)
+    module = "backend.main" if name == "generated" else "backend.bench.serve"
+    # Their access logs go to stdout.
+    server = subprocess.Popen(
+        [sys.executable, "-m", module], env=environment, stdout=subprocess.DEVNULL
+    )
     try:
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -111,102 +110,83 @@ def served(kind: str, database_url: str, redis_url: str) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {kind} app did not start") from None
+                    raise RuntimeError(f"the {name} app did not start") from None
                 time.sleep(0.2)
-        yield base_url
+        yield App(name, base_url, database_url, stream_prefix, server.pid)
     finally:
         server.terminate()
         server.wait(10)
 
 
-def seed(base_url: str) -> None:
+def seed(app: App, token: str) -> None:
     """SEEDED_USERS users, ids 1..SEEDED_USERS in a fresh database."""
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(base_url=app.url, timeout=30, headers=bearer(token)) as client:
         for telegram_id in range(1, SEEDED_USERS + 1):
             response = client.post("/users", json={"telegram_id": telegram_id})
             response.raise_for_status()
 
 
-def check_same_answers(urls: dict[str, str]) -> None:
-    """The same requests to both apps: the same statuses and bodies (but for timestamps)."""
-    telegram_id = random.randrange(10**15, 2 * 10**15)
-    requests = [
-        ("POST", "/users", {"telegram_id": telegram_id}),
-        ("POST", "/users", {"telegram_id": telegram_id}),  # taken: 409
-        ("POST", "/users", {"telegram_id": telegram_id + 1, "is_admin": True}),
-        ("GET", "/users/1", None),
-        ("GET", f"/users/{SEEDED_USERS + 10**6}", None),  # none: 404
-    ]
-    answers = {}
-    for app, url in urls.items():
-        with httpx.Client(base_url=url, timeout=30) as client:
-            answers[app] = [
-                _comparable(client.request(method, path, json=body))
-                for method, path, body in requests
-            ]
-    if answers["generated"] != answers["handwritten"]:
-        sys.exit(f"bench_api: the apps answer differently: {answers}")
+@contextmanager
+def deleted_afterwards(redis_url: str, apps: list[App]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        with redis.Redis.from_url(redis_url) as client:
+            client.delete(*(app.stream for app in apps))
 
 
-def _comparable(response: httpx.Response) -> tuple[int, object]:
-    body = response.json()
-    if isinstance(body, dict):
-        body = {key: value for key, value in body.items() if not key.endswith("_at")}
-    return response.status_code, body
+@dataclass
+class Measured:
+    run: Run
+    drain_s: float  # until the relay had published the run's events
+    cpu_ms: float  # the app's CPU time per request, its relay's included
+    load: float  # the machine's 1-minute load average after the run
 
 
-def measure(wrk: str, url: str, script: str, seconds: float, connections: int) -> Run:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
-        lua.write(script)
-        lua.flush()
-        command = [wrk, "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", lua.name]
-        output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
-    return Run(
-        rps=float(_find(r"Requests/sec:\s+([\d.]+)", output)),
-        p50_ms=_milliseconds(_find(r"\s50%\s+(\S+)", output)),
-        p99_ms=_milliseconds(_find(r"\s99%\s+(\S+)", output)),
-        errors=int(_find(r"Non-2xx or 3xx responses:\s+(\d+)", output, "0"))
-        + sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output)),
-    )
+def measure(wrk: str, app: App, script: str, options: argparse.Namespace) -> Measured:
+    """A warm-up, then the measured run, until the app's relay has caught up."""
+    run_wrk(wrk, app.url, script, options.warmup, options.connections)
+    wait_for_relay(app)
+    cpu = app.cpu_seconds()
+    run = run_wrk(wrk, app.url, script, options.duration, options.connections)
+    drain = wait_for_relay(app)
+    cpu_ms = (app.cpu_seconds() - cpu) * 1000 / max(run.requests, 1)
+    return Measured(run, drain, cpu_ms, os.getloadavg()[0])
 
 
-def _find(pattern: str, text: str, default: str | None = None) -> str:
-    match = re.search(pattern, text)
-    if match is None:
-        if default is None:
-            raise RuntimeError(f"no {pattern!r} in wrk's output:\n{text}")
-        return default
-    return match.group(1)
-
-
-def _milliseconds(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def print_table(runs: dict[tuple[str, str], list[Run]]) -> None:
+def print_table(results: dict[tuple[str, str], list[Measured]]) -> None:
     print(
-        f"\n{'endpoint':<17}{'app':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  rounds' req/s"
+        f"\n{'endpoint':<17}{'app':<13}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}"
+        f"{'errors':>7}  rounds' req/s"
     )
     for endpoint in ENDPOINTS:
         for app in APPS:
-            done = runs[(endpoint, app)]
+            done = results[(endpoint, app)]
             print(
-                f"{endpoint:<17}{app:<13}{statistics.median(r.rps for r in done):>9.0f}"
-                f"{statistics.median(r.p50_ms for r in done):>9.1f}"
-                f"{statistics.median(r.p99_ms for r in done):>9.1f}{sum(r.errors for r in done):>8}"
-                f"  {' '.join(f'{r.rps:.0f}' for r in done)}"
+                f"{endpoint:<17}{app:<13}{_median(done, lambda m: m.run.rps):>8.0f}"
+                f"{_median(done, lambda m: m.run.p50_ms):>8.1f}"
+                f"{_median(done, lambda m: m.run.p99_ms):>8.1f}"
+                f"{_median(done, lambda m: m.cpu_ms):>11.2f}"
+                f"{sum(m.run.errors for m in done):>7}"
+                f"  {' '.join(f'{m.run.rps:.0f}' for m in done)}"
             )
-        ratios = [
-            generated.rps / handwritten.rps
-            for generated, handwritten in zip(
-                runs[(endpoint, "generated")], runs[(endpoint, "handwritten")]
-            )
-        ]
+        pairs = list(zip(results[(endpoint, "generated")], results[(endpoint, "handwritten")]))
+        ratios = [generated.run.rps / handwritten.run.rps for generated, handwritten in pairs]
+        cpu = [generated.cpu_ms / handwritten.cpu_ms for generated, handwritten in pairs]
         print(
-            f"{'':<17}generated/handwritten: {statistics.median(ratios):.2f}x"
-            f" (rounds: {' '.join(f'{ratio:.2f}' for ratio in ratios)})"
+            f"{'':<17}generated/handwritten req/s: {statistics.median(ratios):.2f}x"
+            f" (rounds: {' '.join(f'{ratio:.2f}' for ratio in ratios)});"
+            f" CPU per request: {statistics.median(cpu):.2f}x"
         )
+    loads = [m.load for done in results.values() for m in done]
+    print(
+        f"load average (1 min) after the runs: median {statistics.median(loads):.1f},"
+        f" {min(loads):.1f}-{max(loads):.1f}, on {os.cpu_count()} cores"
+    )
+
+
+def _median(done: list[Measured], figure: Callable[[Measured], float]) -> float:
+    return statistics.median(figure(measured) for measured in done)
 
 
 def main() -> None:
@@ -221,30 +201,45 @@ def main() -> None:
     with ExitStack() as stack:
         server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
         redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded_redis())
-        urls = {}
-        for app in APPS:
-            database_url = stack.enter_context(scratch_database(server_url, prefix=f"bench_{app}"))
-            urls[app] = stack.enter_context(served(app, database_url, redis_url))
-            seed(urls[app])
-        check_same_answers(urls)
+        run_id = uuid.uuid4().hex[:12]
+        auth_keys = generate_key_set("bench")
+        tokens = Tokens(parse_keys(auth_keys))
+        apps = {}
+        for name in APPS:
+            database_url = stack.enter_context(scratch_database(server_url, prefix=f"bench_{name}"))
+            stream_prefix = f"bench.{run_id}.{name}."
+            apps[name] = stack.enter_context(
+                served(name, database_url, redis_url, stream_prefix, auth_keys)
+            )
+        stack.enter_context(deleted_afterwards(redis_url, list(apps.values())))
+        for app in apps.values():
+            seed(app, tokens.admin)
+        check_same_answers(list(apps.values()), tokens, SEEDED_USERS, redis_url)
         print(
-            f"bench_api: both apps answer alike; {options.rounds} rounds of wrk -t2"
+            f"bench_api: both apps answer and publish alike; {options.rounds} rounds of wrk -t2"
             f" -c{options.connections} -d{options.duration:g}s per endpoint and app",
             flush=True,
         )
-        runs: dict[tuple[str, str], list[Run]] = {}
+        results: dict[tuple[str, str], list[Measured]] = {}
         for round_number in range(options.rounds):
             order = APPS if round_number % 2 == 0 else APPS[::-1]
-            for endpoint, script in ENDPOINTS.items():
-                for app in order:
-                    measure(wrk, urls[app], script, options.warmup, options.connections)
-                    run = measure(wrk, urls[app], script, options.duration, options.connections)
-                    runs.setdefault((endpoint, app), []).append(run)
+            for endpoint, template in ENDPOINTS.items():
+                # The caller the backend serves most: tg_bot, with a service token.
+                script = template.replace("{token}", tokens.service)
+                for name in order:
+                    measured = measure(wrk, apps[name], script, options)
+                    results.setdefault((endpoint, name), []).append(measured)
+                    run = measured.run
                     print(
-                        f"  round {round_number + 1} {endpoint} {app}: {run.rps:.0f} req/s",
+                        f"  round {round_number + 1} {endpoint} {name}: {run.rps:.0f} req/s,"
+                        f" p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms,"
+                        f" CPU {measured.cpu_ms:.2f} ms/req, errors {run.errors},"
+                        f" drain {measured.drain_s:.1f} s, load {measured.load:.1f}",
                         flush=True,
                     )
-    print_table(runs)
+        for app in apps.values():
+            check_every_user_relayed(app, redis_url)
+    print_table(results)
 
 
 if __name__ == "__main__":

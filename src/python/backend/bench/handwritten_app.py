@@ -1,24 +1,49 @@
-"""The benchmark's baseline: GET /users/{id} and POST /users written by hand, doing the backend's work
-(a session per request, a unique telegram_id answered with 409, user_registered published on Redis).
+"""The benchmark's baseline: GET /users/{id} and POST /users as an engineer would write them by hand,
+doing the backend's work.
+
+The same tables (backend.orm, migrated by backend.prestart), a session per request, a unique
+telegram_id answered with 409, and user_registered written to the event outbox in the user's
+transaction. A relay of its own appends the outbox rows to the same Redis stream, in FastStream's
+format, the way the backend's relay does (one at a time per database, oldest first), but pipelined.
+Callers show a bearer token, checked as the backend checks it (servicekit.auth's verifier: key id,
+signature, expiry, audience; then the roles). The engine's pool and timeouts come from the
+backend's settings.
 """
 
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+import zlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from faststream.redis import RedisBroker
 from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from backend.db import async_driver_url
-from backend.orm import Base, UserRecord
+from backend.orm import BIGINT_MAX, EVENT_OUTBOX, UserRecord
+from backend.settings import Settings
+from servicekit.auth import InvalidToken, Principal, TokenVerifier
+from servicekit.events.envelope import REUSABLE_ID_HEADER
+
+logger = logging.getLogger(__name__)
+
+STREAM = "events.user_registered"
+STREAM_MAX_LENGTH = 100_000
+RELAY_BATCH = 100
 
 
 class NewUser(BaseModel):
-    telegram_id: int = Field(ge=0)
+    telegram_id: int = Field(ge=0, le=BIGINT_MAX)
     is_admin: bool = False
 
 
@@ -32,56 +57,136 @@ class StoredUser(BaseModel):
     updated_at: datetime
 
 
-def create_handwritten_app(database_url: str, redis_url: str, pool_size: int) -> FastAPI:
+class Relay:
+    """Appends the outbox's rows to their stream, oldest first, then deletes them; woken by commits
+    and polled each second."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], redis_url: str, timeout: float):
+        self.sessions = sessions
+        self.broker = RedisBroker(redis_url, socket_timeout=timeout)
+        self.redis = Redis.from_url(redis_url, socket_timeout=timeout)
+        self.stream_prefix = os.environ.get("EVENTS_STREAM_PREFIX", "")
+        self.wake = asyncio.Event()
+        self.lock_key = zlib.crc32(EVENT_OUTBOX.name.encode())
+
+    async def run(self) -> None:
+        await self.broker.connect()
+        while True:
+            self.wake.clear()
+            try:
+                while await self.relay_batch() == RELAY_BATCH:
+                    pass
+            except Exception as error:  # noqa: BLE001  # the rows stay for the next round
+                logger.warning("relaying the outbox: %r", error)
+                await asyncio.sleep(1)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1):
+                    await self.wake.wait()
+
+    async def relay_batch(self) -> int:
+        async with self.sessions.begin() as session:
+            await session.execute(select(func.pg_advisory_xact_lock(self.lock_key)))
+            oldest = select(EVENT_OUTBOX.c.id).order_by(EVENT_OUTBOX.c.id).limit(RELAY_BATCH)
+            rows = (
+                await session.execute(
+                    delete(EVENT_OUTBOX)
+                    .where(EVENT_OUTBOX.c.id.in_(oldest.scalar_subquery()))
+                    .returning(EVENT_OUTBOX)
+                )
+            ).all()
+            async with self.redis.pipeline(transaction=False) as pipeline:
+                for row in sorted(rows, key=lambda row: row.id):
+                    await self.broker.publish(
+                        row.body,
+                        stream=self.stream_prefix + row.stream,
+                        headers={"message_id": row.event_id, REUSABLE_ID_HEADER: "1"},
+                        correlation_id=row.event_id,
+                        maxlen=STREAM_MAX_LENGTH,
+                        pipeline=pipeline,
+                    )
+                await pipeline.execute()
+        return len(rows)
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        await self.redis.aclose()
+
+
+def create_handwritten_app(database_url: str, redis_url: str, settings: Settings) -> FastAPI:
     engine = create_async_engine(
-        async_driver_url(database_url), pool_size=pool_size, max_overflow=pool_size
+        async_driver_url(database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_statement_timeout_seconds,
+        },
     )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    broker = RedisBroker(redis_url)
+    relay = Relay(sessions, redis_url, settings.redis_timeout_seconds)
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        await broker.connect()
+        relaying = asyncio.create_task(relay.run())
         yield
-        await broker.stop()
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
+        await relay.stop()
         await engine.dispose()
 
     async def get_session() -> AsyncIterator[AsyncSession]:
         async with sessions() as session:
             yield session
 
-    app = FastAPI(lifespan=lifespan)
+    verifier = TokenVerifier(settings.key_set(), audience="backend")
+    bearer = HTTPBearer(auto_error=False)
 
-    @app.post("/users", status_code=201, response_model=StoredUser)
-    async def create_user(
-        body: NewUser, session: Annotated[AsyncSession, Depends(get_session)]
-    ) -> StoredUser:
+    async def get_caller(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(401, "no bearer token", {"WWW-Authenticate": "Bearer"})
+        try:
+            return verifier.verify(credentials.credentials)
+        except InvalidToken as problem:
+            raise HTTPException(401, str(problem), {"WWW-Authenticate": "Bearer"}) from None
+
+    Session = Annotated[AsyncSession, Depends(get_session)]
+    Caller = Annotated[Principal, Depends(get_caller)]
+    users = APIRouter(prefix="/users", tags=["users"])
+
+    @users.post("", status_code=201, response_model=StoredUser)
+    async def create_user(body: NewUser, caller: Caller, session: Session) -> StoredUser:
+        if not caller.roles & {"admin", "service"} or (body.is_admin and not caller.is_admin):
+            raise HTTPException(403, "forbidden")
         user = UserRecord(**body.model_dump())
         session.add(user)
         try:
-            await session.commit()
+            await session.flush()
         except IntegrityError:
             raise HTTPException(
                 409, f"telegram_id {body.telegram_id} is already registered"
             ) from None
         created = StoredUser.model_validate(user)
-        event: dict[str, Any] = {
-            "id": created.id,
-            "telegram_id": created.telegram_id,
-            "created_at": created.created_at.isoformat(),
-        }
-        await broker.publish(event, stream="events.user_registered")
+        event = created.model_dump(mode="json", include={"id", "telegram_id", "created_at"})
+        await session.execute(
+            insert(EVENT_OUTBOX).values(event_id=uuid.uuid4().hex, stream=STREAM, body=event)
+        )
+        await session.commit()
+        relay.wake.set()
         return created
 
-    @app.get("/users/{user_id}", response_model=StoredUser)
-    async def get_user(
-        user_id: int, session: Annotated[AsyncSession, Depends(get_session)]
-    ) -> StoredUser:
-        user = await session.get(UserRecord, user_id)
+    @users.get("/{user_id}", response_model=StoredUser)
+    async def get_user(user_id: int, caller: Caller, session: Session) -> StoredUser:
+        if not caller.roles & {"admin", "service"} and caller.subject != str(user_id):
+            raise HTTPException(403, "forbidden")
+        user = await session.get(UserRecord, user_id) if 0 < user_id <= BIGINT_MAX else None
         if user is None:
             raise HTTPException(404, f"user {user_id} not found")
         return StoredUser.model_validate(user)
 
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(users)
     return app

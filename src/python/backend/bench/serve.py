@@ -1,23 +1,21 @@
-"""`python -m backend.bench.serve PORT`: the hand-written baseline under uvicorn, started the way
-backend.main starts the generated app (same server settings), on DATABASE_URL and REDIS_URL."""
+"""`python -m backend.bench.serve`: the hand-written baseline, configured and served as backend.main
+serves the generated app (the same settings from the environment, the same uvicorn set-up)."""
 
 from __future__ import annotations
-
-import os
-import sys
 
 import uvicorn
 
 from backend.bench.handwritten_app import create_handwritten_app
-from backend.settings import DEFAULTS
+from backend.settings import load_settings
+from servicekit.serving import run_until_signalled, serve
 
 
 def main() -> None:
-    port = int(sys.argv[1])
-    app = create_handwritten_app(
-        os.environ["DATABASE_URL"], os.environ["REDIS_URL"], DEFAULTS.db_pool_size
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port)
+    settings = load_settings()
+    assert settings.database_url is not None and settings.redis_url is not None
+    app = create_handwritten_app(str(settings.database_url), str(settings.redis_url), settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port)
+    run_until_signalled(lambda: serve(config))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class OutboxUnitOfWork:
         self._committed = committed
         self._staged: list[dict[str, Any]] = []
         self._committing = False
-        event.listen(session.sync_session, "before_commit", self._only_from_commit)
+        session.sync_session.info[_UNIT_OF_WORK] = self
 
     def publish(self, channel: EventChannel[M], message: M) -> None:
         body = channel.build(message).model_dump(mode="json")
@@ -89,9 +89,18 @@ class OutboxUnitOfWork:
         self._staged = []
         await self.session.rollback()
 
-    def _only_from_commit(self, session: Session) -> None:
-        if not self._committing:
-            raise ControllerCommitted(
-                "the route commits the change together with its events: "
-                "a controller must not commit the session itself"
-            )
+
+# The session's unit of work, in Session.info.
+_UNIT_OF_WORK = "servicekit.outbox_unit_of_work"
+
+
+# One listener for every session, rather than one registered per request (SQLAlchemy's event
+# registration costs more than the rest of a unit of work): it acts on sessions that have a unit.
+@event.listens_for(Session, "before_commit")
+def _only_from_commit(session: Session) -> None:
+    unit = session.info.get(_UNIT_OF_WORK)
+    if unit is not None and not unit._committing:
+        raise ControllerCommitted(
+            "the route commits the change together with its events: "
+            "a controller must not commit the session itself"
+        )

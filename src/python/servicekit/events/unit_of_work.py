@@ -48,6 +48,7 @@ class PublishOnCommit:
         self._staged = []
 
 
-def nothing_to_commit() -> UnitOfWork:
-    """The unit of work of routes that publish no event and keep no database (as a dependency)."""
+async def nothing_to_commit() -> UnitOfWork:
+    """The unit of work of routes that publish no event and keep no database (as a dependency:
+    a coroutine function, which FastAPI calls in the event loop rather than in its thread pool)."""
     return PublishOnCommit()
