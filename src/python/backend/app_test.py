@@ -99,8 +99,10 @@ async def test_behind_a_proxy_prefix_docs_load_the_document_through_the_prefix()
     async with client_for(REFUSED_DATABASE, REFUSED_REDIS, root_path="/backend") as client:
         docs = await client.get("/docs")
         start = await client.get("/docs/start.js")
+        assets = [await client.get(f"/docs/assets/{name}") for name in ASSETS]
         document = (await client.get("/openapi.json")).json()
     assert '"url": "/backend/openapi.json"' in start.text
+    assert [asset.status_code for asset in assets] == [200] * len(ASSETS)
     assert 'src="/backend/docs/assets/swagger-ui-bundle.js"' in docs.text
     assert document["servers"] == [{"url": "/backend"}]
     assert "/users" in document["paths"]

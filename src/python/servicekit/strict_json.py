@@ -29,7 +29,10 @@ def parse_strict_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise json.JSONDecodeError("the body is not UTF-8", "", error.start) from None
-    value = json.loads(text, parse_constant=_reject_constant)
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:  # nesting deeper than Python's parser goes
+        raise json.JSONDecodeError("the value is nested too deeply", "", 0) from None
     if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
         raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate", text, 0)
     return value

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+# The files the page loads. Served by name, not as a static folder: a mounted folder behind a
+# proxy that strips its prefix (root_path) looks files up under the wrong path.
+ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -32,7 +35,6 @@ _PAGE = """<!DOCTYPE html>
 
 def serve_swagger_ui(app: FastAPI, path: str = "/docs") -> None:
     """Swagger UI at `path` for the app's OpenAPI document, with a working Authorize button."""
-    app.mount(f"{path}/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
     openapi_url = app.openapi_url or "/openapi.json"
 
     async def page(request: Request) -> HTMLResponse:
@@ -45,13 +47,18 @@ def serve_swagger_ui(app: FastAPI, path: str = "/docs") -> None:
         options = {
             "url": _root(request) + openapi_url,
             "dom_id": "#swagger-ui",
-            "persistAuthorization": True,
         }
         script = f"window.ui = SwaggerUIBundle({json.dumps(options)});\n"
         return Response(script, media_type="text/javascript")
 
+    async def asset(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise HTTPException(404, "Not Found")
+        return FileResponse(swagger_ui_path / name)
+
     app.add_api_route(path, page, include_in_schema=False)
     app.add_api_route(f"{path}/start.js", start, include_in_schema=False)
+    app.add_api_route(f"{path}/assets/{{name}}", asset, include_in_schema=False)
 
 
 def _root(request: Request) -> str:

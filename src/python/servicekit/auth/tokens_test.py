@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import jwt
 import pytest
 
 from servicekit.auth.keys import generate_key_set, parse_keys
-from servicekit.auth.tokens import InvalidToken, Principal, TokenVerifier, mint_token
+from servicekit.auth.tokens import (
+    LEEWAY_SECONDS,
+    InvalidToken,
+    Principal,
+    TokenVerifier,
+    mint_token,
+)
 from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, TEST_KEYS
 
 VERIFIER = TokenVerifier(TEST_KEYS, audience="backend")
@@ -64,3 +71,33 @@ def test_roles_that_are_not_a_list_of_names_are_refused() -> None:
     )
     with pytest.raises(InvalidToken, match="roles"):
         VERIFIER.verify(token)
+
+
+def test_a_token_seen_before_is_still_refused_once_it_expires() -> None:
+    verifier = TokenVerifier(TEST_KEYS, audience="backend")
+    # Past its expiry by all of the leeway but three seconds: accepted for two to three more.
+    token = mint_token(TEST_KEYS, "7", ["user"], "backend", ttl_seconds=3 - LEEWAY_SECONDS)
+    assert verifier.verify(token).subject == "7"
+    assert verifier.verify(token).subject == "7"  # from the cache
+    time.sleep(3.2)
+    for _ in range(2):  # from the cache, then checked afresh
+        with pytest.raises(InvalidToken, match="expired"):
+            verifier.verify(token)
+
+
+def test_a_refused_token_is_never_remembered() -> None:
+    verifier = TokenVerifier(TEST_KEYS, audience="backend")
+    other = mint_token(parse_keys(generate_key_set("test")), "admin", ["admin"], "backend")
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="signature"):
+            verifier.verify(other)
+
+
+def test_an_oversized_token_is_refused_unread() -> None:
+    # A huge header would cost PyJWT time in proportion to its length, on the event loop.
+    token = mint_token(TEST_KEYS, "7", ["user"], "backend") + "A" * 100_000
+    started = time.process_time()
+    for _ in range(100):
+        with pytest.raises(InvalidToken, match="longer than"):
+            VERIFIER.verify(token)
+    assert time.process_time() - started < 0.5
