@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from fastapi.openapi.utils import get_openapi
 
 from backend.app import TITLE, VERSION, create_app
 from backend.settings import DEFAULTS
@@ -92,6 +93,17 @@ async def test_openapi_json_and_docs_serve_the_generated_document() -> None:
     assert "http" not in docs.text and "<script>" not in docs.text
     assert [asset.status_code for asset in assets] == [200] * len(ASSETS)
     assert redoc.status_code == 404
+
+
+async def test_the_document_describes_exactly_the_routes_the_app_serves() -> None:
+    """A router wired without its fragment, or a fragment without its router, shows here: FastAPI's
+    own document of the app's routes has the same operations as the served one."""
+    app = create_app(REFUSED_DATABASE, REFUSED_REDIS)
+    served = get_openapi(title=TITLE, version=VERSION, routes=app.routes)["paths"]
+    documented = app.openapi()["paths"]
+    assert {(path, method) for path, item in served.items() for method in item} == {
+        (path, method) for path, item in documented.items() for method in item
+    }
 
 
 async def test_behind_a_proxy_prefix_docs_load_the_document_through_the_prefix() -> None:
