@@ -52,6 +52,8 @@ BACKEND_APP = {
             f"{test}_test.py:tests"
             for test in (
                 "app",
+                "app_role",
+                "auth",
                 "concurrency",
                 "database_outage",
                 "debug_api",
@@ -127,6 +129,7 @@ CONSOLE_GENERATED = {
         "src/App.tsx:../src",
         "src/api.ts:../src",
         "src/main.tsx:../src",
+        "src/session.ts:../src",
         "src/users.ts:../src",
         "vite.config.ts:src",
         ":src",
