@@ -13,9 +13,23 @@ Runs on Python 3.9 (inside Pants) and 3.11.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple, TypeVar
+from typing import Dict, Iterable, Mapping, Optional, Set, Tuple, TypeVar
 
-from specgen.ir import Domain, Event, Field, Operation, Param, SpecSet, TypeRef
+from specgen.ir import (
+    DictType,
+    Domain,
+    EnumType,
+    Event,
+    Field,
+    ListType,
+    Operation,
+    OptionalType,
+    Param,
+    ScalarType,
+    SpecSet,
+    TypeRef,
+    model_names,
+)
 from specgen.type_grammar import type_text
 
 SAME, WIDENED, NARROWED, CHANGED = "same", "widened", "narrowed", "changed"
@@ -61,36 +75,33 @@ def compare(old: SpecSet, new: SpecSet) -> SpecChanges:
 # ---------------------------------------------------------------------------- types
 
 
-def type_change(old: Optional[TypeRef], new: Optional[TypeRef]) -> str:
-    """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED.
-
-    None stands for the parts a kind does not have (a list's key), so it only equals itself.
-    """
+def type_change(old: TypeRef, new: TypeRef) -> str:
+    """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED."""
     if old == new:
         return SAME
-    if old is None or new is None:
-        return CHANGED
-    if new.kind == "optional" and old.kind != "optional":
+    if isinstance(new, OptionalType) and not isinstance(old, OptionalType):
         return _at_least(type_change(old, new.of), WIDENED)
-    if old.kind == "optional" and new.kind != "optional":
+    if isinstance(old, OptionalType) and not isinstance(new, OptionalType):
         return _at_least(type_change(old.of, new), NARROWED)
-    if old.kind != new.kind:
-        return CHANGED
-    if old.kind == "scalar":
+    if isinstance(old, ScalarType) and isinstance(new, ScalarType):
         return {("int", "float"): WIDENED, ("float", "int"): NARROWED}.get(
             (old.name, new.name), CHANGED
         )
-    if old.kind == "model":
-        return CHANGED  # a different class (same-named classes are compared field by field)
-    if old.kind == "enum":
+    if isinstance(old, EnumType) and isinstance(new, EnumType):
         old_values, new_values = set(old.values), set(new.values)
         if old_values == new_values:
             return SAME  # only the order or the default differs
         if old_values < new_values:
             return WIDENED
         return NARROWED if new_values < old_values else CHANGED
-    element = type_change(old.of, new.of)
-    return _combine(element, type_change(old.key, new.key)) if old.kind == "dict" else element
+    if isinstance(old, DictType) and isinstance(new, DictType):
+        return _combine(type_change(old.value, new.value), type_change(old.key, new.key))
+    if isinstance(old, ListType) and isinstance(new, ListType):
+        return type_change(old.of, new.of)
+    if isinstance(old, OptionalType) and isinstance(new, OptionalType):
+        return type_change(old.of, new.of)
+    # Different kinds, or two model classes (same-named classes are compared field by field).
+    return CHANGED
 
 
 def constraint_change(old: Iterable[Tuple[str, object]], new: Iterable[Tuple[str, object]]) -> str:
@@ -182,16 +193,8 @@ def _closure(spec: SpecSet, roots: Set[str]) -> Set[str]:
             continue
         found.add(name)
         for field in spec.schema(name).fields:
-            pending.extend(n for n in _model_names(field.type) if n in known)
+            pending.extend(n for n in model_names(field.type) if n in known)
     return found
-
-
-def _model_names(type_: Optional[TypeRef]) -> List[str]:
-    if type_ is None:
-        return []
-    if type_.kind == "model":
-        return [type_.name]
-    return _model_names(type_.of) + _model_names(type_.key)
 
 
 def _compare_schemas(old: SpecSet, new: SpecSet) -> Iterable[Change]:

@@ -14,7 +14,7 @@ from specgen.diff import (
     constraint_change,
     type_change,
 )
-from specgen.ir import TypeRef
+from specgen.ir import DictType, EnumType, ListType, ModelType, OptionalType, ScalarType, TypeRef
 
 MODELS = "shared/spec/models.yaml"
 EVENTS = "shared/spec/events.yaml"
@@ -273,29 +273,48 @@ def test_widened_parameter_is_safe() -> None:
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        (TypeRef("scalar", "int"), TypeRef("scalar", "int"), SAME),
+        (ScalarType("int"), ScalarType("int"), SAME),
         (
-            TypeRef("scalar", "int"),
-            TypeRef("optional", of=TypeRef("scalar", "int")),
+            ScalarType("int"),
+            OptionalType(ScalarType("int")),
             WIDENED,
         ),
         (
-            TypeRef("optional", of=TypeRef("scalar", "float")),
-            TypeRef("scalar", "int"),
+            OptionalType(ScalarType("float")),
+            ScalarType("int"),
             NARROWED,
         ),
         (
-            TypeRef("list", of=TypeRef("scalar", "int")),
-            TypeRef("list", of=TypeRef("scalar", "float")),
+            ListType(ScalarType("int")),
+            ListType(ScalarType("float")),
             WIDENED,
         ),
-        (TypeRef("enum", values=("a", "b")), TypeRef("enum", values=("b", "a")), SAME),
+        (EnumType(("a", "b")), EnumType(("b", "a")), SAME),
         (
-            TypeRef("enum", values=("a", "b")),
-            TypeRef("enum", values=("a", "c")),
+            EnumType(("a", "b")),
+            EnumType(("a", "c")),
             "changed",
         ),
-        (TypeRef("model", "User"), TypeRef("model", "Team"), "changed"),
+        (ModelType("User"), ModelType("Team"), "changed"),
+        (
+            OptionalType(ScalarType("int")),
+            OptionalType(ScalarType("float")),
+            WIDENED,
+        ),
+        (
+            DictType(ScalarType("string"), ScalarType("float")),
+            DictType(ScalarType("string"), ScalarType("int")),
+            NARROWED,
+        ),
+        (
+            DictType(ScalarType("string"), ScalarType("int")),
+            DictType(ScalarType("int"), ScalarType("int")),
+            "changed",
+        ),
+        # The same inner type under different kinds: a list is not an optional.
+        (ListType(ScalarType("int")), OptionalType(ScalarType("int")), "changed"),
+        (OptionalType(ScalarType("int")), ListType(ScalarType("int")), "changed"),
+        (ScalarType("uuid"), ModelType("uuid"), "changed"),
     ],
 )
 def test_type_change(old: TypeRef, new: TypeRef, expected: str) -> None:

@@ -8,7 +8,7 @@ Runs on Python 3.9 (inside Pants) and on the services' Python 3.11.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from specgen.errors import SpecError
 
@@ -23,32 +23,66 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+# A field or parameter type: one small class per kind, so code dispatches on the class. The
+# functions that render a type test each class in turn and handle the last one unconditionally:
+# mypy narrows the union down to it, so a kind added here fails type checking until handled.
+
+
 @dataclass(frozen=True)
-class TypeRef:
-    """A field or parameter type.
+class ScalarType:
+    name: str  # one of SCALARS
 
-    kind is one of: "scalar" (name in SCALARS), "model" (name is a schema class name: a model or
-    a variant class such as "UserCreate"), "list" (of), "dict" (key, of = value type),
-    "optional" (of), "enum" (values; enum_default or MISSING).
-    """
 
-    kind: str
-    name: str = ""
-    of: Optional["TypeRef"] = None
-    key: Optional["TypeRef"] = None
-    values: Tuple[str, ...] = ()
-    enum_default: Any = MISSING
+@dataclass(frozen=True)
+class ModelType:
+    name: str  # a schema class name: a model or a variant class such as "UserCreate"
 
-    @property
-    def inner(self) -> "TypeRef":
-        """The element type of a list or optional, the value type of a dict."""
-        assert self.of is not None, f"a {self.kind} type has no inner type"
-        return self.of
 
-    @property
-    def dict_key(self) -> "TypeRef":
-        assert self.key is not None, f"a {self.kind} type has no key type"
-        return self.key
+@dataclass(frozen=True)
+class ListType:
+    of: TypeRef
+
+
+@dataclass(frozen=True)
+class DictType:
+    key: ScalarType  # any scalar but float
+    value: TypeRef
+
+
+@dataclass(frozen=True)
+class OptionalType:
+    of: TypeRef
+
+
+@dataclass(frozen=True)
+class EnumType:
+    values: Tuple[str, ...]
+    default: Any = MISSING
+
+
+TypeRef = Union[ScalarType, ModelType, ListType, DictType, OptionalType, EnumType]
+
+
+def walk(type_: TypeRef) -> Iterator[TypeRef]:
+    """The type and every type nested in it."""
+    pending = [type_]  # depth first, the type before its key before its value type
+    while pending:
+        current = pending.pop()
+        yield current
+        if isinstance(current, (ListType, OptionalType)):
+            pending.append(current.of)
+        elif isinstance(current, DictType):
+            pending += (current.value, current.key)
+
+
+def model_names(type_: TypeRef) -> List[str]:
+    """The schema classes the type names, itself or nested."""
+    return [t.name for t in walk(type_) if isinstance(t, ModelType)]
+
+
+def implied_default(type_: TypeRef) -> Any:
+    """The default a type brings by itself (an enum's), else MISSING."""
+    return type_.default if isinstance(type_, EnumType) else MISSING
 
 
 @dataclass(frozen=True)
@@ -64,7 +98,9 @@ class Field:
 
     @property
     def required(self) -> bool:
-        return not self.optional and self.default is MISSING and self.type.enum_default is MISSING
+        return (
+            not self.optional and self.default is MISSING and implied_default(self.type) is MISSING
+        )
 
 
 @dataclass(frozen=True)

@@ -33,19 +33,24 @@ from specgen.ir import (
     Access,
     Consumed,
     Domain,
+    EnumType,
     Event,
     Field,
     Manifest,
     Model,
+    ModelType,
     Operation,
     OperationEvents,
+    OptionalType,
     Output,
     Param,
     Retention,
     Rest,
+    ScalarType,
     Schema,
     SpecSet,
-    TypeRef,
+    implied_default,
+    model_names,
 )
 from specgen.layout import (
     DOMAIN,
@@ -58,7 +63,6 @@ from specgen.layout import (
 from specgen.type_grammar import (
     CONSTRAINTS,
     fits,
-    model_names,
     read_constraints,
     read_type,
     type_text,
@@ -275,9 +279,7 @@ class _Loader:
             return None
         optional = expect_bool(doc, path, body, "optional", False)
         default = body.get("default", MISSING)
-        if default is not MISSING and not fits(
-            TypeRef("optional", of=type_) if optional else type_, default
-        ):
+        if default is not MISSING and not fits(OptionalType(type_) if optional else type_, default):
             doc.error(
                 path + ("default",),
                 f"default {show(default)} does not fit type '{type_text(type_)}'",
@@ -376,7 +378,7 @@ class _Loader:
                     )
             contained = site.field.type
             if (
-                contained.kind == "model"
+                isinstance(contained, ModelType)
                 and not site.field.optional
                 and self.model_of(contained.name) == site.model
             ):
@@ -710,7 +712,7 @@ class _Loader:
                 )
             return None
         type_ = read_type(doc, path + ("type",), body.get("type", "string"))
-        if type_ is not None and type_.kind not in ("scalar", "enum"):
+        if type_ is not None and not isinstance(type_, (ScalarType, EnumType)):
             doc.error(
                 path + ("type",),
                 f"parameter type must be a scalar or an enum, not '{type_text(type_)}'",
@@ -741,7 +743,7 @@ class _Loader:
             type=type_,
             source=source,
             required=source == "path"
-            or (explicitly_required and default is MISSING and type_.enum_default is MISSING),
+            or (explicitly_required and default is MISSING and implied_default(type_) is MISSING),
             default=default,
             description=optional_string(doc, path, body, "description"),
             constraints=read_constraints(doc, path, body, type_),

@@ -7,7 +7,17 @@ from typing import Dict
 import pytest
 
 from specgen import SpecError, SpecErrors, load, module_name, spec_kind
-from specgen.ir import MISSING, Operation, Rest, TypeRef
+from specgen.ir import (
+    MISSING,
+    DictType,
+    EnumType,
+    ListType,
+    ModelType,
+    Operation,
+    OptionalType,
+    Rest,
+    ScalarType,
+)
 
 COMPAT = Path(__file__).parent / "testdata" / "compat"
 TEMPLATE = Path(__file__).parent / "testdata" / "template"
@@ -94,7 +104,7 @@ def test_the_templates_current_spec_set_loads_with_a_warning() -> None:
     ]
     assert spec.event("user_registered").subscribe  # as used, for the AsyncAPI document
     (username,) = spec.domain("backend", "users").operations[0].params
-    assert username.type == TypeRef("scalar", "string")
+    assert username.type == ScalarType("string")
     with pytest.raises(SpecErrors, match="says 'subscribe: false'"):
         load(_compat_files(TEMPLATE), warnings_as_errors=True)
 
@@ -119,7 +129,7 @@ def test_compat_variants_resolve_required_and_optional_fields() -> None:
     assert list(_fields(spec, "UserRead")) == list(user)  # Read keeps readonly fields
     command = _fields(spec, "CommandReceivedCreate")
     assert command["timestamp"].optional and command["command"].required
-    assert command["args"].type == TypeRef("list", of=TypeRef("scalar", "string"))
+    assert command["args"].type == ListType(ScalarType("string"))
 
 
 def test_compat_domains_resolve_routes_and_params() -> None:
@@ -142,11 +152,11 @@ def test_compat_domains_resolve_routes_and_params() -> None:
     }
     get_user = users.operations[1]
     (param,) = get_user.params
-    assert (param.name, param.source, param.required, param.type.name) == (
+    assert (param.name, param.source, param.required, param.type) == (
         "user_id",
         "path",
         True,
-        "int",
+        ScalarType("int"),
     )
     assert get_user.output.schema == "UserRead" and not get_user.output.is_list
     assert users.operations[3].output.schema is None
@@ -233,14 +243,15 @@ NESTED_MODELS = _yaml("""
 def test_nested_types_and_model_references_resolve() -> None:
     spec = load({MODELS: NESTED_MODELS})
     person = _fields(spec, "Person")
-    assert person["home"].type == TypeRef("model", "Address")
-    assert person["past"].type == TypeRef("list", of=TypeRef("model", "Address"))
-    assert person["scores"].type == TypeRef(
-        "dict", key=TypeRef("scalar", "string"), of=TypeRef("list", of=TypeRef("scalar", "int"))
-    )
-    assert person["grid"].type.of.kind == "dict"
-    assert person["nickname"].type == TypeRef("optional", of=TypeRef("scalar", "string"))
-    assert person["labels"].type.key == TypeRef("scalar", "int")
+    assert person["home"].type == ModelType("Address")
+    assert person["past"].type == ListType(ModelType("Address"))
+    assert person["scores"].type == DictType(ScalarType("string"), ListType(ScalarType("int")))
+    assert isinstance(person["grid"].type, ListType)
+    assert isinstance(person["grid"].type.of, DictType)
+    assert person["nickname"].type == OptionalType(ScalarType("string"))
+    assert isinstance(person["labels"].type, DictType)
+    assert person["labels"].type.key == ScalarType("int")
+    assert isinstance(person["role"].type, EnumType)
     assert person["role"].type.values == ("admin", "member") and not person["role"].required
     assert person["level"].constraints == (("ge", 0), ("lt", 10.5)) and person["level"].default == 1
     assert _fields(spec, "Address")["zip"].constraints == (("min_length", 5), ("max_length", 5))
@@ -342,7 +353,7 @@ def test_domain_defaults_and_param_sources() -> None:
         "role": ("query", True),
     }
     assert params["limit"].default == 20 and params["cursor"].default is MISSING
-    assert params["city"].type == TypeRef("scalar", "string")
+    assert params["city"].type == ScalarType("string")
     assert rest_of(operations["create_person"]).status == 201
     assert operations["create_person"].events.publish_on_success == "person_created"
     patch = operations["patch_person"]
@@ -401,9 +412,9 @@ def test_python_scalar_names_are_aliases_as_in_the_template() -> None:
                 """),
         }
     )
-    assert _fields(spec, "Note")["text"].type == TypeRef("scalar", "string")
+    assert _fields(spec, "Note")["text"].type == ScalarType("string")
     text, exact = spec.domain("backend", "notes").operations[0].params
-    assert (text.type, exact.type) == (TypeRef("scalar", "string"), TypeRef("scalar", "bool"))
+    assert (text.type, exact.type) == (ScalarType("string"), ScalarType("bool"))
 
 
 def test_errors_from_every_file_are_collected_and_sorted() -> None:

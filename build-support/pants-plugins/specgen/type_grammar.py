@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from specgen.checks import check_keys, describe, did_you_mean, is_number, show, string_list
-from specgen.ir import MISSING, SCALARS, TypeRef
+from specgen.ir import (
+    MISSING,
+    SCALARS,
+    DictType,
+    EnumType,
+    ListType,
+    ModelType,
+    OptionalType,
+    ScalarType,
+    TypeRef,
+)
 from specgen.yaml_reader import Document, KeyPath
 
 _ENUM_VALUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -24,6 +34,10 @@ _TYPE_FORM_KEYS = {
     "optional": ("type", "of"),
     "dict": ("type", "key", "value"),
     "enum": ("type", "values", "default"),
+}
+_WRAPPERS: Dict[str, Type[Union[ListType, OptionalType]]] = {
+    "list": ListType,
+    "optional": OptionalType,
 }
 # Other languages' names for our types: rejected, with ours as the hint.
 _TYPE_ALIASES = {
@@ -51,13 +65,15 @@ class _TypeProblem(Exception):
 
 def type_text(type_: TypeRef) -> str:
     """The shorthand spelling of a type, for messages."""
-    if type_.kind in ("scalar", "model"):
+    if isinstance(type_, (ScalarType, ModelType)):
         return type_.name
-    if type_.kind == "dict":
-        return f"dict[{type_text(type_.dict_key)},{type_text(type_.inner)}]"
-    if type_.kind == "enum":
+    if isinstance(type_, DictType):
+        return f"dict[{type_text(type_.key)},{type_text(type_.value)}]"
+    if isinstance(type_, EnumType):
         return f"enum[{','.join(type_.values)}]"
-    return f"{type_.kind}[{type_text(type_.inner)}]"
+    if isinstance(type_, ListType):
+        return f"list[{type_text(type_.of)}]"
+    return f"optional[{type_text(type_.of)}]"
 
 
 def _parse_type_text(text: str) -> TypeRef:
@@ -99,7 +115,7 @@ def _parse_type_tokens(tokens: List[str], position: int, text: str) -> Tuple[int
         if separator != ",":
             raise _TypeProblem(f"invalid type '{text}'")
     if name == "list" and len(arguments) == 1:
-        return position, TypeRef("list", of=arguments[0])
+        return position, ListType(arguments[0])
     if name == "dict" and len(arguments) == 2:
         return position, _dict_type(arguments[0], arguments[1])
     raise _TypeProblem(f"invalid type '{text}'", "write list[T] or dict[K,V]")
@@ -112,39 +128,39 @@ _PYTHON_SCALARS = {"str": "string"}
 def _named_type(name: str) -> TypeRef:
     name = _PYTHON_SCALARS.get(name, name)
     if name in SCALARS:
-        return TypeRef("scalar", name)
+        return ScalarType(name)
     if name in _TYPE_ALIASES:
         raise _TypeProblem(f"unknown type '{name}'", f"did you mean '{_TYPE_ALIASES[name]}'?")
     if name[:1].isupper():
-        return TypeRef("model", name)  # resolved once every model is known
+        return ModelType(name)  # resolved once every model is known
     raise _TypeProblem(f"unknown type '{name}'", did_you_mean(name, SCALARS + ("list", "dict")))
 
 
-def _dict_type(key: TypeRef, value: TypeRef) -> TypeRef:
-    if key.kind != "scalar" or key.name == "float":
+def _dict_type(key: TypeRef, value: TypeRef) -> DictType:
+    if not isinstance(key, ScalarType) or key.name == "float":
         raise _TypeProblem(
             f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'"
         )
-    return TypeRef("dict", key=key, of=value)
+    return DictType(key, value)
 
 
 def _base_type(type_: TypeRef) -> TypeRef:
-    return type_.of if type_.kind == "optional" and type_.of is not None else type_
+    return type_.of if isinstance(type_, OptionalType) else type_
 
 
 def fits(type_: TypeRef, value: Any) -> bool:
     """Whether a default value is valid for the type."""
     if value is None:
-        return type_.kind == "optional"
-    if type_.kind == "optional":
-        return fits(type_.inner, value)
-    if type_.kind == "enum":
+        return isinstance(type_, OptionalType)
+    if isinstance(type_, OptionalType):
+        return fits(type_.of, value)
+    if isinstance(type_, EnumType):
         return value in type_.values
-    if type_.kind == "list":
-        return isinstance(value, list) and all(fits(type_.inner, item) for item in value)
-    if type_.kind == "dict":
-        return isinstance(value, dict) and all(fits(type_.inner, item) for item in value.values())
-    if type_.kind == "model":
+    if isinstance(type_, ListType):
+        return isinstance(value, list) and all(fits(type_.of, item) for item in value)
+    if isinstance(type_, DictType):
+        return isinstance(value, dict) and all(fits(type_.value, item) for item in value.values())
+    if isinstance(type_, ModelType):
         return isinstance(value, dict)
     if type_.name == "bool":
         return isinstance(value, bool)
@@ -155,13 +171,6 @@ def fits(type_: TypeRef, value: Any) -> bool:
     if type_.name == "datetime":  # YAML reads an unquoted ISO timestamp as a date or datetime
         return isinstance(value, (str, datetime.date))
     return isinstance(value, str)  # string, uuid
-
-
-def model_names(type_: Optional[TypeRef]) -> List[str]:
-    if type_ is None:
-        return []
-    own = [type_.name] if type_.kind == "model" else []
-    return own + model_names(type_.of) + model_names(type_.key)
 
 
 def read_type(doc: Document, path: KeyPath, value: Any) -> Optional[TypeRef]:
@@ -196,7 +205,7 @@ def _type_form(doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
     if kind == "dict":
         return _dict_form(doc, path, body)
     of = read_type(doc, path + ("of",), body["of"])
-    return TypeRef(kind, of=of) if of else None
+    return _WRAPPERS[kind](of) if of else None
 
 
 def _dict_form(doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
@@ -233,7 +242,7 @@ def _enum(doc: Document, path: KeyPath, body: dict) -> Optional[TypeRef]:
             f"use one of {', '.join(dict.fromkeys(names))}",
         )
         default = MISSING
-    return TypeRef("enum", values=tuple(names), enum_default=default)
+    return EnumType(tuple(names), default)
 
 
 def read_constraints(
@@ -244,11 +253,13 @@ def read_constraints(
     for key in (key for key in CONSTRAINTS if key in body):
         value = body[key]
         if key in _NUMERIC_CONSTRAINTS:
-            applies = base.kind == "scalar" and base.name in ("int", "float")
+            applies = isinstance(base, ScalarType) and base.name in ("int", "float")
             valid = is_number(value)
             kinds, expected = "numeric types", "a number"
         else:
-            applies = base.kind == "list" or (base.kind == "scalar" and base.name == "string")
+            applies = isinstance(base, ListType) or (
+                isinstance(base, ScalarType) and base.name == "string"
+            )
             valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
             kinds, expected = "string and list types", "a non-negative integer"
         if not applies:

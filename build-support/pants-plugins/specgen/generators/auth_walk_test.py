@@ -14,7 +14,7 @@ import pytest
 
 from specgen import load
 from specgen.generators.conftest import COMPAT, SHOP, TEMPLATE, read_specs
-from specgen.ir import Domain, Operation, Param
+from specgen.ir import Domain, EnumType, Operation, Param, ScalarType
 
 pytest.importorskip("fastapi")
 import httpx  # noqa: E402
@@ -43,8 +43,9 @@ class RecordingController:
 
 
 def _sample(param: Param) -> str:
-    if param.type.kind == "enum":
+    if isinstance(param.type, EnumType):
         return param.type.values[0]
+    assert isinstance(param.type, ScalarType)  # a parameter is a scalar or an enum
     return {"int": "1", "float": "1.5", "bool": "true", "uuid": str(uuid.uuid4())}.get(
         param.type.name, "x"
     )

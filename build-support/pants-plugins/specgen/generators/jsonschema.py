@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Tuple
 
-from specgen.generators.pytypes import default_value, walk
-from specgen.ir import MISSING, Field, Schema, SpecSet, TypeRef
+from specgen.generators.pytypes import default_value
+from specgen.ir import (
+    MISSING,
+    DictType,
+    EnumType,
+    Field,
+    ListType,
+    ModelType,
+    OptionalType,
+    ScalarType,
+    Schema,
+    SpecSet,
+    TypeRef,
+    model_names,
+)
 
 COMPONENTS = "#/components/schemas/"
 
@@ -18,25 +31,21 @@ _SCALARS: Dict[str, Dict[str, str]] = {
     "uuid": {"type": "string", "format": "uuid"},
 }
 _BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
-_LENGTHS = {"list": ("minItems", "maxItems"), "dict": ("minProperties", "maxProperties")}
+_LENGTHS = {ListType: ("minItems", "maxItems"), DictType: ("minProperties", "maxProperties")}
 
 
 def type_schema(type_ref: TypeRef) -> Dict[str, Any]:
-    kind = type_ref.kind
-    if kind == "scalar":
+    if isinstance(type_ref, ScalarType):
         return dict(_SCALARS[type_ref.name])
-    if kind == "model":
+    if isinstance(type_ref, ModelType):
         return {"$ref": COMPONENTS + type_ref.name}
-    if kind == "enum":
+    if isinstance(type_ref, EnumType):
         return {"type": "string", "enum": list(type_ref.values)}
-    assert type_ref.of is not None, kind
-    if kind == "list":
+    if isinstance(type_ref, ListType):
         return {"type": "array", "items": type_schema(type_ref.of)}
-    if kind == "dict":
-        return {"type": "object", "additionalProperties": type_schema(type_ref.of)}
-    if kind == "optional":
+    if isinstance(type_ref, OptionalType):
         return nullable(type_schema(type_ref.of))
-    raise ValueError(f"unknown type kind {kind!r}")
+    return {"type": "object", "additionalProperties": type_schema(type_ref.value)}
 
 
 def nullable(schema: Dict[str, Any]) -> Dict[str, Any]:
@@ -46,7 +55,7 @@ def nullable(schema: Dict[str, Any]) -> Dict[str, Any]:
 def constrained(type_ref: TypeRef, constraints: Tuple[Tuple[str, Any], ...]) -> Dict[str, Any]:
     """The type's schema with the spec's bounds as JSON Schema keywords."""
     schema = type_schema(type_ref)
-    minimum, maximum = _LENGTHS.get(type_ref.kind, ("minLength", "maxLength"))
+    minimum, maximum = _LENGTHS.get(type(type_ref), ("minLength", "maxLength"))
     keywords = dict(
         _BOUNDS, min_length=minimum, max_length=maximum, pattern="pattern", multiple_of="multipleOf"
     )
@@ -65,7 +74,7 @@ def described(schema: Dict[str, Any], description: Any, default: Any) -> Dict[st
 
 def field_schema(field: Field) -> Dict[str, Any]:
     schema = constrained(field.type, field.constraints)
-    if field.optional and field.type.kind != "optional":
+    if field.optional and not isinstance(field.type, OptionalType):
         schema = nullable(schema)
     return described(schema, field.description, default_value(field))
 
@@ -93,5 +102,5 @@ def component_schemas(spec: SpecSet, roots: Iterable[str]) -> Dict[str, Dict[str
             continue
         schema = by_name[name]
         found[name] = object_schema(schema)
-        pending += [t.name for f in schema.fields for t in walk(f.type) if t.kind == "model"]
+        pending += [name for f in schema.fields for name in model_names(f.type)]
     return {name: found[name] for name in sorted(found)}

@@ -11,10 +11,9 @@ from specgen.generators.pytypes import (
     field_annotation,
     needed_imports,
     value_literal,
-    walk,
 )
 from specgen.generators.render import render
-from specgen.ir import MISSING, Field, Schema, SpecSet, TypeRef
+from specgen.ir import MISSING, EnumType, Field, Schema, SpecSet, TypeRef, model_names, walk
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def _enums(spec: SpecSet) -> List[Tuple[str, List[Tuple[str, str]]]]:
                 continue
             visited.add(seen)
             for type_ref in walk(field.type):
-                if type_ref.kind == "enum":
+                if isinstance(type_ref, EnumType):
                     members = [(upper_snake(value), value) for value in type_ref.values]
                     found.setdefault(enum_class(schema.model, field.name), members)
     return list(found.items())
@@ -89,7 +88,7 @@ def _class_view(schema: Schema, lines: Dict[Tuple[str, int], FieldLine]) -> Clas
 
 
 def _field_line(schema: Schema, field: Field) -> FieldLine:
-    def enum_name(_: TypeRef) -> str:
+    def enum_name(_: EnumType) -> str:
         return enum_class(schema.model, field.name)
 
     default = default_value(field)
@@ -118,7 +117,7 @@ def _forward_referencing(schemas: Tuple[Schema, ...]) -> List[str]:
         for f in schema.fields:
             names = references.get(id(f.type))
             if names is None:
-                names = references[id(f.type)] = [t.name for t in walk(f.type) if t.kind == "model"]
+                names = references[id(f.type)] = model_names(f.type)
             referenced.update(names)
         if referenced - defined:
             result.append(schema.class_name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from specgen.generators.pytypes import annotation, literal_enum, needed_imports, value_literal, walk
-from specgen.ir import MISSING, Operation, Param, SpecSet
+from specgen.generators.pytypes import annotation, literal_enum, needed_imports, value_literal
+from specgen.ir import MISSING, EnumType, Operation, Param, SpecSet, walk
 
 
 def param_annotation(param: Param) -> str:
@@ -35,7 +35,9 @@ def output_annotation(operation: Operation) -> str:
 
 
 def uses_literal(operations: Tuple[Operation, ...]) -> bool:
-    return any(param.type.kind == "enum" for operation in operations for param in operation.params)
+    return any(
+        isinstance(param.type, EnumType) for operation in operations for param in operation.params
+    )
 
 
 def param_imports(operations: Tuple[Operation, ...]) -> Dict[str, bool]:

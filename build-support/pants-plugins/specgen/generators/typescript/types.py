@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from typing import Dict
 
-from specgen.ir import Field, TypeRef
+from specgen.ir import (
+    EnumType,
+    Field,
+    ListType,
+    ModelType,
+    OptionalType,
+    ScalarType,
+    TypeRef,
+)
 
 _SCALARS = {
     "int": "number",
@@ -18,21 +26,18 @@ _SCALARS = {
 
 
 def ts_type(type_ref: TypeRef) -> str:
-    kind = type_ref.kind
-    if kind == "scalar":
+    if isinstance(type_ref, ScalarType):
         return _SCALARS[type_ref.name]
-    if kind == "model":
+    if isinstance(type_ref, ModelType):
         return type_ref.name
-    if kind == "enum":
+    if isinstance(type_ref, EnumType):
         return " | ".join(json.dumps(value) for value in type_ref.values)
-    inner = ts_type(type_ref.inner)
-    if kind == "list":
-        return f"({inner})[]" if " | " in inner else f"{inner}[]"
-    if kind == "dict":
-        return f"Record<{ts_type(type_ref.dict_key)}, {inner}>"
-    if kind == "optional":
-        return f"{inner} | null"
-    raise ValueError(f"unknown type kind {kind!r}")
+    if isinstance(type_ref, ListType):
+        element = ts_type(type_ref.of)
+        return f"({element})[]" if " | " in element else f"{element}[]"
+    if isinstance(type_ref, OptionalType):
+        return f"{ts_type(type_ref.of)} | null"
+    return f"Record<{ts_type(type_ref.key)}, {ts_type(type_ref.value)}>"
 
 
 class FieldTypes:
@@ -46,6 +51,6 @@ class FieldTypes:
         if text is None:
             text = self._by_type[id(field.type)] = ts_type(field.type)
         # `optional` fields may be null as well as absent; a defaulted field may only be absent.
-        if field.optional and field.type.kind != "optional":
+        if field.optional and not isinstance(field.type, OptionalType):
             text += " | null"
         return text
