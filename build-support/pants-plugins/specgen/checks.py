@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import re
+from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 from specgen.yaml_reader import Document, KeyPath
 
+_CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+
 
 def is_identifier(name: Any) -> bool:
     return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def is_camel_case(name: str) -> bool:
+    return bool(_CAMEL_CASE.match(name))
+
+
+def is_snake_case(name: str) -> bool:
+    return bool(_SNAKE_CASE.match(name))
 
 
 def describe(value: Any) -> str:
@@ -63,6 +76,38 @@ def check_keys(
     for key in required:
         if key not in body:
             doc.error(path, f"missing key '{key}'")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The keys one kind of mapping in a spec may hold: each file kind declares its shapes once."""
+
+    required: Tuple[str, ...] = ()
+    optional: Tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> Tuple[str, ...]:
+        return self.required + self.optional
+
+    def check(self, doc: Document, path: KeyPath, body: dict) -> None:
+        check_keys(doc, path, body, self.keys, self.required)
+
+    def read(
+        self, doc: Document, path: KeyPath, value: Any, null_is_empty: bool = False
+    ) -> Optional[dict]:
+        """The mapping with its unknown and missing keys recorded; None when it is no mapping."""
+        body = expect_mapping(doc, path, value, null_is_empty)
+        if body is not None:
+            self.check(doc, path, body)
+        return body
+
+
+def section(doc: Document, root: Any, key: str) -> dict:
+    """The body of a file holding one top-level key, such as `models:`; null is empty."""
+    body = Shape(required=(key,)).read(doc, (), root)
+    if body is None:
+        return {}
+    return expect_mapping(doc, (key,), body.get(key), null_is_empty=True) or {}
 
 
 def expect_string(doc: Document, path: KeyPath, value: Any) -> Optional[str]:
