@@ -13,12 +13,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from specgen.errors import SpecError, SpecErrors
 from specgen.checks import (
-    check_keys,
+    Shape,
     describe,
     did_you_mean,
-    expect_mapping,
     expect_string,
     is_identifier,
+    is_snake_case,
     optional_string,
     string_list,
 )
@@ -61,20 +61,19 @@ INFRA_SERVICES = ("postgres", "redis")
 INFRA_SECRETS = {"postgres": "database_url", "redis": "redis_url"}
 DATABASE_OWNER_SECRET = "database_owner_url"
 
-_SERVICE_KEYS = (
-    "name",
-    "type",
-    "description",
-    "depends_on",
-    "profiles",
-    "port",
-    "replicas",
-    "migrate",
-    "secrets",
-    "env",
+_REGISTRY_FILE = Shape(required=("services",))
+_SERVICE = Shape(
+    required=("name", "type", "description"),
+    optional=(
+        "depends_on",
+        "profiles",
+        "port",
+        "replicas",
+        "migrate",
+        "secrets",
+        "env",
+    ),
 )
-_REQUIRED_KEYS = ("name", "type", "description")
-_LOWER_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # what Compose accepts as a profile name
 _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Set by every deployment for every Python service (production settings; `pants run` lacks it).
@@ -133,10 +132,9 @@ def load_registry(text: str, file: str = REGISTRY_FILE) -> Registry:
 
 
 def _services(doc: Document, root: Any) -> List[Service]:
-    body = expect_mapping(doc, (), root)
+    body = _REGISTRY_FILE.read(doc, (), root)
     if body is None:
         return []
-    check_keys(doc, (), body, ("services",), required=("services",))
     items = body.get("services")
     if items is None:
         return []
@@ -165,10 +163,9 @@ def _services(doc: Document, root: Any) -> List[Service]:
 
 
 def _service(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[Service]:
-    body = expect_mapping(doc, path, value)
+    body = _SERVICE.read(doc, path, value)
     if body is None:
         return None
-    check_keys(doc, path, body, _SERVICE_KEYS, required=_REQUIRED_KEYS)
     name = _name(doc, path + ("name",), body.get("name")) if "name" in body else None
     service_type = _type(doc, path + ("type",), body.get("type")) if "type" in body else None
     description = optional_string(doc, path, body, "description")
@@ -190,7 +187,7 @@ def _service(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[Servi
     depends_on = string_list(doc, path + ("depends_on",), body.get("depends_on"))
     secrets = string_list(doc, path + ("secrets",), body.get("secrets"))
     for index, secret in secrets:
-        if not _LOWER_SNAKE.match(secret):
+        if not is_snake_case(secret):
             doc.error(
                 path + ("secrets", index),
                 f"secret '{secret}' must be a setting's name in lower snake case "
@@ -239,7 +236,7 @@ def _name(doc: Document, path: Tuple[Any, ...], value: Any) -> Optional[str]:
     name = expect_string(doc, path, value)
     if name is None:
         return None
-    if not (is_identifier(name) and _LOWER_SNAKE.match(name)):
+    if not (is_identifier(name) and is_snake_case(name)):
         hint = f"write '{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}'" if name else None
         doc.error(
             path,
