@@ -33,6 +33,10 @@ def parse_strict_json(body: bytes) -> Any:
         value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:  # nesting deeper than Python's parser goes
         raise json.JSONDecodeError("the value is nested too deeply", "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer past int()'s digit limit (4300); FastAPI would answer 400
+        raise json.JSONDecodeError("a number has too many digits", "", 0) from None
     if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
         raise json.JSONDecodeError("a string holds a lone UTF-16 surrogate", text, 0)
     return value
