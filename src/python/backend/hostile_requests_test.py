@@ -93,7 +93,11 @@ def test_an_overlong_command_is_422(client: httpx.Client) -> None:
 
 def test_unknown_paths_and_methods_are_json_errors(client: httpx.Client) -> None:
     assert_client_error(client.get("/nowhere"), 404)
-    assert_client_error(client.patch("/users"), 405)
+    for path, methods in (("/users", {"GET", "POST"}), ("/users/1", {"GET", "PUT", "DELETE"})):
+        response = client.patch(path)
+        assert_client_error(response, 405)
+        allowed = {method.strip() for method in response.headers["allow"].split(",")}
+        assert allowed - {"HEAD"} == methods
 
 
 def _stream_lengths(redis_url: str) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
 from starlette.exceptions import HTTPException  # pants: no-infer-dep
+from starlette.routing import Match  # pants: no-infer-dep
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,  # TimeoutError and ConnectionRefusedError among them
 )
 RETRY_AFTER_SECONDS = 1
+METHOD_NOT_ALLOWED = 405
+# What a 405's Allow may name: each is tried against the app's routes.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class ErrorResponse(JSONResponse):
@@ -61,7 +65,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _http_error(request: Request, error: Exception) -> ErrorResponse:
     assert isinstance(error, HTTPException)
-    return error_response(error.status_code, str(error.detail), error.headers)
+    headers = error.headers
+    if error.status_code == METHOD_NOT_ALLOWED:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return error_response(error.status_code, str(error.detail), headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method a route serves on the request's path. Starlette's 405 names only those of the
+    first route matching the path, and a path with GET and POST has a route for each."""
+    return ", ".join(
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    )
 
 
 async def _validation_error(request: Request, error: Exception) -> ErrorResponse:

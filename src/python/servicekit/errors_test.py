@@ -35,6 +35,10 @@ def notes_app(max_body_bytes: int) -> FastAPI:
     async def add(note: Note) -> Note:
         return note
 
+    @router.get("/notes")
+    async def list_notes() -> list[Note]:
+        return []
+
     @router.get("/down")
     async def down() -> None:
         raise sqlalchemy.exc.OperationalError("SELECT 1", {}, OSError("db.internal:5432 refused"))
@@ -171,6 +175,14 @@ async def test_unknown_routes_and_methods_answer_in_the_same_shape(
 ) -> None:
     assert_error_shape(await client.get("/nowhere"), 404)
     assert_error_shape(await client.delete("/notes"), 405)
+
+
+async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
+    # Starlette names only the methods of the first route on the path (RFC 9110: all of them).
+    response = await client.delete("/notes")
+    assert_error_shape(response, 405)
+    allowed = {method.strip() for method in response.headers["allow"].split(",")}
+    assert allowed - {"HEAD"} == {"GET", "POST"}
 
 
 async def test_an_unavailable_dependency_is_503_with_retry_after_and_no_address(
