@@ -172,10 +172,13 @@ def caddy_section(registry: Registry) -> List[str]:
         # Replicas are found by DNS, so traffic spreads over every replica Compose starts.
         route = [
             f"{matcher} {{",
-            "\t# Bodies over the limit never reach the service (413, see handle_errors).",
-            "\trequest_body {",
-            "\t\tmax_size {$CADDY_MAX_BODY_SIZE:1MB}",
-            "\t}",
+            "\t# A body declared over the limit never reaches the service (413, see handle_errors).",
+            "\t# Not a max_size limit on the body: Caddy 2.6 counts a body it cuts off while proxying as",
+            "\t# a failure of the replica (fail_duration), so one oversized upload left a replica",
+            "\t# out for 10 s. A body without a length (chunked) meets the service's own limit.",
+            '\t@over_limit expression `{http.request.header.Content-Length} != "" && '
+            "int({http.request.header.Content-Length}) > {$CADDY_MAX_BODY_BYTES:1048576}`",
+            '\terror @over_limit "request body too large" 413',
             "\treverse_proxy {",
             "\t\tdynamic a {",
             f"\t\t\tname {service.name}",

@@ -101,6 +101,19 @@ def test_a_file_without_its_markers_is_an_error(text: str) -> None:
         render_all(REGISTRY, texts)
 
 
+def test_caddy_refuses_a_body_declared_over_the_limit_before_proxying() -> None:
+    # Caddy 2.6 counts a body its request_body limit cuts off while proxying as a failure of the
+    # replica: one oversized upload left the backend out for fail_duration, and every client got
+    # 503 meanwhile. Refused from its Content-Length, the body is never proxied.
+    caddy = rendered()["infra/caddy/Caddyfile"]
+    assert "request_body {" not in caddy
+    route = caddy[caddy.index("handle /backend/* {") :]
+    assert "@over_limit expression" in route
+    assert route.index('error @over_limit "request body too large" 413') < route.index(
+        "reverse_proxy"
+    )
+
+
 def test_a_web_front_end_is_served_at_the_root_after_the_apis() -> None:
     registry = load_registry(
         "services:\n"

@@ -114,7 +114,7 @@ def _infra() -> Dict[str, Any]:
                 "SITE_ADDRESS": "${SITE_ADDRESS:-localhost}",
                 "ACME_EMAIL": "${ACME_EMAIL:-}",
                 "CADDY_TLS": "${CADDY_TLS:-automatic}",
-                "CADDY_MAX_BODY_SIZE": "${CADDY_MAX_BODY_SIZE:-1MB}",
+                "CADDY_MAX_BODY_BYTES": "${CADDY_MAX_BODY_BYTES:-1048576}",
             },
             # Host mode: published by the node itself, not the routing mesh (which needs iptables).
             "ports": [
