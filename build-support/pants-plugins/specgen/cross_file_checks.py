@@ -22,7 +22,7 @@ def check_field_types(catalog: Catalog) -> None:
                 )
         contained = site.field.type
         if (
-            isinstance(contained, ModelType)
+            type(contained) is ModelType
             and not site.field.optional
             and contained.name in catalog.schemas
             and catalog.schemas[contained.name].model == site.model

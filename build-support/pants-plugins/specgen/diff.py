@@ -79,26 +79,26 @@ def type_change(old: TypeRef, new: TypeRef) -> str:
     """SAME, WIDENED (accepts every old value and more), NARROWED (the reverse) or CHANGED."""
     if old == new:
         return SAME
-    if isinstance(new, OptionalType) and not isinstance(old, OptionalType):
+    if type(new) is OptionalType and type(old) is not OptionalType:
         return _at_least(type_change(old, new.of), WIDENED)
-    if isinstance(old, OptionalType) and not isinstance(new, OptionalType):
+    if type(old) is OptionalType and type(new) is not OptionalType:
         return _at_least(type_change(old.of, new), NARROWED)
-    if isinstance(old, ScalarType) and isinstance(new, ScalarType):
+    if type(old) is ScalarType and type(new) is ScalarType:
         return {("int", "float"): WIDENED, ("float", "int"): NARROWED}.get(
             (old.name, new.name), CHANGED
         )
-    if isinstance(old, EnumType) and isinstance(new, EnumType):
+    if type(old) is EnumType and type(new) is EnumType:
         old_values, new_values = set(old.values), set(new.values)
         if old_values == new_values:
             return SAME  # only the order or the default differs
         if old_values < new_values:
             return WIDENED
         return NARROWED if new_values < old_values else CHANGED
-    if isinstance(old, DictType) and isinstance(new, DictType):
+    if type(old) is DictType and type(new) is DictType:
         return _combine(type_change(old.value, new.value), type_change(old.key, new.key))
-    if isinstance(old, ListType) and isinstance(new, ListType):
+    if type(old) is ListType and type(new) is ListType:
         return type_change(old.of, new.of)
-    if isinstance(old, OptionalType) and isinstance(new, OptionalType):
+    if type(old) is OptionalType and type(new) is OptionalType:
         return type_change(old.of, new.of)
     # Different kinds, or two model classes (same-named classes are compared field by field).
     return CHANGED

@@ -65,13 +65,13 @@ class _TypeProblem(Exception):
 
 def type_text(type_: TypeRef) -> str:
     """The shorthand spelling of a type, for messages."""
-    if isinstance(type_, (ScalarType, ModelType)):
+    if type(type_) is ScalarType or type(type_) is ModelType:
         return type_.name
-    if isinstance(type_, DictType):
+    if type(type_) is DictType:
         return f"dict[{type_text(type_.key)},{type_text(type_.value)}]"
-    if isinstance(type_, EnumType):
+    if type(type_) is EnumType:
         return f"enum[{','.join(type_.values)}]"
-    if isinstance(type_, ListType):
+    if type(type_) is ListType:
         return f"list[{type_text(type_.of)}]"
     return f"optional[{type_text(type_.of)}]"
 
@@ -137,7 +137,7 @@ def _named_type(name: str) -> TypeRef:
 
 
 def _dict_type(key: TypeRef, value: TypeRef) -> DictType:
-    if not isinstance(key, ScalarType) or key.name == "float":
+    if type(key) is not ScalarType or key.name == "float":
         raise _TypeProblem(
             f"dict keys must be string, int, bool, datetime or uuid, not '{type_text(key)}'"
         )
@@ -145,22 +145,22 @@ def _dict_type(key: TypeRef, value: TypeRef) -> DictType:
 
 
 def _base_type(type_: TypeRef) -> TypeRef:
-    return type_.of if isinstance(type_, OptionalType) else type_
+    return type_.of if type(type_) is OptionalType else type_
 
 
 def fits(type_: TypeRef, value: Any) -> bool:
     """Whether a default value is valid for the type."""
     if value is None:
-        return isinstance(type_, OptionalType)
-    if isinstance(type_, OptionalType):
+        return type(type_) is OptionalType
+    if type(type_) is OptionalType:
         return fits(type_.of, value)
-    if isinstance(type_, EnumType):
+    if type(type_) is EnumType:
         return value in type_.values
-    if isinstance(type_, ListType):
+    if type(type_) is ListType:
         return isinstance(value, list) and all(fits(type_.of, item) for item in value)
-    if isinstance(type_, DictType):
+    if type(type_) is DictType:
         return isinstance(value, dict) and all(fits(type_.value, item) for item in value.values())
-    if isinstance(type_, ModelType):
+    if type(type_) is ModelType:
         return isinstance(value, dict)
     if type_.name == "bool":
         return isinstance(value, bool)
@@ -253,13 +253,11 @@ def read_constraints(
     for key in (key for key in CONSTRAINTS if key in body):
         value = body[key]
         if key in _NUMERIC_CONSTRAINTS:
-            applies = isinstance(base, ScalarType) and base.name in ("int", "float")
+            applies = type(base) is ScalarType and base.name in ("int", "float")
             valid = is_number(value)
             kinds, expected = "numeric types", "a number"
         else:
-            applies = isinstance(base, ListType) or (
-                isinstance(base, ScalarType) and base.name == "string"
-            )
+            applies = type(base) is ListType or (type(base) is ScalarType and base.name == "string")
             valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
             kinds, expected = "string and list types", "a non-negative integer"
         if not applies:

@@ -35,15 +35,15 @@ _LENGTHS = {ListType: ("minItems", "maxItems"), DictType: ("minProperties", "max
 
 
 def type_schema(type_ref: TypeRef) -> Dict[str, Any]:
-    if isinstance(type_ref, ScalarType):
+    if type(type_ref) is ScalarType:
         return dict(_SCALARS[type_ref.name])
-    if isinstance(type_ref, ModelType):
+    if type(type_ref) is ModelType:
         return {"$ref": COMPONENTS + type_ref.name}
-    if isinstance(type_ref, EnumType):
+    if type(type_ref) is EnumType:
         return {"type": "string", "enum": list(type_ref.values)}
-    if isinstance(type_ref, ListType):
+    if type(type_ref) is ListType:
         return {"type": "array", "items": type_schema(type_ref.of)}
-    if isinstance(type_ref, OptionalType):
+    if type(type_ref) is OptionalType:
         return nullable(type_schema(type_ref.of))
     return {"type": "object", "additionalProperties": type_schema(type_ref.value)}
 
@@ -74,7 +74,7 @@ def described(schema: Dict[str, Any], description: Any, default: Any) -> Dict[st
 
 def field_schema(field: Field) -> Dict[str, Any]:
     schema = constrained(field.type, field.constraints)
-    if field.optional and not isinstance(field.type, OptionalType):
+    if field.optional and type(field.type) is not OptionalType:
         schema = nullable(schema)
     return described(schema, field.description, default_value(field))
 

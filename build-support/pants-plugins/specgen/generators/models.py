@@ -70,7 +70,7 @@ def _enums(spec: SpecSet) -> List[Tuple[str, List[Tuple[str, str]]]]:
                 continue
             visited.add(seen)
             for type_ref in walk(field.type):
-                if isinstance(type_ref, EnumType):
+                if type(type_ref) is EnumType:
                     members = [(upper_snake(value), value) for value in type_ref.values]
                     found.setdefault(enum_class(schema.model, field.name), members)
     return list(found.items())

@@ -36,7 +36,7 @@ def output_annotation(operation: Operation) -> str:
 
 def uses_literal(operations: Tuple[Operation, ...]) -> bool:
     return any(
-        isinstance(param.type, EnumType) for operation in operations for param in operation.params
+        type(param.type) is EnumType for operation in operations for param in operation.params
     )
 
 

@@ -35,22 +35,22 @@ def literal_enum(type_ref: EnumType) -> str:
 
 
 def annotation(type_ref: TypeRef, enum_name: EnumNamer) -> str:
-    if isinstance(type_ref, ScalarType):
+    if type(type_ref) is ScalarType:
         return _SCALARS[type_ref.name]
-    if isinstance(type_ref, ModelType):
+    if type(type_ref) is ModelType:
         return type_ref.name
-    if isinstance(type_ref, EnumType):
+    if type(type_ref) is EnumType:
         return enum_name(type_ref)
-    if isinstance(type_ref, ListType):
+    if type(type_ref) is ListType:
         return f"list[{annotation(type_ref.of, enum_name)}]"
-    if isinstance(type_ref, OptionalType):
+    if type(type_ref) is OptionalType:
         return f"{annotation(type_ref.of, enum_name)} | None"
     return f"dict[{annotation(type_ref.key, enum_name)}, {annotation(type_ref.value, enum_name)}]"
 
 
 def field_annotation(field: Field, enum_name: EnumNamer) -> str:
     text = annotation(field.type, enum_name)
-    if field.optional and not isinstance(field.type, OptionalType):
+    if field.optional and type(field.type) is not OptionalType:
         text += " | None"
     return text
 
@@ -67,9 +67,9 @@ def default_value(field: Field) -> Any:
 
 def value_literal(value: Any, type_ref: TypeRef, enum_name: Optional[EnumNamer] = None) -> str:
     """A default as Python source: with `enum_name`, enum values name their class's member."""
-    if isinstance(type_ref, EnumType) and enum_name is not None and value in type_ref.values:
+    if type(type_ref) is EnumType and enum_name is not None and value in type_ref.values:
         return f"{enum_name(type_ref)}.{upper_snake(value)}"
-    if isinstance(type_ref, OptionalType) and value is not None:
+    if type(type_ref) is OptionalType and value is not None:
         return value_literal(value, type_ref.of, enum_name)
     return repr(value)
 
@@ -79,8 +79,8 @@ def needed_imports(type_refs: Iterable[TypeRef]) -> Dict[str, bool]:
     scalars: Set[str] = set()
     has_enum = False
     for type_ref in type_refs:
-        if isinstance(type_ref, ScalarType):
+        if type(type_ref) is ScalarType:
             scalars.add(type_ref.name)
-        elif isinstance(type_ref, EnumType):
+        elif type(type_ref) is EnumType:
             has_enum = True
     return {"datetime": "datetime" in scalars, "uuid": "uuid" in scalars, "enum": has_enum}

@@ -138,7 +138,7 @@ def _param(doc: Document, path: KeyPath, value: Any, in_path: List[str]) -> Opti
             doc.error(path + ("name",), f"parameter name {show(name)} is not a Python identifier")
         return None
     type_ = read_type(doc, path + ("type",), body.get("type", "string"))
-    if type_ is not None and not isinstance(type_, (ScalarType, EnumType)):
+    if type_ is not None and type(type_) not in (ScalarType, EnumType):
         doc.error(
             path + ("type",),
             f"parameter type must be a scalar or an enum, not '{type_text(type_)}'",

@@ -26,16 +26,16 @@ _SCALARS = {
 
 
 def ts_type(type_ref: TypeRef) -> str:
-    if isinstance(type_ref, ScalarType):
+    if type(type_ref) is ScalarType:
         return _SCALARS[type_ref.name]
-    if isinstance(type_ref, ModelType):
+    if type(type_ref) is ModelType:
         return type_ref.name
-    if isinstance(type_ref, EnumType):
+    if type(type_ref) is EnumType:
         return " | ".join(json.dumps(value) for value in type_ref.values)
-    if isinstance(type_ref, ListType):
+    if type(type_ref) is ListType:
         element = ts_type(type_ref.of)
         return f"({element})[]" if " | " in element else f"{element}[]"
-    if isinstance(type_ref, OptionalType):
+    if type(type_ref) is OptionalType:
         return f"{ts_type(type_ref.of)} | null"
     return f"Record<{ts_type(type_ref.key)}, {ts_type(type_ref.value)}>"
 
@@ -51,6 +51,6 @@ class FieldTypes:
         if text is None:
             text = self._by_type[id(field.type)] = ts_type(field.type)
         # `optional` fields may be null as well as absent; a defaulted field may only be absent.
-        if field.optional and not isinstance(field.type, OptionalType):
+        if field.optional and type(field.type) is not OptionalType:
             text += " | null"
         return text
