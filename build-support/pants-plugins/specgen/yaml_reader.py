@@ -117,41 +117,56 @@ def parse_yaml(doc: Document, text: str) -> Any:
     if node is None:
         doc.error((), "the file is empty")
         return None
-    return _node_value(doc, node, (), yaml.SafeLoader(""))
+    return _Values(doc).of(node, ())
 
 
-def _node_value(doc: Document, node: yaml.Node, path: KeyPath, constructor: yaml.SafeLoader) -> Any:
-    doc.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        return _mapping_value(doc, node, path, constructor)
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _node_value(doc, item, path + (index,), constructor)
-            for index, item in enumerate(node.value)
-        ]
-    try:
-        return _construct_scalar(constructor, node)
-    except (yaml.YAMLError, ValueError) as exc:
-        doc.error(path, f"invalid value: {getattr(exc, 'problem', None) or exc}")
-        return None
+_READING = object()  # a collection whose value is being read: an alias to it is recursive
 
 
-def _mapping_value(
-    doc: Document, node: yaml.MappingNode, path: KeyPath, constructor: yaml.SafeLoader
-) -> dict:
-    result: Dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        key_line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            doc.error(path, "a key must be a plain name", line=key_line)
-            continue
-        key = key_node.value  # the text as written: `on:` stays "on", `200:` stays "200"
-        if key in result:
-            doc.error(path + (key,), f"duplicate key '{key}'", line=key_line)
-            continue
-        doc.lines[path + (key,)] = key_line
-        result[key] = _node_value(doc, value_node, path + (key,), constructor)
-    return result
+class _Values:
+    """Plain values of one document's nodes. An alias is the node it names, composed once: its
+    value is read once too, so nested aliases (a "billion laughs") cost what they take to write."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.constructor = yaml.SafeLoader("")
+        self.collections: Dict[int, Any] = {}  # id(node) -> its value, or _READING
+
+    def of(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.doc.lines.setdefault(path, node.start_mark.line + 1)
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            try:
+                return _construct_scalar(self.constructor, node)
+            except (yaml.YAMLError, ValueError) as exc:
+                self.doc.error(path, f"invalid value: {getattr(exc, 'problem', None) or exc}")
+                return None
+        value = self.collections.get(id(node))
+        if value is _READING:
+            self.doc.error(path, "an alias names a node that contains it")
+            return None
+        if value is None:
+            self.collections[id(node)] = _READING
+            if isinstance(node, yaml.MappingNode):
+                value = self.mapping(node, path)
+            else:
+                value = [self.of(item, path + (index,)) for index, item in enumerate(node.value)]
+            self.collections[id(node)] = value
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict:
+        result: Dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.doc.error(path, "a key must be a plain name", line=key_line)
+                continue
+            key = key_node.value  # the text as written: `on:` stays "on", `200:` stays "200"
+            if key in result:
+                self.doc.error(path + (key,), f"duplicate key '{key}'", line=key_line)
+                continue
+            self.doc.lines[path + (key,)] = key_line
+            result[key] = self.of(value_node, path + (key,))
+        return result
 
 
 _gc_lock = threading.Lock()
