@@ -5,16 +5,14 @@ dist/codegen/<[specgen].documents_root>/ for API tooling."""
 
 from __future__ import annotations
 
-
 from pants.engine.fs import CreateDigest, Snapshot
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import GeneratedSources, GenerateSourcesRequest, MultipleSourcesField
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-import specgen
 from specgen.generate import generate_documents
-from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest, files_under
+from pants_specgen.spec_inputs import LoadedSpec, SpecInputsRequest, files_under
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import SpecSourceField
 
@@ -35,9 +33,8 @@ async def generate_spec_documents(
     request: GenerateDocumentsFromSpecRequest, specgen_options: SpecgenSubsystem
 ) -> GeneratedSources:
     source = request.protocol_target[SpecSourceField]
-    inputs = await Get(SpecInputs, SpecInputsRequest(source))
-    spec = specgen.load(inputs.files, warnings_as_errors=specgen_options.warnings_as_errors)
-    documents = generate_documents(spec, source.file_path)
+    loaded = await Get(LoadedSpec, SpecInputsRequest(source))
+    documents = generate_documents(loaded.spec, source.file_path)
     snapshot = await Get(
         Snapshot, CreateDigest, files_under(specgen_options.documents_root, documents)
     )

@@ -183,6 +183,27 @@ def test_a_domain_spec_does_not_depend_on_other_services(rule_runner: RuleRunner
     )
 
 
+def test_inference_reads_the_spec_without_loading_or_generating(rule_runner: RuleRunner) -> None:
+    # The manifest names a domain among entries it gets wrong, and the domain has a type error:
+    # generating either fails, yet their dependencies are found (the failure comes from the build
+    # that generates them, with its file and line).
+    rule_runner.write_files(
+        {
+            "src/python/tg_bot/spec/manifest.yaml": MANIFEST + "  - {service: [shop]}\n  - oops\n",
+            "src/python/backend/spec/users.yaml": USERS.replace("UserCreate", "UserCreat"),
+        }
+    )
+    assert "src/python/backend/spec/users.yaml" in dependencies(
+        rule_runner, spec("src/python/tg_bot/spec/manifest.yaml")
+    )
+    assert "//:fastapi" in dependencies(rule_runner, spec("src/python/backend/spec/users.yaml"))
+    with engine_error(
+        SpecErrors,
+        contains="src/python/backend/spec/users.yaml:3: operations.create_user.input: unknown schema",
+    ):
+        generate(rule_runner, "src/python/backend/spec/users.yaml")
+
+
 def test_invalid_spec_fails_with_file_line_and_key(rule_runner: RuleRunner) -> None:
     rule_runner.write_files(
         {"shared/spec/models.yaml": MODELS.replace("name: string", "name: {type: integer}")}
@@ -210,7 +231,15 @@ def test_a_spec_warning_is_logged_or_fatal_when_configured(
             "src/python/generated/backend/users.py"
         ]
     )
-    assert warning in caplog.text
+    assert caplog.text.count(warning) == 1
+    caplog.clear()  # the load is shared: other outputs of the spec do not warn again ...
+    generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateDocumentsFromSpecRequest)
+    generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateTypeScriptFromSpecRequest)
+    assert warning not in caplog.text
+    rule_runner.write_files({"src/python/backend/spec/users.yaml": USERS + "\n"})
+    # ... and an output other than Python warns too
+    generate(rule_runner, "src/python/backend/spec/users.yaml", GenerateDocumentsFromSpecRequest)
+    assert caplog.text.count(warning) == 1
     rule_runner.set_options(
         ["--source-root-patterns=['/src/python']", "--specgen-warnings-as-errors"],
         env_inherit={"PATH"},

@@ -1,5 +1,5 @@
 """Which spec files one spec needs to be loaded (its own file, the shared models and events, the
-domains a manifest consumes), and the loaded, generated result every other rule shares."""
+domains a manifest consumes), and the loaded spec set every generating rule shares."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-import yaml
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -17,7 +16,8 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 import specgen
-from specgen.generate import generate_python
+from specgen.kinds.manifest import consumed_domains
+from specgen.ir import SpecSet
 from specgen.layout import classify
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import AllSpecTargets, SpecSourceField
@@ -39,10 +39,11 @@ class SpecInputs:
 
 
 @dataclass(frozen=True)
-class GeneratedPython:
-    """Python modules generated from one spec: {path under the source root: content}."""
+class LoadedSpec:
+    """The spec set one spec is loaded in (itself and the specs it needs): loaded once per run,
+    whichever outputs are generated from it."""
 
-    files: FrozenDict[str, str]
+    spec: SpecSet
 
 
 def files_under(root: str, files: Mapping[str, str]) -> CreateDigest:
@@ -55,17 +56,6 @@ def files_under(root: str, files: Mapping[str, str]) -> CreateDigest:
 
 def _shared_spec(all_specs: AllSpecTargets, kind: str) -> tuple[Target, ...]:
     return tuple(t for t in all_specs if classify(t[SpecSourceField].file_path).kind == kind)
-
-
-def _consumed_domains(manifest_text: str) -> set[tuple[str, str]]:
-    # A malformed manifest needs nothing more: the loader then reports its errors precisely.
-    try:
-        consumes = (yaml.safe_load(manifest_text) or {}).get("consumes") or []
-        return {
-            (str(c.get("service")), str(c.get("domain"))) for c in consumes if isinstance(c, dict)
-        }
-    except (yaml.YAMLError, AttributeError):
-        return set()
 
 
 async def _read(sources: tuple[SpecSourceField, ...]) -> dict[str, str]:
@@ -84,7 +74,7 @@ async def find_spec_inputs(request: SpecInputsRequest, all_specs: AllSpecTargets
     if kind in ("domain", "manifest"):
         needs.extend(_shared_spec(all_specs, "events"))
     if kind == "manifest":
-        consumed = _consumed_domains(own[request.source.file_path])
+        consumed = consumed_domains(request.source.file_path, own[request.source.file_path])
         for tgt in all_specs:
             path = classify(tgt[SpecSourceField].file_path)
             if path.kind == "domain" and (path.service, path.domain) in consumed:
@@ -93,17 +83,15 @@ async def find_spec_inputs(request: SpecInputsRequest, all_specs: AllSpecTargets
     return SpecInputs(tuple(t.address for t in needs), FrozenDict(files))
 
 
-@rule(desc="Generate Python from a spec", level=LogLevel.DEBUG)
-async def generate_python_from_spec(
-    request: SpecInputsRequest, specgen_options: SpecgenSubsystem
-) -> GeneratedPython:
+@rule(desc="Load a spec", level=LogLevel.DEBUG)
+async def load_spec(request: SpecInputsRequest, specgen_options: SpecgenSubsystem) -> LoadedSpec:
     inputs = await Get(SpecInputs, SpecInputsRequest, request)
     own_file = request.source.file_path
     spec = specgen.load(inputs.files, warnings_as_errors=specgen_options.warnings_as_errors)
     for warning in spec.warnings:
-        if warning.file == own_file:  # each spec's generation reports its own, so each once
+        if warning.file == own_file:  # each spec's load reports its own, so each once
             logger.warning(str(warning))
-    return GeneratedPython(FrozenDict(generate_python(spec, own_file)))
+    return LoadedSpec(spec)
 
 
 def rules():

@@ -11,7 +11,8 @@ from pants.engine.target import GeneratedSources, GenerateSourcesRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from pants_specgen.spec_inputs import GeneratedPython, SpecInputsRequest, files_under
+from specgen.generate import generate_python
+from pants_specgen.spec_inputs import LoadedSpec, SpecInputsRequest, files_under
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import SpecSourceField
 
@@ -23,13 +24,13 @@ class GeneratePythonFromSpecRequest(GenerateSourcesRequest):
 
 @rule(desc="Generate Python from specs", level=LogLevel.DEBUG)
 async def generate_python_sources(
-    request: GeneratePythonFromSpecRequest, specgen: SpecgenSubsystem
+    request: GeneratePythonFromSpecRequest, specgen_options: SpecgenSubsystem
 ) -> GeneratedSources:
-    generated = await Get(
-        GeneratedPython, SpecInputsRequest(request.protocol_target[SpecSourceField])
-    )
+    source = request.protocol_target[SpecSourceField]
+    loaded = await Get(LoadedSpec, SpecInputsRequest(source))
+    generated = generate_python(loaded.spec, source.file_path)
     snapshot = await Get(
-        Snapshot, CreateDigest, files_under(specgen.python_source_root, generated.files)
+        Snapshot, CreateDigest, files_under(specgen_options.python_source_root, generated)
     )
     return GeneratedSources(snapshot)
 

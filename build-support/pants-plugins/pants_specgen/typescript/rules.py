@@ -11,9 +11,8 @@ from pants.engine.target import GeneratedSources, GenerateSourcesRequest
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-import specgen
 from specgen.generate import generate_typescript
-from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest, files_under
+from pants_specgen.spec_inputs import LoadedSpec, SpecInputsRequest, files_under
 from pants_specgen.subsystem import SpecgenSubsystem
 from pants_specgen.target_types import SpecSourceField
 from pants_typescript.target_types import TypeScriptSourceField
@@ -29,10 +28,8 @@ async def generate_typescript_sources(
     request: GenerateTypeScriptFromSpecRequest, specgen_options: SpecgenSubsystem
 ) -> GeneratedSources:
     source = request.protocol_target[SpecSourceField]
-    inputs = await Get(SpecInputs, SpecInputsRequest(source))
-    # The spec's warnings are logged once, by its Python generation.
-    spec = specgen.load(inputs.files, warnings_as_errors=specgen_options.warnings_as_errors)
-    generated = generate_typescript(spec, source.file_path)
+    loaded = await Get(LoadedSpec, SpecInputsRequest(source))
+    generated = generate_typescript(loaded.spec, source.file_path)
     snapshot = await Get(
         Snapshot, CreateDigest, files_under(specgen_options.typescript_source_root, generated)
     )
