@@ -247,13 +247,14 @@ CASES = (
         "a template of the generator selects everything generated",
         "build-support/pants-plugins/specgen/templates/models.py.j2",
         # As for the models, plus the models' spec target, now a dependent (of the generator), the
-        # spec_generator target that owns the template, and the codegen bench that runs it.
+        # spec_generator target that owns the template, and the codegen benches that run it.
         frozenset(
             {
                 *EVERYTHING_GENERATED,
                 "shared/spec:spec",
                 "build-support/pants-plugins:generator",
                 "build-support/ci/bench_export_codegen.py",
+                "build-support/ci/bench_inference.py",
                 "build-support/ci:ci",
             }
         ),

@@ -3,9 +3,11 @@ edit and run Pants without touching the real checkout (change_impact_check, remo
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -46,19 +48,22 @@ def pants(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def copy_repo(destination: Path) -> Path:
-    """Copies the tracked and untracked-but-not-ignored files of this repository and commits them.
+def copy_repo(destination: Path, revision: str | None = None) -> Path:
+    """Copies this repository's files into `destination` and commits them there: those of the
+    working tree (tracked, and untracked but not ignored), or with `revision` those of that commit.
 
     The repository is the one around the working directory: `pants run` runs a copy of these
     files from a sandbox, with the build root as the working directory.
     """
     source = Path(git(Path.cwd(), "rev-parse", "--show-toplevel").strip())
-    listed = git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for relative in filter(None, listed):
-        path = source / relative
-        if path.is_file():  # a tracked file may be deleted in the working tree
-            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, destination / relative)
+    if revision is None:
+        _copy_working_tree(source, destination)
+    else:
+        archive = subprocess.run(
+            ["git", "archive", revision], cwd=source, check=True, capture_output=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as files:
+            files.extractall(destination)
     if (source / PEX_BOOTSTRAP).is_dir():
         shutil.copytree(source / PEX_BOOTSTRAP, destination / PEX_BOOTSTRAP)
     git(destination, "init", "-q", "-b", "main")
@@ -74,6 +79,15 @@ def copy_repo(destination: Path) -> Path:
         "scratch copy",
     )
     return destination
+
+
+def _copy_working_tree(source: Path, destination: Path) -> None:
+    listed = git(source, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+    for relative in filter(None, listed):
+        path = source / relative
+        if path.is_file():  # a tracked file may be deleted in the working tree
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination / relative)
 
 
 def scratch_dir(prefix: str) -> Path:
