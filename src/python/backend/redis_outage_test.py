@@ -4,7 +4,6 @@ outbox and reaches the stream once Redis is back."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 
 import httpx
@@ -18,6 +17,7 @@ from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
 from servicekit.embedded import embedded_redis, free_port
 from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
+from servicekit.events.envelope import decode_entry
 
 pytestmark = pytest.mark.asyncio
 
@@ -47,10 +47,10 @@ async def test_an_event_published_while_redis_is_down_is_relayed_when_it_is_back
         async with app.state.database.sessions() as session:
             assert (await session.execute(select(EVENT_OUTBOX))).all() == []
 
-    [(_, fields)] = entries
-    envelope = json.loads(fields[b"__data__"])
-    assert envelope["headers"]["message_id"] == waiting.event_id
-    event = UserRegisteredEvent.model_validate_json(envelope["data"])
+    [(entry_id, fields)] = entries
+    payload, _, event_id = decode_entry(entry_id, fields)
+    assert event_id == waiting.event_id
+    event = UserRegisteredEvent.model_validate_json(payload)
     assert (event.id, event.telegram_id) == (response.json()["id"], telegram_id)
 
 

@@ -1,11 +1,12 @@
 """Typed events on Redis Streams: delivered at least once, handled once per consumer group.
 
-`EventBus` publishes and consumes through FastStream; `servicekit.events.delivery` adds what
-FastStream 0.5 leaves out: deduplication by event id, retries with backoff, dead letters, and the
-failure classes of `servicekit.events.failures`. A generated route commits its events through a
-`UnitOfWork`: `servicekit.events.outbox` writes them in the transaction of the change and
-`servicekit.events.relay` appends them to their streams (both need SQLAlchemy, so they are
-imported from there, not here).
+`EventBus` publishes and consumes through FastStream: its stream subscribers read new entries
+and claim idle ones (`min_idle_time`), with acknowledgement left to us (`AckPolicy.MANUAL`).
+`servicekit.events.delivery` adds what FastStream leaves out: deduplication by event id, retries
+with backoff, dead letters, and the failure classes of `servicekit.events.failures`. A generated
+route commits its events through a `UnitOfWork`: `servicekit.events.outbox` writes them in the
+transaction of the change and `servicekit.events.relay` appends them to their streams (both need
+SQLAlchemy, so they are imported from there, not here).
 """
 
 from __future__ import annotations

@@ -8,35 +8,29 @@ import os
 import socket
 import time
 import uuid
-import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
+from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
-from redis.asyncio import Redis, UnixDomainSocketConnection
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from servicekit.events.channel import DEFAULT_RETENTION, EventChannel, M, Retention
 from servicekit.events.delivery import Delivery, DeliveryPolicy, entries_of, keep_entries
 from servicekit.events.envelope import REUSABLE_ID_HEADER, decode_entry
 
-
-class _UnixSocketConnection(UnixDomainSocketConnection):
-    """FastStream 0.5 passes TCP socket options to every connection; a Unix socket takes none."""
-
-    def __init__(
-        self,
-        *,
-        socket_keepalive: Any = None,
-        socket_keepalive_options: Any = None,
-        socket_type: Any = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
+logger = logging.getLogger(__name__)
 
 
-def _connection_options(url: str) -> dict[str, Any]:
-    return {"connection_class": _UnixSocketConnection} if url.startswith("unix://") else {}
+class Entry(NamedTuple):
+    """A validated message body for `stream` (named without the bus's prefix), as `event_id`."""
+
+    stream: str
+    body: dict[str, Any]
+    event_id: str
+    retention: Retention = DEFAULT_RETENTION
 
 
 class EventBus:
@@ -60,19 +54,15 @@ class EventBus:
         """`timeout`: seconds to connect to Redis and for each reply, so that a hung Redis fails a
         command instead of holding it; None waits as long as the socket does. Keep it above the
         blocking reads of the subscribers."""
-        with warnings.catch_warnings():
-            # FastStream 0.5's stream subscriber reads only the JSON format it calls deprecated.
-            warnings.filterwarnings("ignore", "JSONMessageFormat", DeprecationWarning)
-            # Delivery validates by itself: FastStream's dependency injection would only add a
-            # thread hop per message. It logs every message: at DEBUG, so that a busy log stays readable.
-            self.broker = RedisBroker(
-                url,
-                apply_types=False,
-                log_level=logging.DEBUG,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                **_connection_options(url),
-            )
+        # Delivery validates by itself: FastStream's dependency injection would only add a thread
+        # hop per message. It logs every message: at DEBUG, so that a busy log stays readable.
+        self.broker = RedisBroker(
+            url,
+            apply_types=False,
+            log_level=logging.DEBUG,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
         self.policy = policy or DeliveryPolicy()
         if stream_prefix is None:
             stream_prefix = os.environ.get("EVENTS_STREAM_PREFIX", "")
@@ -80,8 +70,9 @@ class EventBus:
         # A pool that connects on first command.
         self._redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-        self._deliveries: list[tuple[Delivery, Callable[..., Awaitable[object]]]] = []
-        self._reclaimers: list[asyncio.Task[None]] = []
+        # Each subscription's delivery and its two FastStream subscribers.
+        self._subscriptions: list[tuple[Delivery[Any], list[Any]]] = []
+        self._resubscriber: asyncio.Task[None] | None = None
         self._connected = False
         self._trimmed_at: dict[str, float] = {}  # stream -> when max_age last trimmed it
 
@@ -93,7 +84,7 @@ class EventBus:
 
     async def ping(self) -> None:
         """Raises unless Redis answers (within the bus's timeout, if it has one)."""
-        await self._redis.ping()
+        await self._redis.ping()  # type: ignore[misc]  # redis-py 7: sync-or-async
 
     async def publish(
         self, channel: EventChannel[M], message: M, *, event_id: str | None = None
@@ -127,22 +118,32 @@ class EventBus:
 
         `reusable_id`: the id may come again in another entry, so consumers look it up first.
         """
-        await self.connect()
-        headers = {"message_id": event_id}
-        if reusable_id:
-            headers[REUSABLE_ID_HEADER] = "1"
-        # The event id doubles as correlation id: one id to follow in logs, one uuid less to make.
-        stream = self.stream_prefix + stream
-        await self.broker.publish(
-            body,
-            stream=stream,
-            headers=headers,
-            correlation_id=event_id,
-            maxlen=retention.max_length,
-        )
-        if retention.max_age is not None:
-            await self._trim_by_age(stream, retention.max_age)
+        await self.append_all([Entry(stream, body, event_id, retention)], reusable_ids=reusable_id)
         return event_id
+
+    async def append_all(self, entries: Sequence[Entry], *, reusable_ids: bool) -> None:
+        """Appends the entries in their order, in one round trip to Redis (a pipeline of
+        FastStream publishes); as `append`."""
+        await self.connect()
+        async with self._redis.pipeline(transaction=False) as pipeline:
+            for entry in entries:
+                headers = {"message_id": entry.event_id}
+                if reusable_ids:
+                    headers[REUSABLE_ID_HEADER] = "1"
+                # The event id doubles as correlation id: one id to follow in logs.
+                await self.broker.publish(
+                    entry.body,
+                    stream=self.stream_prefix + entry.stream,
+                    headers=headers,
+                    correlation_id=entry.event_id,
+                    maxlen=entry.retention.max_length,
+                    pipeline=pipeline,
+                )
+            await pipeline.execute()
+        aged = {entry.stream: entry.retention.max_age for entry in entries}
+        for stream, max_age in aged.items():
+            if max_age is not None:
+                await self._trim_by_age(self.stream_prefix + stream, max_age)
 
     async def _trim_by_age(self, stream: str, max_age: float) -> None:
         """Drops entries older than `max_age` seconds; at most once a second per stream."""
@@ -174,7 +175,9 @@ class EventBus:
         """Calls `handler` with each validated message, as one consumer of the group `group`."""
         channel = self.on_this_bus(channel)
         delivery = Delivery(channel, group, self._consumer, handler, self.policy, self._redis)
-        stream = StreamSub(
+        # New entries, in batches; and entries pending longer than `claim_idle` (their worker died,
+        # or a retry is due), taken over one at a time with XAUTOCLAIM.
+        reading = StreamSub(
             channel.stream,
             group=group,
             consumer=self._consumer,
@@ -182,27 +185,63 @@ class EventBus:
             max_records=self.policy.batch_size,
             batch=True,
         )
-        # Delivery acknowledges each entry, once its event is handled or dead-lettered.
-        subscriber = self.broker.subscriber(
-            stream=stream, no_ack=True, parser=keep_entries, decoder=entries_of
+        claiming = StreamSub(
+            channel.stream,
+            group=group,
+            consumer=self._consumer,
+            min_idle_time=int(self.policy.claim_idle * 1000),
+            polling_interval=int(self.policy.claim_interval * 1000),
+            batch=True,
         )
-        subscriber(delivery.handle)
-        self._deliveries.append((delivery, subscriber.consume))
+        subscribers = []
+        for stream, handle in ((reading, delivery.handle), (claiming, delivery.handle_claimed)):
+            # Delivery acknowledges each entry, once its event is handled or dead-lettered.
+            subscriber = self.broker.subscriber(
+                stream=stream,
+                ack_policy=AckPolicy.MANUAL,
+                parser=keep_entries,
+                decoder=entries_of,
+            )
+            subscriber(handle)
+            subscribers.append(subscriber)
+        self._subscriptions.append((delivery, subscribers))
 
     async def start(self) -> None:
-        for delivery, _ in self._deliveries:
+        # Before FastStream's subscribers start: they would create a missing group at the
+        # stream's end, leaving out what was published before any worker ran.
+        for delivery, _ in self._subscriptions:
             await delivery.ensure_group()
         await self.broker.start()
         self._connected = True
-        self._reclaimers = [
-            asyncio.create_task(delivery.reclaim(consume)) for delivery, consume in self._deliveries
-        ]
+        if self._subscriptions:
+            self._resubscriber = asyncio.create_task(self._resubscribe())
+
+    async def _resubscribe(self) -> None:
+        """Forever: restarts the subscribers FastStream stopped because their group vanished
+        (Redis came back without its data, the stream was deleted), recreating the group first
+        at the stream's start, as `start()` does."""
+        while True:
+            await asyncio.sleep(self.policy.claim_interval)
+            for delivery, subscribers in self._subscriptions:
+                stopped = [subscriber for subscriber in subscribers if not subscriber.running]
+                if not stopped:
+                    continue
+                try:
+                    await delivery.ensure_group()
+                    for subscriber in stopped:
+                        await subscriber.start()
+                except RedisError as error:
+                    logger.warning("resubscribing to %s: %s", delivery.channel.stream, error)
+                else:
+                    logger.warning(
+                        "resubscribed to %s as %s", delivery.channel.stream, delivery.group
+                    )
 
     async def stop(self) -> None:
-        for task in self._reclaimers:
-            task.cancel()
-        await asyncio.gather(*self._reclaimers, return_exceptions=True)
-        self._reclaimers = []
+        if self._resubscriber is not None:
+            self._resubscriber.cancel()
+            await asyncio.gather(self._resubscriber, return_exceptions=True)
+            self._resubscriber = None
         await self.broker.stop()
         await self._redis.aclose()
         self._connected = False

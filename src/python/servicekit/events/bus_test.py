@@ -21,6 +21,7 @@ from redis.typing import EncodableT, FieldT
 from servicekit.events import DeliveryPolicy, EventBus, EventChannel, PermanentFailure, RetryAfter
 from servicekit.events.channel import Retention
 from servicekit.events.dead_letters import dead_letters, replay
+from servicekit.events.envelope import decode_entry
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 FAST_RETRIES = DeliveryPolicy(max_failures=3, retry_delay=0.05, claim_idle=0.1, claim_interval=0.05)
@@ -95,10 +96,12 @@ async def test_publish_connects_lazily_and_appends_to_the_stream(
     bus = EventBus(REDIS_URL)
     event_id = await bus.publish(channel, Ping(n=7))
     await bus.stop()
-    [(_, fields)] = await redis.xrange(channel.stream)
-    envelope = json.loads(fields[b"__data__"])
-    assert (
-        json.loads(envelope["data"]) == {"n": 7} and envelope["headers"]["message_id"] == event_id
+    [(entry_id, fields)] = await redis.xrange(channel.stream)
+    payload, headers, decoded_id = decode_entry(entry_id, fields)
+    assert (json.loads(payload), headers["message_id"], decoded_id) == (
+        {"n": 7},
+        event_id,
+        event_id,
     )
 
 
@@ -444,3 +447,29 @@ async def wait_for_dead_letters(redis: Redis, channel: EventChannel[Ping], count
             return entries
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {count} dead letters, found {len(entries)}")
+
+
+@pytest.mark.asyncio
+async def test_consuming_resumes_after_the_group_vanishes(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    """Redis came back without its data (or the stream was deleted): FastStream stops the
+    subscribers of a group that no longer exists, and the bus recreates it and restarts them."""
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+    bus.subscribe(channel, "workers", received.put)
+    await bus.start()
+    try:
+        await bus.publish(channel, Ping(n=1))
+        assert await collect(received, 1) == [Ping(n=1)]
+        await redis.delete(channel.stream)
+        await bus.publish(channel, Ping(n=2))
+        assert await collect(received, 1) == [Ping(n=2)]
+        assert await redis.xpending(channel.stream, "workers") == {
+            "pending": 0,
+            "min": None,
+            "max": None,
+            "consumers": [],
+        }
+    finally:
+        await bus.stop()

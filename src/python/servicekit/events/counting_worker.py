@@ -46,7 +46,7 @@ async def run(url: str, prefix: str, consumer: str) -> None:
             os._exit(1)
         # A little work, so that a kill often lands mid-message.
         await asyncio.sleep(0.001)
-        await redis.hincrby(effects_key(prefix), str(event.n), 1)
+        await redis.hincrby(effects_key(prefix), str(event.n), 1)  # type: ignore[misc]
 
     bus.subscribe(numbered_channel(prefix), "counters", count)
     await bus.start()

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from servicekit.events.envelope import DATA_KEY, REUSABLE_ID_HEADER, decode_entry
+from servicekit.events.envelope import DATA_KEY, REUSABLE_ID_HEADER, decode_entry, encode_binary
 
 _DEAD_LETTER_FIELDS = (b"dead_letter_error", b"dead_letter_group", b"dead_letter_entry_id")
 
@@ -67,12 +66,10 @@ async def replay(redis: Redis, stream: str) -> int:
 def _reusable(fields: dict[bytes, bytes]) -> dict[FieldT, EncodableT]:
     """The entry with its event id marked reusable, so that groups look it up before handling."""
     entry: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
-    try:
-        envelope = json.loads(fields[DATA_KEY])
-        envelope["headers"][REUSABLE_ID_HEADER] = "1"
-    except (KeyError, TypeError, ValueError):  # not FastStream's format: as it was
+    payload, headers, _ = decode_entry(b"0-0", fields)
+    if not headers:  # not FastStream's format: as it was
         return entry
-    entry[DATA_KEY] = json.dumps(envelope).encode()
+    entry[DATA_KEY] = encode_binary(payload, {**headers, REUSABLE_ID_HEADER: "1"})
     return entry
 
 

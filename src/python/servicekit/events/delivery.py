@@ -1,22 +1,23 @@
 """Handling one channel as one consumer of a group: at least once, each event id once.
 
-FastStream reads new stream entries in batches and calls `Delivery.handle` with each batch;
-`Delivery.reclaim` takes over entries left pending too long (a worker died, or the handler
-failed) and feeds them through the same FastStream subscriber, so both paths share one handler.
+Two FastStream subscribers feed `Delivery`: one reads new stream entries in batches
+(`Delivery.handle`), the other takes over entries left pending longer than `claim_idle`, a worker
+having died or a handler failed (FastStream's XAUTOCLAIM subscriber, `min_idle_time`:
+`Delivery.handle_claimed`). Both acknowledge nothing themselves (`AckPolicy.MANUAL`): an entry is
+acknowledged once its event is handled or dead-lettered.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic
+from typing import Generic
 
-from faststream.redis.message import BatchStreamMessage, RedisBatchStreamMessage
+from faststream.redis.message import FAKE_CONSUMER, BatchStreamMessage, RedisBatchStreamMessage
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from servicekit.events.acknowledgements import Acknowledgements
@@ -40,6 +41,7 @@ class DeliveryPolicy:
     batch_size: int = 16
     # A pending message idle this long is taken over: it must exceed the slowest handler run.
     claim_idle: float = 10.0
+    # How often the pending entries are looked over when none was idle long enough.
     claim_interval: float = 1.0
     # Redelivery of an event handled longer ago than this is no longer recognised.
     processed_ttl: float = 7 * 24 * 3600.0
@@ -51,12 +53,12 @@ class DeliveryPolicy:
 # undecodable entry would fail its whole batch: the subscriber passes the entries on as read, and
 # `Delivery` decodes each by itself.
 async def keep_entries(batch: BatchStreamMessage) -> RedisBatchStreamMessage:
-    """The subscriber's parser."""
-    return RedisBatchStreamMessage(raw_message=batch, body=b"")
+    """The subscribers' parser. The message acknowledges nothing: `Delivery` does, per entry."""
+    return RedisBatchStreamMessage(raw_message=batch, body=b"", consumer=FAKE_CONSUMER, group=None)
 
 
 async def entries_of(message: RedisBatchStreamMessage) -> BatchStreamMessage:
-    """The subscriber's decoder."""
+    """The subscribers' decoder."""
     return message.raw_message
 
 
@@ -70,9 +72,10 @@ class Delivery(Generic[M]):
     handler: Callable[[M], Awaitable[None]]
     policy: DeliveryPolicy
     redis: Redis
-    # Entries this process is handling now; the reclaim loop may take them back from ourselves.
+    # Entries this process is handling now; the claiming subscriber may take them back from
+    # ourselves.
     _in_flight: set[bytes] = field(default_factory=set)
-    # Entries the reclaim loop took over: delivered before, so perhaps already handled.
+    # Entries the claiming subscriber took over: delivered before, so perhaps already handled.
     _redelivered: set[bytes] = field(default_factory=set)
 
     async def ensure_group(self) -> None:
@@ -152,59 +155,31 @@ class Delivery(Generic[M]):
             return True
         return False
 
-    async def reclaim(self, consume: Callable[[BatchStreamMessage], Awaitable[Any]]) -> None:
-        """Forever: takes over entries pending longer than `claim_idle` and hands them to `consume`."""
-        idle_ms = int(self.policy.claim_idle * 1000)
-        while True:
-            try:
-                # Also recreates the group when Redis came back without its data.
-                await self.ensure_group()
-                cursor = "0-0"
-                while True:
-                    # One at a time: a claim counts as a delivery, so entries claimed together
-                    # with one whose handler stops the worker would be charged for it.
-                    cursor, entries, *_ = await self.redis.xautoclaim(
-                        self.channel.stream,
-                        self.group,
-                        self.consumer,
-                        idle_ms,
-                        start_id=cursor,
-                        count=1,
-                    )
-                    for entry_id, fields in entries:
-                        await self._redeliver(entry_id, fields, consume)
-                    if cursor in (b"0-0", "0-0"):
-                        break
-            except RedisError as error:
-                logger.warning("reclaiming %s for %s: %s", self.channel.stream, self.group, error)
-            await asyncio.sleep(self.policy.claim_interval)
+    async def handle_claimed(self, batch: BatchStreamMessage) -> None:
+        """The claiming subscriber's handler: each entry taken over is handled again, unless its
+        retry must still wait, or it was delivered more often than `max_failures` allows without a
+        failure being recorded: its handler stops the worker, and it is dead-lettered.
 
-    async def _redeliver(
-        self,
-        entry_id: bytes,
-        fields: dict[bytes, bytes],
-        consume: Callable[[BatchStreamMessage], Awaitable[Any]],
-    ) -> None:
-        """Hands a claimed entry to `consume`, or dead-letters it when it was delivered more often
-        than `max_failures` allows without a failure being recorded: its handler stops the worker.
+        The claiming subscriber takes one entry at a time: a claim counts as a delivery, so
+        entries claimed together with one whose handler stops the worker would be charged for it.
         """
-        deliveries, wait_ms = await self._delivery_state(entry_id)
-        if wait_ms > 0:  # a retry asked for later than `claim_idle`: not yet
-            await self._retry_later(entry_id, wait_ms / 1000, attempts=deliveries - 1)
-            return
-        if deliveries > self.policy.max_failures and entry_id not in self._in_flight:
-            reason = f"delivered {deliveries} times, never acknowledged: does its handler stop the worker?"
-            await self._dead_letter(entry_id, decode_entry(entry_id, fields)[2], fields, reason)
-            return
-        self._redelivered.add(entry_id)
-        await consume(
-            BatchStreamMessage(
-                type="bstream",
-                channel=self.channel.stream,
-                message_ids=[entry_id],
-                data=[fields],
-            )
-        )
+        for entry_id, fields in zip(batch["message_ids"], batch["data"]):
+            deliveries, wait_ms = await self._delivery_state(entry_id)
+            if wait_ms > 0:  # a retry asked for later than `claim_idle`: not yet
+                await self._retry_later(entry_id, wait_ms / 1000, attempts=deliveries - 1)
+            elif deliveries > self.policy.max_failures and entry_id not in self._in_flight:
+                reason = f"delivered {deliveries} times, never acknowledged: does its handler stop the worker?"
+                await self._dead_letter(entry_id, decode_entry(entry_id, fields)[2], fields, reason)
+            else:
+                self._redelivered.add(entry_id)
+                await self.handle(
+                    BatchStreamMessage(
+                        type="bstream",
+                        channel=batch["channel"],
+                        message_ids=[entry_id],
+                        data=[fields],
+                    )
+                )
 
     async def _deliveries(self, entry_id: bytes) -> int:
         """How often the group delivered the entry, this delivery included."""
@@ -224,11 +199,12 @@ class Delivery(Generic[M]):
         return f"{self.channel.stream}:{self.group}:retry:{entry_id.decode()}"
 
     async def _retry_later(self, entry_id: bytes, delay: float, *, attempts: int) -> None:
-        """Leaves the entry pending, to be reclaimed after `delay` seconds as delivered `attempts`
+        """Leaves the entry pending, to be claimed after `delay` seconds as delivered `attempts`
         times so far.
 
-        Reclaim takes entries idle for `claim_idle`: a shorter delay starts the entry with that much
-        idle time already; a longer one also sets a key that `_redeliver` waits on until it expires.
+        Entries idle for `claim_idle` are claimed: a shorter delay starts the entry with that much
+        idle time already; a longer one also sets a key that `handle_claimed` waits on until it
+        expires.
         """
         async with self.redis.pipeline(transaction=False) as pipeline:
             if delay > self.policy.claim_idle:

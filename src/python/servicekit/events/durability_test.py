@@ -74,7 +74,7 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
         await wait_until(lambda: _handled_at_least(redis, effects, EVENTS // 3))
         first.send_signal(signal.SIGKILL)
         first.wait()
-        killed_at = await redis.hlen(effects)
+        killed_at = await redis.hlen(effects)  # type: ignore[misc]
         assert killed_at < EVENTS, "the worker finished before it could be killed"
         second = start_worker(REDIS_URL, prefix, "second")
         try:
@@ -83,7 +83,8 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
         finally:
             second.terminate()
             second.wait()
-        counts = {int(n): int(times) for n, times in (await redis.hgetall(effects)).items()}
+        effects_now = await redis.hgetall(effects)  # type: ignore[misc]
+        counts = {int(n): int(times) for n, times in effects_now.items()}
         assert sorted(counts) == list(range(EVENTS))
         # At least once: only a message whose effect landed just before the kill, and whose
         # processed mark did not, may be applied a second time.
@@ -112,7 +113,7 @@ async def test_an_event_whose_handler_stops_the_worker_is_dead_lettered() -> Non
             stopped += 1
             assert stopped <= MAX_FAILURES, "the event was never dead-lettered"
         await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 3))
-        counts = await redis.hgetall(effects_key(prefix))
+        counts = await redis.hgetall(effects_key(prefix))  # type: ignore[misc]
         assert {int(n): int(times) for n, times in counts.items()} == {0: 1, 1: 1, 2: 1}
         assert stopped == MAX_FAILURES
         [(_, dead)] = await redis.xrange(dead_letters)
@@ -195,7 +196,7 @@ async def test_the_worker_reconnects_after_redis_restarts(restartable_redis) -> 
         await wait_until(lambda: _answers(url), timeout=10)
         await publish_numbers(url, prefix, range(10, 20))
         await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 20))
-        counts = await redis.hgetall(effects_key(prefix))
+        counts = await redis.hgetall(effects_key(prefix))  # type: ignore[misc]
         assert sorted(int(n) for n in counts) == list(range(20))
         assert all(int(times) == 1 for times in counts.values()), counts
     finally:
@@ -207,7 +208,7 @@ async def test_the_worker_reconnects_after_redis_restarts(restartable_redis) -> 
 async def _answers(url: str) -> bool:
     client = Redis.from_url(url)
     try:
-        return bool(await client.ping())
+        return bool(await client.ping())  # type: ignore[misc]
     except ConnectionError:
         return False
     finally:

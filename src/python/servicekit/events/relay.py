@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from servicekit.events.bus import EventBus
+from servicekit.events.bus import Entry, EventBus
 from servicekit.events.channel import DEFAULT_RETENTION, EventChannel
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ class OutboxRelay:
             pass
 
     async def relay_batch(self) -> int:
-        """Appends up to `batch_size` of the oldest rows to their streams and deletes them.
+        """Appends up to `batch_size` of the oldest rows to their streams, in one round trip to
+        Redis, and deletes them.
 
         Raises if Redis fails or takes more than `publish_timeout` seconds: the rows then stay.
         """
@@ -114,14 +115,16 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            entries = [
+                Entry(
+                    row.stream,
+                    row.body,
+                    row.event_id,
+                    self._retention.get(row.stream, DEFAULT_RETENTION),
+                )
+                for row in rows
+            ]
             async with asyncio.timeout(self.publish_timeout):
-                for row in rows:
-                    await self.bus.append(
-                        row.stream,
-                        row.body,
-                        row.event_id,
-                        reusable_id=True,
-                        retention=self._retention.get(row.stream, DEFAULT_RETENTION),
-                    )
+                await self.bus.append_all(entries, reusable_ids=True)
             await connection.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
         return len(rows)

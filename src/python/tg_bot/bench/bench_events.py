@@ -4,11 +4,11 @@
 
 Each run starts one or two worker processes (this file with --worker). Throughput: the workers drain
 a backlog published while they were stopped (handler -> ack, first to last handled). Latency: a
-series paced at --rate, publish -> handled. Both kinds get the
-same events from the same publisher (EventBus.publish, FastStream's envelope). The hand-written
-loop is what a competent engineer writes: XREADGROUP COUNT 100, decode and validate each entry,
-handle it, then one pipelined round trip per batch that marks each event processed (for
-deduplication, as the bus does) and acknowledges the batch with one XACK.
+series paced at --rate, publish -> handled. Both kinds get the same events from the same publisher
+(EventBus.publish, in FastStream's message format). The hand-written loop is what a competent
+engineer writes: XREADGROUP COUNT 100, decode each entry (`decode_entry`, the format's reader) and
+validate it, handle it, then one pipelined round trip per batch that marks each event processed
+(for deduplication, as the bus does) and acknowledges the batch with one XACK.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from servicekit.events import DeliveryPolicy, EventBus, EventChannel
+from servicekit.events.envelope import decode_entry
 
 GROUP = "bench"
 # Entries read at once, by both kinds.
@@ -109,10 +110,9 @@ async def raw_worker(
             GROUP, consumer, {stream: ">"}, count=BATCH, block=100
         ):
             async with redis.pipeline(transaction=False) as pipeline:
-                for _, fields in entries:
-                    envelope = json.loads(fields[b"__data__"])
-                    await handle(BenchEvent.model_validate_json(envelope["data"]))
-                    event_id = envelope["headers"]["message_id"]
+                for entry_id, fields in entries:
+                    payload, _, event_id = decode_entry(entry_id, fields)
+                    await handle(BenchEvent.model_validate_json(payload))
                     pipeline.set(f"{stream}:{GROUP}:processed:{event_id}", 1, ex=PROCESSED_TTL)
                 pipeline.xack(stream, GROUP, *[entry_id for entry_id, _ in entries])
                 await pipeline.execute()
