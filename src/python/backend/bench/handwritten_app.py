@@ -4,7 +4,8 @@ doing the backend's work.
 The same tables (backend.orm, migrated by backend.prestart), a session per request, a unique
 telegram_id answered with 409, and user_registered written to the event outbox in the user's
 transaction. A relay of its own appends the outbox rows to the same Redis stream, in FastStream's
-format, the way the backend's relay does (one at a time per database, oldest first), but pipelined.
+format, the way the backend's relay does (one at a time per database, oldest first, each batch in
+one pipelined round trip).
 Callers show a bearer token, checked as the backend checks it (servicekit.auth's verifier: key id,
 signature, expiry, audience; then the roles). The engine's pool and timeouts come from the
 backend's settings.

@@ -235,6 +235,33 @@ async def test_malformed_entries_are_dead_lettered_as_they_were_and_their_batch_
 
 
 @pytest.mark.asyncio
+async def test_entries_faststream_0_5_wrote_and_left_pending_are_handled_after_the_upgrade(
+    channel: EventChannel[Ping], redis: Redis
+) -> None:
+    """A stream upgraded in place: 0.5's JSON entries, two of them read by a 0.5 worker that then
+    stopped for good. Each is handled once: the pending ones claimed once they are idle."""
+    for n in range(5):
+        event_id = str(uuid.uuid4())
+        envelope = {"data": json.dumps({"n": n}), "headers": {"message_id": event_id}}
+        await redis.xadd(channel.stream, {b"__data__": json.dumps(envelope).encode()})
+    await redis.xgroup_create(channel.stream, "testers", id="0")
+    [(_, taken)] = await redis.xreadgroup("testers", "old-worker", {channel.stream: ">"}, count=2)
+    assert len(taken) == 2
+    received: asyncio.Queue[Ping] = asyncio.Queue()
+    bus = EventBus(REDIS_URL, policy=FAST_RETRIES)
+    bus.subscribe(channel, "testers", received.put)
+    await bus.start()
+    try:
+        handled = await collect(received, 5)
+        assert sorted(ping.n for ping in handled) == list(range(5))
+        await wait_until_acknowledged(redis, channel)
+        await asyncio.sleep(FAST_RETRIES.claim_idle * 3)  # nothing comes a second time
+        assert received.empty()
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.asyncio
 async def test_a_replayed_dead_letter_is_handled_again_only_by_the_group_that_gave_up(
     channel: EventChannel[Ping], redis: Redis
 ) -> None:
