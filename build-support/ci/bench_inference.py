@@ -100,15 +100,21 @@ def main() -> None:
             print(f"{copy:28} {command:22} {summary(timing.wall):>24} {summary(timing.cpu):>24}")
         base, tree = copies
         for measure in ("wall", "cpu"):
-            # inference alone: the median run of `dependencies` less the median run of `list ::`
+            # Inference alone: in each run, `dependencies` less the `list ::` run just before it
+            # in the same copy; a difference within the noise can come out negative.
             net = {
-                copy: statistics.median(getattr(timings[(copy, "dependencies")], measure))
-                - statistics.median(getattr(timings[(copy, "list ::")], measure))
+                copy: [
+                    with_inference - without
+                    for with_inference, without in zip(
+                        getattr(timings[(copy, "dependencies")], measure),
+                        getattr(timings[(copy, "list ::")], measure),
+                    )
+                ]
                 for copy in copies
             }
             print(
-                f"{measure}: dependencies less list, baseline {net[base]:.2f} s, working tree"
-                f" {net[tree]:.2f} s; working tree / baseline {net[tree] / net[base]:.2f}"
+                f"{measure}: dependencies less list, per run: baseline {summary(net[base])},"
+                f" working tree {summary(net[tree])}"
             )
         only_base, only_tree = listings[base] - listings[tree], listings[tree] - listings[base]
         print(
