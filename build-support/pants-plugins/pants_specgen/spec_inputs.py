@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from pants.engine.addresses import Address
-from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent
+from pants.base.build_environment import get_buildroot
+from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 import specgen
+from specgen.generators.render import TEMPLATES
 from specgen.kinds.manifest import consumed_domains
 from specgen.ir import SpecSet
 from specgen.layout import classify
@@ -44,6 +46,16 @@ class LoadedSpec:
     whichever outputs are generated from it."""
 
     spec: SpecSet
+    # The generators read their templates themselves; the templates' digest here makes a template
+    # change regenerate, in pantsd too.
+    templates: Digest
+
+
+def _templates_globs() -> PathGlobs:
+    """The generator's templates, where the plugin lives in the repository (as here); a plugin
+    installed elsewhere has templates that do not change."""
+    relative = os.path.relpath(TEMPLATES, get_buildroot())
+    return PathGlobs(() if relative.startswith("..") else (os.path.join(relative, "**"),))
 
 
 def files_under(root: str, files: Mapping[str, str]) -> CreateDigest:
@@ -91,7 +103,7 @@ async def load_spec(request: SpecInputsRequest, specgen_options: SpecgenSubsyste
     for warning in spec.warnings:
         if warning.file == own_file:  # each spec's load reports its own, so each once
             logger.warning(str(warning))
-    return LoadedSpec(spec)
+    return LoadedSpec(spec, await Get(Digest, PathGlobs, _templates_globs()))
 
 
 def rules():

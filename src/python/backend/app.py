@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.api.deps import get_debug_controller, get_unit_of_work, get_users_controller
+from backend.api.deps import debug_controller, get_unit_of_work, users_controller
 from backend.db import Database
 from backend.orm import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
@@ -65,8 +65,8 @@ def create_app(
     )
     auth = Authenticator(TokenVerifier(keys or settings.key_set(), audience=TITLE))
     domains = [
-        (users, users.create_router(get_users_controller, get_unit_of_work, auth)),
-        (debug, debug.create_router(get_debug_controller, get_unit_of_work, auth)),
+        (users, users.create_router(users_controller, get_unit_of_work, auth)),
+        (debug, debug.create_router(debug_controller, get_unit_of_work, auth)),
     ]
     served = [(domain, router) for domain, router in domains if settings.profile in domain.PROFILES]
     for _, router in served:

@@ -82,7 +82,7 @@ async def test_every_operation_admits_exactly_the_callers_its_auth_names(
         controller = RecordingController()
         app = FastAPI()
         auth = Authenticator(TokenVerifier(TEST_KEYS, audience=domain.service))
-        app.include_router(module.create_router(lambda: controller, nothing_to_commit, auth))
+        app.include_router(module.create_router(lambda _unit: controller, nothing_to_commit, auth))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             for operation in (op for op in domain.operations if op.rest):

@@ -65,7 +65,7 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     app = FastAPI()
     app.middleware("http")(gate)
     app.include_router(
-        customers.create_router(lambda: controller, lambda: PublishOnCommit(bus), AUTH)
+        customers.create_router(lambda _unit: controller, lambda: PublishOnCommit(bus), AUTH)
     )
     port = _free_port()
     uvicorn_server = uvicorn.Server(

@@ -45,7 +45,7 @@ class RouteView:
     path: str
     status: int
     response_model: Optional[str]
-    arguments: List[str]  # the route function's parameters, controller and unit of work included
+    arguments: List[str]  # the route function's parameters, caller and unit of work included
     # rest.errors as FastAPI's `responses=`, so that its own OpenAPI names them too.
     responses: Dict[int, Dict[str, str]]
     guard: str  # the keyword arguments of Authenticator.guard for the operation's `auth`
@@ -121,9 +121,10 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
     arguments = [_route_argument(p) for p in required]
     if op.input:
         arguments.append(f"body: {op.input}")
+    # Two dependencies, the guard first: FastAPI resolves each on every request, so the controller
+    # is made in the route from the unit of work rather than being a third.
     arguments.append(f"principal_: Annotated[{principal}, Depends(guard_{op.name})]")
-    arguments.append(f"controller_: Annotated[{camel(domain.name)}Controller, Depends(controller)]")
-    arguments.append("unit_: Annotated[UnitOfWork, Depends(transaction)]")
+    arguments.append("unit_: Annotated[UnitT, Depends(transaction)]")
     arguments += [f"{_route_argument(p)} = {param_default(p)}" for p in defaulted]
     return RouteView(
         view=view,

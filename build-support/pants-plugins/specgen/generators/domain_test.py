@@ -53,7 +53,7 @@ def shop(generate_into_path: Callable[..., Any]) -> Any:
         bus.subscribe(channel, recorder_group, _recorder(published))
     app = FastAPI()
     app.include_router(
-        customers.create_router(lambda: controller, lambda: PublishOnCommit(bus), AUTH)
+        customers.create_router(lambda _unit: controller, lambda: PublishOnCommit(bus), AUTH)
     )
     return SimpleNamespace(
         models=models,
@@ -160,7 +160,7 @@ async def test_failure_publishes_the_error_event_from_the_input_and_reraises(sho
 
 def test_a_domain_publishing_events_needs_a_unit_of_work(shop: Any) -> None:
     with pytest.raises(ValueError, match="create_customer"):
-        shop.customers.create_router(lambda: shop.controller)
+        shop.customers.create_router(lambda _unit: shop.controller)
 
 
 class RecordingUnitOfWork:
@@ -190,7 +190,7 @@ async def test_a_route_commits_its_events_with_the_change_and_a_failed_one_rolls
         return units[-1]
 
     app = FastAPI()
-    app.include_router(shop.customers.create_router(lambda: shop.controller, unit_of_work, AUTH))
+    app.include_router(shop.customers.create_router(lambda _unit: shop.controller, unit_of_work, AUTH))
     async with _client(app) as client:
         created = await client.post("/customers", json=NEW)
         listed = await client.get("/customers")
@@ -279,7 +279,7 @@ async def test_served_openapi_is_the_merged_fragments(
     debug = importlib.import_module("generated.backend.debug")
     app = FastAPI()
     for domain in (users, debug):
-        app.include_router(domain.create_router(lambda: None, auth=AUTH))
+        app.include_router(domain.create_router(lambda _unit: None, auth=AUTH))
     fastapi_routes = _routes(app.openapi())
     serve_spec_openapi(app, "backend", "1.2.3", [users.OPENAPI, debug.OPENAPI])
     async with _client(app) as client:

@@ -1,15 +1,15 @@
-"""FastAPI dependencies: a database session per request, the controllers, the unit of work.
+"""FastAPI wiring: the unit of work each request gets (a database session and its events, the
+generated routes' one dependency), and the controllers the routes build from it.
 
-Few, and all coroutine functions, even those that never wait: FastAPI runs a plain function in
-its thread pool (a thread hop per request), and each dependency costs some resolving.
+The dependency is a coroutine function, as FastAPI runs a plain function in its thread pool (a
+thread hop per request); the controllers are plain calls, not dependencies, which cost a resolution.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from backend.controllers.debug import DebugService
 from backend.controllers.users import UsersService
@@ -18,12 +18,11 @@ from backend.orm import EVENT_OUTBOX
 from generated.backend.debug import DebugController
 from generated.backend.users import UsersController
 from servicekit.errors import UNAVAILABLE
-from servicekit.events import UnitOfWork
 from servicekit.events.outbox import OutboxUnitOfWork
 from servicekit.events.relay import OutboxRelay
 
 
-async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+async def get_unit_of_work(request: Request) -> AsyncIterator[OutboxUnitOfWork]:
     """The request's transaction: its session (the controller's too) and its events, in the outbox."""
     database: Database = request.app.state.database
     relay: OutboxRelay = request.app.state.relay
@@ -44,11 +43,9 @@ async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
             await session.invalidate()
 
 
-async def get_users_controller(
-    unit: Annotated[OutboxUnitOfWork, Depends(get_unit_of_work)],
-) -> UsersController:
+def users_controller(unit: OutboxUnitOfWork) -> UsersController:
     return UsersService(unit.session)
 
 
-async def get_debug_controller() -> DebugController:
+def debug_controller(unit: OutboxUnitOfWork) -> DebugController:
     return DebugService()

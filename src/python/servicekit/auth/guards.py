@@ -1,21 +1,18 @@
-"""A spec's `auth` as FastAPI dependencies: 401 with `WWW-Authenticate` for a missing or bad
-token, 403 for a caller without the role, both in servicekit's one error shape."""
+"""A spec's `auth` as route guards: 401 with `WWW-Authenticate` for a missing or bad token, 403
+for a caller without the role, both in servicekit's one error shape."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 
 from servicekit.auth.tokens import InvalidToken, Principal, TokenVerifier
 
-Guard = Callable[..., Awaitable[Principal | None]]
-
-# Reads `Authorization: Bearer <token>`; the guards answer its absence themselves.
-_bearer = HTTPBearer(auto_error=False)
+# A FastAPI dependency, so that it answers before the request's parameters and body are validated.
+Guard = Callable[[Request], Awaitable[Principal | None]]
 
 
 class Authenticator:
@@ -35,16 +32,16 @@ class Authenticator:
         """
         required = frozenset(roles)
 
-        async def principal(
-            request: Request,
-            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        ) -> Principal | None:
-            if credentials is None:
+        async def principal(request: Request) -> Principal | None:
+            # As FastAPI's HTTPBearer reads the header (not used itself: a dependency of its own,
+            # which FastAPI would resolve on every request); another scheme counts as no token.
+            scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+            if scheme.lower() != "bearer" or not token:
                 if public:
                     return None
                 raise self._unauthorized("this operation needs a bearer token", None)
             try:
-                caller = self.verifier.verify(credentials.credentials)
+                caller = self.verifier.verify(token)
             except InvalidToken as problem:
                 raise self._unauthorized(str(problem), "invalid_token") from None
             if public or not required or caller.roles & required:
