@@ -54,10 +54,11 @@ class StrictJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        takes_body = self.body_field is not None
+        if self.body_field is None:  # nothing to parse: FastAPI's handler as it is
+            return handler
 
         async def strict_handler(request: Request) -> Response:
-            if takes_body and not _is_json(request.headers.get("content-type", "")):
+            if not _is_json(request.headers.get("content-type", "")):
                 raise HTTPException(415, "the body must be JSON, sent as application/json")
             return await handler(StrictJSONRequest(request.scope, request.receive))
 

@@ -49,6 +49,9 @@ class RouteView:
     # rest.errors as FastAPI's `responses=`, so that its own OpenAPI names them too.
     responses: Dict[int, Dict[str, str]]
     guard: str  # the keyword arguments of Authenticator.guard for the operation's `auth`
+    # False for a GET that publishes nothing: HTTP's safe method changes nothing, so its
+    # transaction ends in the session's rollback at close rather than a commit before the answer.
+    commits: bool
     admin_only: List[str]  # input fields that only an admin may set
 
 
@@ -140,6 +143,7 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
             if status != UNPROCESSABLE
         },
         guard=_guard_arguments(op),
+        commits=op.rest.method != "GET" or bool(view.success_channel or view.error_channel),
         admin_only=admin_only_fields(spec, op),
     )
 
