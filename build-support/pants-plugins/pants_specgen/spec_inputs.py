@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from pants.engine.addresses import Address
 from pants.base.build_environment import get_buildroot
+from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import HydratedSources, HydrateSourcesRequest, Target
