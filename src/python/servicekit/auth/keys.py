@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -90,16 +91,19 @@ def development_keys() -> KeySet:
     """This machine's development key, made on first use (readable by its owner only)."""
     path = development_keys_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: of two processes starting at once, one writes and both read the same key.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(descriptor, "w") as file:
+    if not path.exists():
+        # Written whole under another name (mkstemp: owner only), then linked into place: of
+        # processes starting at once the first link wins, and none reads a half-written file.
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as file:
             file.write(generate_key_set("dev"))
+        try:
+            os.link(file.name, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(file.name)
     text = path.read_text().strip()
-    if not text:  # another process is between creating and writing the file
+    if not text:
         raise SettingsError(
             f"the development key file {path} is empty; delete it to make a new one"
         )

@@ -48,11 +48,13 @@ def test_production_requires_auth_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_development_makes_one_private_key_per_machine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("AUTH_KEYS", raising=False)
-    with ThreadPoolExecutor(8) as pool:  # processes starting at once share one key
-        key_sets = list(pool.map(lambda _: AuthSettings().key_set(), range(8)))
-    assert all(keys == key_sets[0] for keys in key_sets)
-    path = tmp_path / "specfirst" / "auth_keys"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert development_keys() == key_sets[0]
+    for attempt in range(20):  # the race between creating the file and writing it is narrow
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / str(attempt)))
+        with ThreadPoolExecutor(8) as pool:  # processes starting at once share one key
+            key_sets = list(pool.map(lambda _: AuthSettings().key_set(), range(8)))
+        assert all(keys == key_sets[0] for keys in key_sets)
+        path = tmp_path / str(attempt) / "specfirst" / "auth_keys"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert development_keys() == key_sets[0]
+        assert [file.name for file in path.parent.iterdir()] == ["auth_keys"]  # no leftovers
