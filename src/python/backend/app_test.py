@@ -55,6 +55,7 @@ async def test_not_ready_names_the_database_and_says_nothing_of_its_address(
             response = await client.get("/health/ready")
             assert time.monotonic() - started < HEALTH_TIMEOUT + 0.5
             assert response.status_code == 503
+            assert response.headers["Retry-After"] == "1"  # as every other 503
             assert response.json() == {
                 "status": "unavailable",
                 "checks": {"database": "unavailable", "redis": "ok"},

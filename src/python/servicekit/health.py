@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from servicekit.errors import RETRY_AFTER_SECONDS
+
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[object]]
@@ -37,6 +39,8 @@ def add_health_routes(app: FastAPI, checks: Mapping[str, Check], timeout: float)
         return JSONResponse(
             {"status": "ok" if up else "unavailable", "checks": states},
             status_code=200 if up else 503,
+            # As every other 503 says when to try again (servicekit.errors).
+            headers=None if up else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
 

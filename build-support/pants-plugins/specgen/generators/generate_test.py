@@ -26,6 +26,7 @@ from specgen.generators.conftest import (
     read_specs,
     write_outputs,
 )
+from specgen.generators.jsonschema import object_schema
 from specgen.layout import spec_kind
 
 
@@ -164,3 +165,20 @@ def test_openapi_fragment_references_resolve() -> None:
     assert fragment["paths"]["/customers/{customer_id}"]["delete"]["responses"]["204"] == {
         "description": "Successful Response"
     }
+
+
+def test_a_length_bound_on_an_optional_list_bounds_its_items() -> None:
+    spec = load(
+        {
+            "shared/spec/models.yaml": (
+                "models:\n"
+                "  Note:\n"
+                "    fields:\n"
+                "      tags:\n"
+                "        type: {type: optional, of: 'list[string]'}\n"
+                "        max_length: 3\n"
+            )
+        }
+    )
+    tags = object_schema(spec.schema("Note"))["properties"]["tags"]
+    assert tags["maxItems"] == 3 and "maxLength" not in tags

@@ -55,7 +55,10 @@ def nullable(schema: Dict[str, Any]) -> Dict[str, Any]:
 def constrained(type_ref: TypeRef, constraints: Tuple[Tuple[str, Any], ...]) -> Dict[str, Any]:
     """The type's schema with the spec's bounds as JSON Schema keywords."""
     schema = type_schema(type_ref)
-    minimum, maximum = _LENGTHS.get(type(type_ref), ("minLength", "maxLength"))
+    # On an optional type the keywords go on its anyOf, where they apply to the value, not null:
+    # which ones the inner type decides (an optional list has items, not characters).
+    bounded = type_ref.of if type(type_ref) is OptionalType else type_ref
+    minimum, maximum = _LENGTHS.get(type(bounded), ("minLength", "maxLength"))
     keywords = dict(
         _BOUNDS, min_length=minimum, max_length=maximum, pattern="pattern", multiple_of="multipleOf"
     )
