@@ -1,5 +1,5 @@
-"""FastAPI wiring: the unit of work each request gets (a database session and its events, the
-generated routes' one dependency), and the controllers the routes build from it.
+"""FastAPI wiring: the unit of work each request gets (a database session and its events; the
+generated routes' one dependency besides their guard), and the controllers the routes build from it.
 
 The dependency is a coroutine function, as FastAPI runs a plain function in its thread pool (a
 thread hop per request); the controllers are plain calls, not dependencies, which cost a resolution.
