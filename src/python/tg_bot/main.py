@@ -12,6 +12,7 @@ import uvicorn
 from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.events import DeliveryPolicy, EventBus
+from servicekit.logs import configure_logging
 from servicekit.serving import run_until_signalled, serve
 from servicekit.auth.client import ServiceTokenAuth
 from servicekit.settings import exit_on_settings_error, read_settings, shared_stack
@@ -85,9 +86,8 @@ async def run_logging_its_end(settings: Settings) -> None:
 def main() -> None:
     with exit_on_settings_error("tg_bot"):
         settings = read_settings(Settings)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # httpx logs each request's URL, which carries the bot token: configure_logging redacts it.
+    configure_logging(settings)
     with exit_on_settings_error("tg_bot"), exit_when_unreachable("tg_bot"):
         run_until_signalled(lambda: run_logging_its_end(settings))
 

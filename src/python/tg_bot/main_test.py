@@ -112,6 +112,9 @@ def test_the_bot_welcomes_and_registers(telegram: tuple[FakeTelegram, str], redi
             bot.terminate()
             output, _ = bot.communicate(timeout=10)
     assert bot.returncode == 0, output
+    # httpx logged each Bot API call, the token in its URL: the lines show where it was, not what.
+    assert "sendMessage" in output and "/bot[redacted]/" in output, output
+    assert fake.token not in output, output
 
 
 def wait_until_consuming(bot: subprocess.Popen[str]) -> str:
