@@ -1,7 +1,7 @@
 """Dependencies of spec targets: the specs each one needs, the generator's own sources (so a
 generator change selects everything generated), and the runtime modules code generated from a spec
-of its kind imports (`specgen.generate.RUNTIME_IMPORTS`): inferred from the spec itself, without
-generating, as Pants' protobuf backend infers from `.proto` files."""
+imports (`specgen.generate.runtime_imports`): inferred from the spec itself, without generating,
+as Pants' protobuf backend infers from `.proto` files."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from pants.engine.target import FieldSet, InferDependenciesRequest, InferredDepe
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from specgen.generate import RUNTIME_IMPORTS
-from specgen.layout import spec_kind
+from specgen.generate import runtime_imports
 from pants_specgen.spec_inputs import SpecInputs, SpecInputsRequest
 from pants_specgen.target_types import (
     AllSpecGeneratorTargets,
@@ -50,9 +49,10 @@ async def infer_spec_dependencies(
     field_set = request.field_set
     inputs = await Get(SpecInputs, SpecInputsRequest(field_set.source))
     resolve = field_set.resolve.normalized_value(python_setup)
+    path = field_set.source.file_path
     owners = await MultiGet(
         Get(PythonModuleOwners, PythonModuleOwnersRequest(module, resolve))
-        for module in RUNTIME_IMPORTS.get(spec_kind(field_set.source.file_path), ())
+        for module in runtime_imports(path, inputs.files[path])
     )
     dependencies = {
         *inputs.needs,

@@ -7,6 +7,9 @@ nullable in a response or event), or when something they use is gone or moved (a
 renamed model, field, operation or event; a changed route, status, input or output).
 A rename is a removal plus an addition: the removal breaks. Manifests say what a service uses,
 not what it offers, so they are not compared (the loader checks they still resolve).
+A stored model's changes are also judged for the rows already in its table: a change the
+migration cannot apply to them, or that loses them, breaks the database (the message says which
+migration it needs).
 Runs on Python 3.9 (inside Pants) and 3.11.
 """
 
@@ -22,12 +25,16 @@ from specgen.ir import (
     Event,
     Field,
     ListType,
+    MISSING,
     Operation,
     OptionalType,
     Param,
     ScalarType,
+    Schema,
     SpecSet,
+    Storage,
     TypeRef,
+    implied_default,
     model_names,
 )
 from specgen.type_grammar import type_text
@@ -64,6 +71,7 @@ def compare(old: SpecSet, new: SpecSet) -> SpecChanges:
         *_compare_schemas(old, new),
         *_compare_events(old, new),
         *_compare_domains(old, new),
+        *_compare_storage(old, new),
     ]
     ordered = sorted(set(changes), key=lambda c: (c.where, c.message))
     return SpecChanges(
@@ -392,6 +400,95 @@ def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> It
         yield Change(where, "default changed", False)
     if old.description != new.description:
         yield Change(where, "description changed", False)
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+def _compare_storage(old: SpecSet, new: SpecSet) -> Iterable[Change]:
+    """What the existing rows of each stored model's table cannot follow."""
+    old_stored = _stored(old)
+    new_stored = _stored(new)
+    for (service, model), before, after in _pairs(old_stored, new_stored):
+        where = f"{service}.storage.{model}"
+        if before is None:
+            assert after is not None
+            yield Change(where, f"table {after.table} added", False)
+        elif after is None or before.table != after.table:
+            yield Change(
+                where,
+                f"table {before.table} dropped with its rows"
+                + (f" (now {after.table}: rename it in the migration)" if after else ""),
+                True,
+            )
+        else:
+            yield from _compare_columns(where, before, after, old.schema(model), new.schema(model))
+
+
+def _stored(spec: SpecSet) -> Dict[Tuple[str, str], Storage]:
+    return {(d.service, s.model): s for d in spec.domains for s in d.storage}
+
+
+def _compare_columns(
+    where: str, old: Storage, new: Storage, old_model: Schema, new_model: Schema
+) -> Iterable[Change]:
+    old_fields = {f.name: f for f in old_model.fields}
+    new_fields = {f.name: f for f in new_model.fields}
+    for name, before, after in _pairs(old_fields, new_fields):
+        column = f"{where}.{name}"
+        if after is None:
+            yield Change(column, f"column {old.table}.{name} dropped with its data", True)
+        elif before is None:
+            if not after.optional and not _filled_by_database(after, new):
+                yield Change(
+                    column,
+                    f"NOT NULL column {new.table}.{name} added without a default: the rows "
+                    "already there have no value (add it nullable, backfill, then set NOT NULL, "
+                    "or give it a default)",
+                    True,
+                )
+            else:
+                yield Change(column, f"column {new.table}.{name} added", False)
+        else:
+            change = _value_change(before.type, after.type, before.constraints, after.constraints)
+            if change in (NARROWED, CHANGED) and _column_type_narrowed(before, after):
+                yield Change(
+                    column,
+                    f"column {new.table}.{name} narrowed: ALTER COLUMN ... TYPE fails on rows "
+                    "that do not fit (migrate them first)",
+                    True,
+                )
+            if before.optional and not after.optional:
+                yield Change(
+                    column,
+                    f"column {new.table}.{name} made NOT NULL: rows holding null must get a "
+                    "value first (UPDATE, then ALTER COLUMN ... SET NOT NULL)",
+                    True,
+                )
+    for fields in set(new.unique) - set(old.unique):
+        yield Change(
+            f"{where}.unique",
+            f"unique ({', '.join(fields)}) added: fails where rows already repeat",
+            True,
+        )
+
+
+def _filled_by_database(field: Field, storage: Storage) -> bool:
+    return (
+        field.default is not MISSING
+        or implied_default(field.type) is not MISSING
+        or field.name in storage.set_now_on_create
+    )
+
+
+def _column_type_narrowed(old: Field, new: Field) -> bool:
+    """Whether the column's type holds less: another type, or a shorter varchar. Bounds such as
+    `ge` are the API's (no CHECK constraint), so they leave the rows alone."""
+    if old.type != new.type and not (type(new.type) is OptionalType and new.type.of == old.type):
+        return True
+    old_length = dict(old.constraints).get("max_length")
+    new_length = dict(new.constraints).get("max_length")
+    return new_length is not None and (old_length is None or new_length < old_length)
 
 
 # ---------------------------------------------------------------------------- helpers

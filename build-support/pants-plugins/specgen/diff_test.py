@@ -332,3 +332,78 @@ def test_type_change(old: TypeRef, new: TypeRef, expected: str) -> None:
 )
 def test_constraint_change(old, new, expected: str) -> None:
     assert constraint_change(old, new) == expected
+
+
+# ---------------------------------------------------------------------------- storage
+
+STORED = {
+    **BASE,
+    USERS: BASE[USERS].replace(
+        "operations:",
+        "storage:\n  User: {table: users, primary_key: id}\noperations:",
+    ),
+}
+
+
+def _storage_diff(*edits: Tuple[str, str, str]) -> Tuple[List[str], List[str]]:
+    """(breaking, safe) of the storage changes, after applying the edits to STORED."""
+    new = dict(STORED)
+    for path, before, after in edits:
+        assert before in new[path], f"{before!r} is not in {path}"
+        new[path] = new[path].replace(before, after)
+    changes = compare(load(STORED), load(new))
+    return (
+        [str(c) for c in changes.breaking if ".storage." in c.where],
+        [str(c) for c in changes.safe if ".storage." in c.where],
+    )
+
+
+def test_a_dropped_column_breaks_the_database() -> None:
+    breaking, _ = _storage_diff((MODELS, "      score: {type: int}\n", ""))
+    assert breaking == ["backend.storage.User.score: column users.score dropped with its data"]
+
+
+def test_a_not_null_column_without_default_breaks_the_rows_already_there() -> None:
+    breaking, safe = _storage_diff(
+        (
+            MODELS,
+            "      score: {type: int}\n",
+            "      score: {type: int}\n      level: {type: int}\n"
+            "      rank: {type: int, default: 0}\n      note: {type: string, optional: true}\n",
+        )
+    )
+    assert len(breaking) == 1 and breaking[0].startswith(
+        "backend.storage.User.level: NOT NULL column users.level added without a default"
+    )
+    assert safe == [
+        "backend.storage.User.note: column users.note added",
+        "backend.storage.User.rank: column users.rank added",
+    ]
+
+
+def test_a_narrowed_column_type_breaks_and_an_api_bound_does_not() -> None:
+    breaking, _ = _storage_diff(
+        (MODELS, "name: {type: string, max_length: 20}", "name: {type: string, max_length: 10}"),
+        (MODELS, "score: {type: int}", "score: {type: int, ge: 0}"),
+        (MODELS, "nickname: {type: string, optional: true}", "nickname: {type: string}"),
+    )
+    assert [change.split(":")[0] for change in breaking] == [
+        "backend.storage.User.name",
+        "backend.storage.User.nickname",
+    ]
+    assert "narrowed: ALTER COLUMN ... TYPE fails" in breaking[0]
+    assert "made NOT NULL" in breaking[1]
+
+
+def test_a_renamed_table_and_a_new_unique_key_break() -> None:
+    breaking, _ = _storage_diff(
+        (USERS, "{table: users, primary_key: id}", "{table: people, primary_key: id}")
+    )
+    assert breaking == [
+        "backend.storage.User: table users dropped with its rows (now people: rename it in the "
+        "migration)"
+    ]
+    breaking, _ = _storage_diff((USERS, "primary_key: id}", "primary_key: id, unique: [name]}"))
+    assert breaking == [
+        "backend.storage.User.unique: unique (name) added: fails where rows already repeat"
+    ]

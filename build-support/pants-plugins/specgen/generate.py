@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Dict, Tuple
 
 from specgen.generators.asyncapi import asyncapi_document
@@ -11,12 +12,14 @@ from specgen.generators.domain import render_domain
 from specgen.generators.events import render_events
 from specgen.generators.models import render_models
 from specgen.generators.openapi import openapi_fragment
+from specgen.generators.storage import render_storage
 from specgen.generators.typescript import generate_typescript
 from specgen.ir import Domain, SpecSet
 from specgen.layout import spec_kind
 
 __all__ = [
     "RUNTIME_IMPORTS",
+    "runtime_imports",
     "asyncapi_document",
     "generate_documents",
     "generate_python",
@@ -41,7 +44,19 @@ RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
         "servicekit.strict_json",
     ),
     "manifest": ("pydantic", "servicekit.http"),
+    # A domain's storage module, generated when it declares `storage:`.
+    "storage": ("sqlalchemy", "servicekit.persistence"),
 }
+_DECLARES_STORAGE = re.compile(r"""^["']?storage["']?\s*:""", re.MULTILINE)
+
+
+def runtime_imports(path: str, text: str) -> Tuple[str, ...]:
+    """RUNTIME_IMPORTS of the spec file at `path` holding `text`, from its kind and, for a domain,
+    whether it declares storage (a top-level key: no YAML parse needed)."""
+    kind = spec_kind(path)
+    if kind == "domain" and _DECLARES_STORAGE.search(text):
+        return RUNTIME_IMPORTS[kind] + RUNTIME_IMPORTS["storage"]
+    return RUNTIME_IMPORTS[kind]
 
 
 def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
@@ -53,7 +68,11 @@ def generate_python(spec: SpecSet, path: str) -> Dict[str, str]:
         return {"generated/events.py": render_events(spec, path)}
     if kind == "domain":
         domain = _domain_of(spec, path)
-        return {f"generated/{domain.service}/{domain.name}.py": render_domain(spec, domain)}
+        outputs = {f"generated/{domain.service}/{domain.name}.py": render_domain(spec, domain)}
+        if domain.storage:
+            storage = f"generated/{domain.service}/storage/{domain.name}.py"
+            outputs[storage] = render_storage(spec, domain)
+        return outputs
     if kind == "manifest":
         manifest = next(m for m in spec.manifests if m.file == path)
         return {f"generated/{manifest.service}/clients.py": render_clients(spec, manifest)}

@@ -6,7 +6,7 @@ from typing import Dict
 
 import pytest
 
-from specgen import SpecError, SpecErrors, load, module_name, spec_kind
+from specgen import SpecError, SpecErrors, load, module_names, spec_kind
 from specgen.ir import (
     MISSING,
     DictType,
@@ -47,23 +47,33 @@ def _fields(spec, class_name):
 
 
 @pytest.mark.parametrize(
-    "path, kind, module",
+    "path, kind, modules",
     [
-        ("shared/spec/models.yaml", "models", "generated.models"),
-        ("repo/shared/spec/events.yaml", "events", "generated.events"),
-        ("backend/spec/users.yaml", "domain", "generated.backend.users"),
-        ("src/python/backend/spec/users.yaml", "domain", "generated.backend.users"),
-        ("tg_bot/spec/manifest.yaml", "manifest", "generated.tg_bot.clients"),
+        ("shared/spec/models.yaml", "models", ("generated.models",)),
+        ("repo/shared/spec/events.yaml", "events", ("generated.events",)),
+        (
+            "backend/spec/users.yaml",
+            "domain",
+            ("generated.backend.users", "generated.backend.storage.users"),
+        ),
+        (
+            "src/python/backend/spec/users.yaml",
+            "domain",
+            ("generated.backend.users", "generated.backend.storage.users"),
+        ),
+        ("tg_bot/spec/manifest.yaml", "manifest", ("generated.tg_bot.clients",)),
     ],
 )
-def test_kind_and_module_come_from_the_path(path: str, kind: str, module: str) -> None:
+def test_kind_and_modules_come_from_the_path(
+    path: str, kind: str, modules: tuple[str, ...]
+) -> None:
     assert spec_kind(path) == kind
-    assert module_name(path) == module
+    assert module_names(path) == modules
 
 
 def test_a_path_outside_the_layout_is_an_error() -> None:
     with pytest.raises(SpecErrors) as raised:
-        module_name("backend/users.yaml")
+        module_names("backend/users.yaml")
     assert str(raised.value).startswith("backend/users.yaml:1: not a spec file path")
 
 

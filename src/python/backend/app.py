@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from backend.api.deps import debug_controller, get_unit_of_work, users_controller
 from backend.db import Database
-from backend.orm import EVENT_OUTBOX
+from backend.tables import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED

@@ -15,7 +15,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from backend.db import async_driver_url
+from servicekit.persistence import async_driver_url
 
 logger = logging.getLogger(__name__)
 

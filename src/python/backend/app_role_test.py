@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.app import create_app
-from backend.db import async_driver_url
+from servicekit.persistence import async_driver_url
 from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 
 # A password with what URLs, SQL literals and bind parameters treat specially.

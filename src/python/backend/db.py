@@ -7,13 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from servicekit.persistence import async_driver_url
 from servicekit.startup import wait_until_reachable
-
-
-def async_driver_url(url: str) -> str:
-    """`url` with SQLAlchemy's asyncpg driver, whichever PostgreSQL scheme it was given with."""
-    _, rest = url.split("://", 1)
-    return f"postgresql+asyncpg://{rest}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.db import Database
-from backend.orm import UserRecord
+from generated.backend.storage.users import UserRecord
 from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
 from generated.events import USER_REGISTERED
 from servicekit.auth.tokens_testutil import bearer

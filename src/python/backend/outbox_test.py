@@ -17,7 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import delete, func, select
 
 from backend.db import Database
-from backend.orm import EVENT_OUTBOX, UserRecord
+from backend.tables import EVENT_OUTBOX
+from generated.backend.storage.users import UserRecord
 from backend.served_backend import events_with_ids
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent

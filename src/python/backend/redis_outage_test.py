@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from backend.app import create_app
-from backend.orm import EVENT_OUTBOX
+from backend.tables import EVENT_OUTBOX
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
 from servicekit.embedded import embedded_redis, free_port

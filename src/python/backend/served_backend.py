@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from backend.db import Database
-from backend.orm import EVENT_OUTBOX
+from backend.tables import EVENT_OUTBOX
 from servicekit.embedded import free_port
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry

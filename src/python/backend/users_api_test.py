@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from backend.app import create_app
-from backend.orm import BIGINT_MAX
+from servicekit.persistence import BIGINT_MAX
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
 from servicekit.auth.tokens_testutil import TEST_KEYS, bearer

@@ -19,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from servicekit import persistence
+
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
 from starlette.exceptions import HTTPException  # pants: no-infer-dep
 from starlette.routing import Match  # pants: no-infer-dep
@@ -58,6 +60,9 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for error_class, status in _STORAGE_ERRORS.items():
+        app.add_exception_handler(error_class, _storage_error(status))
+    app.add_exception_handler(persistence.InvalidValue, _invalid_value)
     for error in UNAVAILABLE:
         app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
@@ -95,6 +100,28 @@ async def _validation_error(request: Request, error: Exception) -> ErrorResponse
         for problem in error.errors()
     ]
     return ErrorResponse({"detail": "the request is invalid", "errors": errors}, status_code=422)
+
+
+# What a generated repository's errors answer, as the spec declares them (rest.errors).
+_STORAGE_ERRORS: dict[type[Exception], int] = {
+    persistence.NotFound: 404,
+    persistence.Conflict: 409,
+    persistence.NothingToUpdate: 400,
+}
+
+
+def _storage_error(status: int) -> Any:
+    async def answer(request: Request, error: Exception) -> ErrorResponse:
+        return error_response(status, str(error))
+
+    return answer
+
+
+async def _invalid_value(request: Request, error: Exception) -> ErrorResponse:
+    """A body value the table cannot hold, answered as any other invalid request."""
+    assert isinstance(error, persistence.InvalidValue)
+    problem = {"loc": ("body", error.field), "msg": str(error), "type": error.kind}
+    return await _validation_error(request, RequestValidationError([problem]))
 
 
 async def _unavailable(request: Request, error: Exception) -> ErrorResponse:

@@ -16,7 +16,7 @@ from pants.engine.rules import collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
-from specgen.layout import module_name
+from specgen.layout import module_names
 from pants_specgen.target_types import AllSpecTargets, SpecPythonResolveField, SpecSourceField
 
 
@@ -31,8 +31,8 @@ def map_specs_to_python_modules(
     providers: defaultdict = defaultdict(lambda: defaultdict(list))
     for tgt in all_specs:
         resolve = tgt[SpecPythonResolveField].normalized_value(python_setup)
-        module = module_name(tgt[SpecSourceField].file_path)
-        providers[resolve][module].append(ModuleProvider(tgt.address, ModuleProviderType.IMPL))
+        for module in module_names(tgt[SpecSourceField].file_path):
+            providers[resolve][module].append(ModuleProvider(tgt.address, ModuleProviderType.IMPL))
     return FirstPartyPythonMappingImpl.create(providers)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from specgen import load
 from specgen.generate import (
-    RUNTIME_IMPORTS,
+    runtime_imports,
     asyncapi_document,
     generate_python,
     generate_typescript,
@@ -27,7 +27,6 @@ from specgen.generators.conftest import (
     write_outputs,
 )
 from specgen.generators.jsonschema import object_schema
-from specgen.layout import spec_kind
 
 
 def test_compat_specs_generate_one_module_per_file() -> None:
@@ -76,7 +75,7 @@ def test_runtime_imports_name_what_generated_code_imports(root: Path) -> None:
     files = read_specs(root)
     spec = load(files)
     for path in files:
-        declared = RUNTIME_IMPORTS[spec_kind(path)]
+        declared = runtime_imports(path, files[path])
         for output, source in generate_python(spec, path).items():
             imported = {
                 module

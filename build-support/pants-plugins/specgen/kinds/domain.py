@@ -5,6 +5,7 @@
     operations:
       <identifier>: OPERATION       input, output (a schema or list[schema]), params and rest
                                     (`kinds.rest`), events (`kinds.operation_events`), auth
+    storage: {<Model>: STORED}      the models the service keeps in tables (`kinds.storage`)
 
 Names and routes unique across a service's domains are `cross_file_checks`.
 """
@@ -29,10 +30,13 @@ from specgen.kinds.auth import check_access, read_access
 from specgen.kinds.catalog import Catalog
 from specgen.kinds.operation_events import check_events, read_operation_events
 from specgen.kinds.rest import read_params, read_rest
+from specgen.kinds.storage import read_storage
 from specgen.layout import SpecPath
 from specgen.yaml_reader import Document, KeyPath
 
-DOMAIN_FILE = Shape(required=("operations",), optional=("domain", "description", "config"))
+DOMAIN_FILE = Shape(
+    required=("operations",), optional=("domain", "description", "config", "storage")
+)
 CONFIG = Shape(optional=("rest", "auth", "profiles"))
 REST_CONFIG = Shape(optional=("prefix", "tags"))
 OPERATION = Shape(optional=("input", "output", "params", "rest", "events", "description", "auth"))
@@ -72,8 +76,11 @@ def read_domain(spec: SpecPath, doc: Document, root: Any, catalog: Catalog) -> N
             f"domain '{spec.service}.{spec.domain}' is already loaded from {catalog.domains[key][1].file}",
         )
         return
+    storage = read_storage(doc, body.get("storage"), catalog)
     catalog.domains[key] = (
-        Domain(spec.service, spec.domain, doc.file, prefix, tags, tuple(operations), profiles),
+        Domain(
+            spec.service, spec.domain, doc.file, prefix, tags, tuple(operations), profiles, storage
+        ),
         doc,
     )
 

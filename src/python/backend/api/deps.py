@@ -14,8 +14,9 @@ from fastapi import Request
 from backend.controllers.debug import DebugService
 from backend.controllers.users import UsersService
 from backend.db import Database
-from backend.orm import EVENT_OUTBOX
+from backend.tables import EVENT_OUTBOX
 from generated.backend.debug import DebugController
+from generated.backend.storage.users import UserRepository
 from generated.backend.users import UsersController
 from servicekit.errors import UNAVAILABLE
 from servicekit.events.outbox import OutboxUnitOfWork
@@ -44,7 +45,7 @@ async def get_unit_of_work(request: Request) -> AsyncIterator[OutboxUnitOfWork]:
 
 
 def users_controller(unit: OutboxUnitOfWork) -> UsersController:
-    return UsersService(unit.session)
+    return UsersService(UserRepository(unit.session))
 
 
 def debug_controller(unit: OutboxUnitOfWork) -> DebugController:

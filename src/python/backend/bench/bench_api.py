@@ -42,7 +42,7 @@ from backend.bench.same_work import (
     wait_for_relay,
 )
 from backend.bench.wrk import Run, ensure_wrk, run_wrk
-from backend.scratch_database import reachable_server_url, scratch_database
+from servicekit.scratch_database import reachable_server_url, scratch_database
 from servicekit.auth.keys import generate_key_set, parse_keys
 from servicekit.embedded import embedded_postgres, embedded_redis, free_port
 

@@ -1,7 +1,7 @@
 """The benchmark's baseline: GET /users/{id} and POST /users as an engineer would write them by hand,
 doing the backend's work.
 
-The same tables (backend.orm, migrated by backend.prestart), a session per request, a unique
+The same tables (backend.tables, migrated by backend.prestart), a session per request, a unique
 telegram_id answered with 409, and user_registered written to the event outbox in the user's
 transaction. A relay of its own appends the outbox rows to the same Redis stream, in FastStream's
 format, the way the backend's relay does (one at a time per database, oldest first, each batch in
@@ -30,8 +30,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from backend.db import async_driver_url
-from backend.orm import BIGINT_MAX, EVENT_OUTBOX, UserRecord
+from servicekit.persistence import async_driver_url
+from backend.tables import EVENT_OUTBOX
+from generated.backend.storage.users import UserRecord
+from servicekit.persistence import BIGINT_MAX
 from backend.settings import Settings
 from servicekit.auth import InvalidToken, Principal, TokenVerifier
 from servicekit.events.envelope import REUSABLE_ID_HEADER

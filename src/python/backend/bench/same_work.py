@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.db import async_driver_url
+from servicekit.persistence import async_driver_url
 from backend.bench.handwritten_app import STREAM_MAX_LENGTH
 from servicekit.auth import KeySet, mint_token
 from servicekit.events.envelope import decode_entry

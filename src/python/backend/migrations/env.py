@@ -9,11 +9,11 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.db import async_driver_url
-from backend.orm import Base
+from servicekit.persistence import async_driver_url
+from backend.tables import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 database_url = async_driver_url(config.attributes["database_url"])
 # Any fixed bigint no other code locks with: the key of the advisory lock migrations run under.
 MIGRATION_LOCK = 0x5EC1F1257_0001

@@ -7,13 +7,14 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.db import async_driver_url
+from servicekit.embedded import embedded_postgres
+from servicekit.persistence import async_driver_url
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -27,6 +28,15 @@ def reachable_server_url() -> str | None:
     except OSError:
         return None
     return LOCAL_SERVER
+
+
+@contextmanager
+def any_scratch_database(prefix: str) -> Iterator[str]:
+    """A scratch database on DATABASE_URL's server, 127.0.0.1:5432, or an embedded server, in that
+    order."""
+    with ExitStack() as stack:
+        server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
+        yield stack.enter_context(scratch_database(server_url, prefix))
 
 
 @contextmanager

@@ -1,0 +1,14 @@
+"""The backend's tables, all in one metadata (Alembic's target): those generated from its domains'
+`storage:` (each module declares its tables on the service's metadata when imported) and the
+event outbox. Alembic migrations (migrations/versions) create them."""
+
+from __future__ import annotations
+
+from generated.backend.storage import users
+from servicekit.events.outbox import outbox_table
+from servicekit.persistence import service_base
+
+STORED_DOMAINS = (users,)
+METADATA = service_base("backend").metadata
+# Events waiting for Redis (servicekit.events.outbox).
+EVENT_OUTBOX = outbox_table(METADATA)

@@ -1,0 +1,229 @@
+"""What the tables and repositories generated from a domain's `storage:` run on.
+
+`generated.<service>.storage.<domain>` declares one SQLAlchemy class per stored model on
+`service_base(<service>)` (one metadata per service, whichever domain declares the table) and a
+`Repository` subclass that says which class, key and constraints it works with. The repository
+works in the caller's session (the unit of work commits) and reports what a client can act on as
+typed errors, which `servicekit.errors` answers with the spec's statuses: `NotFound` 404,
+`Conflict` 409, `NothingToUpdate` 400 and `InvalidValue` 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import MetaData, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+# PostgreSQL's bigint, the column type of every int field.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+# Deterministic constraint names: migrations refer to them, autogenerate compares them, and a
+# violation names its constraint, which names the fields.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+UNIQUE_VIOLATION, FOREIGN_KEY_VIOLATION = "23505", "23503"  # PostgreSQL's SQLSTATEs
+
+_bases: dict[str, type[DeclarativeBase]] = {}
+
+
+def async_driver_url(url: str) -> str:
+    """`url` with SQLAlchemy's asyncpg driver, whichever PostgreSQL scheme it was given with."""
+    _, rest = url.split("://", 1)
+    return f"postgresql+asyncpg://{rest}"
+
+
+def service_base(service: str) -> type[DeclarativeBase]:
+    """The declarative base of `service`'s tables: the same for every module that asks."""
+    base = _bases.get(service)
+    if base is None:
+        metadata = MetaData(naming_convention=NAMING_CONVENTION)
+        name = service.title().replace("_", "") + "Base"
+        base = type(name, (DeclarativeBase,), {"metadata": metadata})
+        _bases[service] = base
+    return base
+
+
+class NotFound(LookupError):
+    """No row has the key (perhaps deleted meanwhile)."""
+
+
+class Conflict(Exception):
+    """A unique key already taken, or a row that others still refer to."""
+
+
+class NothingToUpdate(ValueError):
+    """An update that sets no field."""
+
+
+class InvalidValue(ValueError):
+    """A body value the database cannot hold: `field` is the body field it came from."""
+
+    def __init__(self, field: str, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.field, self.kind = field, kind
+
+
+R = TypeVar("R", bound=DeclarativeBase)
+
+
+class Repository(Generic[R]):
+    """get, list, create, update and delete of one table's rows, by primary key.
+
+    Each write is one statement whose constraints decide (no SELECT first), so concurrent
+    requests cannot slip between a check and a write.
+    """
+
+    record: ClassVar[type[Any]]
+    noun: ClassVar[str]  # "user", for messages
+    key: ClassVar[str]  # the primary key's field
+    int_fields: ClassVar[frozenset[str]] = frozenset()  # bigint columns
+    nullable_fields: ClassVar[frozenset[str]] = frozenset()
+    # Foreign key constraint name -> (field, the noun of the row it refers to)
+    references: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, key: Any) -> R | None:
+        if not self._storable_key(key):  # no such row, and no query
+            return None
+        row: R | None = await self.session.get(self.record, key)
+        return row
+
+    async def get(self, key: Any) -> R:
+        row = await self.find(key)
+        if row is None:
+            raise self._not_found(key)
+        return row
+
+    async def list(self, *, limit: int, offset: int) -> Sequence[R]:
+        """A page of rows in primary key order, so pages neither repeat nor skip a row."""
+        if offset > BIGINT_MAX:  # beyond any table PostgreSQL can hold
+            return []
+        column = getattr(self.record, self.key)
+        statement = select(self.record).order_by(column).limit(limit).offset(offset)
+        return (await self.session.scalars(statement)).all()
+
+    async def create(self, body: BaseModel | Mapping[str, Any]) -> R:
+        values = body.model_dump() if isinstance(body, BaseModel) else dict(body)
+        self._check_range(values)
+        row = self.record(**values)
+        self.session.add(row)
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            raise self._violation(error, values) from error
+        return row  # type: ignore[no-any-return]
+
+    async def update(self, key: Any, body: BaseModel | Mapping[str, Any]) -> R:
+        """Sets the fields the client sent; null leaves a NOT NULL column as it is.
+
+        One UPDATE ... RETURNING: a concurrent DELETE makes it match no row, never half-apply.
+        """
+        sent = body.model_dump(exclude_unset=True) if isinstance(body, BaseModel) else body
+        changes = {
+            name: value
+            for name, value in sent.items()
+            if value is not None or name in self.nullable_fields
+        }
+        if not changes:
+            raise NothingToUpdate("the update sets no field")
+        self._check_range(changes)
+        if not self._storable_key(key):
+            raise self._not_found(key)
+        column = getattr(self.record, self.key)
+        statement = (
+            update(self.record).where(column == key).values(**changes).returning(self.record)
+        )
+        try:
+            row: R | None = (await self.session.scalars(statement)).one_or_none()
+        except IntegrityError as error:
+            raise self._violation(error, changes) from error
+        if row is None:
+            raise self._not_found(key)
+        return row
+
+    async def delete(self, key: Any) -> None:
+        """Of concurrent deletes of one row, exactly one succeeds; the others get NotFound."""
+        if not self._storable_key(key):
+            raise self._not_found(key)
+        column = getattr(self.record, self.key)
+        statement = delete(self.record).where(column == key).returning(column)
+        try:
+            deleted = (await self.session.scalars(statement)).one_or_none()
+        except IntegrityError as error:
+            if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
+                raise Conflict(f"{self.noun} {key} is still referred to") from error
+            raise
+        if deleted is None:
+            raise self._not_found(key)
+
+    def _storable_key(self, key: Any) -> bool:
+        return self.key not in self.int_fields or BIGINT_MIN <= key <= BIGINT_MAX
+
+    def _not_found(self, key: Any) -> NotFound:
+        return NotFound(f"{self.noun} {key} not found")
+
+    def _check_range(self, values: Mapping[str, Any]) -> None:
+        for name in self.int_fields.intersection(values):
+            value = values[name]
+            if value is None:
+                continue
+            if value > BIGINT_MAX:
+                raise InvalidValue(
+                    name, f"Input should be less than or equal to {BIGINT_MAX}", "less_than_equal"
+                )
+            if value < BIGINT_MIN:
+                raise InvalidValue(
+                    name,
+                    f"Input should be greater than or equal to {BIGINT_MIN}",
+                    "greater_than_equal",
+                )
+
+    def _violation(self, error: IntegrityError, values: Mapping[str, Any]) -> Exception:
+        """What the constraint that refused the write means to the client; `error` itself if it
+        is none the spec declared (a bug, not the client's doing)."""
+        state, constraint = _sqlstate(error), _constraint(error)
+        if state == UNIQUE_VIOLATION:
+            fields = self._unique_fields(constraint)
+            if fields:
+                taken = ", ".join(f"{name} {_show(values.get(name))}" for name in fields)
+                return Conflict(f"another {self.noun} has {taken}")
+        if (
+            state == FOREIGN_KEY_VIOLATION
+            and constraint is not None
+            and constraint in self.references
+        ):
+            field, noun = self.references[constraint]
+            return InvalidValue(field, f"no {noun} {_show(values.get(field))}", "missing_reference")
+        return error
+
+    def _unique_fields(self, constraint: str | None) -> tuple[str, ...]:
+        for candidate in self.record.__table__.constraints:
+            if candidate.name == constraint:
+                return tuple(column.name for column in candidate.columns)
+        return ()
+
+
+def _show(value: Any) -> str:
+    """A value in a message: strings quoted, keys and numbers as they are written."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _sqlstate(error: IntegrityError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    """The violated constraint's name, which asyncpg's exception carries (SQLAlchemy's adapter
+    keeps it as the cause)."""
+    return getattr(getattr(error.orig, "__cause__", None), "constraint_name", None)
