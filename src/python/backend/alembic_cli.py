@@ -19,9 +19,17 @@ from backend.settings import load_settings
 from servicekit.settings import exit_on_settings_error
 
 
+# Where `pants run` (working in the repository's root) finds the migrations' sources: `revision`
+# writes its new file there, not into the pex.
+SOURCE_TREE_MIGRATIONS = Path("src/python/backend/migrations")
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    packaged = Path(migrations.__file__).parent
+    in_repository = SOURCE_TREE_MIGRATIONS / "env.py"
+    location = SOURCE_TREE_MIGRATIONS if in_repository.is_file() else packaged
+    config.set_main_option("script_location", str(location.resolve()))
     # An attribute, not a main option: the ini parser would interpolate '%' in passwords.
     config.attributes["database_url"] = database_url
     return config

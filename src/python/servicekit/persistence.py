@@ -11,7 +11,7 @@ typed errors, which `servicekit.errors` answers with the spec's statuses: `NotFo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import MetaData, delete, select, update
@@ -121,7 +121,7 @@ class Repository(Generic[R]):
         try:
             await self.session.flush()
         except IntegrityError as error:
-            raise self._violation(error, values) from error
+            self._raise_violation(error, values)
         return row  # type: ignore[no-any-return]
 
     async def update(self, key: Any, body: BaseModel | Mapping[str, Any]) -> R:
@@ -147,7 +147,7 @@ class Repository(Generic[R]):
         try:
             row: R | None = (await self.session.scalars(statement)).one_or_none()
         except IntegrityError as error:
-            raise self._violation(error, changes) from error
+            self._raise_violation(error, changes)
         if row is None:
             raise self._not_found(key)
         return row
@@ -189,25 +189,22 @@ class Repository(Generic[R]):
                     "greater_than_equal",
                 )
 
-    def _violation(self, error: IntegrityError, values: Mapping[str, Any]) -> Exception:
-        """What the constraint that refused the write means to the client; `error` itself if it
-        is none the spec declared (a bug, not the client's doing)."""
+    def _raise_violation(self, error: IntegrityError, values: Mapping[str, Any]) -> NoReturn:
+        """Raises what the constraint that refused the write means to the client; `error` itself
+        for a constraint the spec did not declare (a bug, not the client's doing)."""
         state, constraint = _sqlstate(error), _constraint(error)
         if state == UNIQUE_VIOLATION:
             fields = self._unique_fields(constraint)
             if fields:
                 taken = ", ".join(f"{name} {_show(values.get(name))}" for name in fields)
-                return Conflict(f"another {self.noun} has {taken}")
-        if (
-            state == FOREIGN_KEY_VIOLATION
-            and constraint is not None
-            and constraint in self.references
-        ):
+                raise Conflict(f"another {self.noun} has {taken}") from error
+        if state == FOREIGN_KEY_VIOLATION and constraint in self.references:
             field, noun = self.references[constraint]
-            return InvalidValue(field, f"no {noun} {_show(values.get(field))}", "missing_reference")
-        return error
+            message = f"no {noun} {_show(values.get(field))}"
+            raise InvalidValue(field, message, "missing_reference") from error
+        raise error
 
-    def _unique_fields(self, constraint: str | None) -> tuple[str, ...]:
+    def _unique_fields(self, constraint: str) -> tuple[str, ...]:
         for candidate in self.record.__table__.constraints:
             if candidate.name == constraint:
                 return tuple(column.name for column in candidate.columns)
@@ -223,7 +220,7 @@ def _sqlstate(error: IntegrityError) -> str | None:
     return getattr(error.orig, "sqlstate", None)
 
 
-def _constraint(error: IntegrityError) -> str | None:
+def _constraint(error: IntegrityError) -> str:
     """The violated constraint's name, which asyncpg's exception carries (SQLAlchemy's adapter
-    keeps it as the cause)."""
-    return getattr(getattr(error.orig, "__cause__", None), "constraint_name", None)
+    keeps it as the cause); "" when there is none."""
+    return getattr(getattr(error.orig, "__cause__", None), "constraint_name", None) or ""
