@@ -4,11 +4,15 @@ In a throwaway clone of the repo (HEAD plus the working tree's registry, templat
 infra files), for one service of each type: add it to services.yml, run `pants sync-services`,
 then `pants test` on its folder (timed from the registry edit); then `lint check package` on all
 of them, start each image on the host network, and rebuild one image after a code-only change.
+Last, the service that stores data gains a second entity, as its developer would add one: a model
+with a unique key and a reference, its storage and operations in the spec, the business logic,
+a migration written by Alembic's autogenerate, and a test of its CRUD through HTTP.
 
     python3 build-support/pants-plugins/services/prove_scaffolding.py [--keep]
 
-Needs a Docker engine (DOCKER_HOST, see build-support/bin/ensure-docker) and Redis on
-127.0.0.1:6379 for the worker. Exits non-zero on the first failure; prints the figures.
+Needs a Docker engine (DOCKER_HOST, see build-support/bin/ensure-docker), Redis on
+127.0.0.1:6379 for the worker and PostgreSQL on 127.0.0.1:5432 (DATABASE_SERVER_URL) for the
+service that stores data. Exits non-zero on the first failure; prints the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, List
 
@@ -38,11 +44,15 @@ SCAFFOLDING_PATHS = [
 NEW_SERVICES = [
     ("demo_api", "python-fastapi", "[redis]"),
     ("demo_plain", "python-fastapi", "[]"),
+    ("demo_store", "python-fastapi", "[postgres]"),
     ("demo_worker", "python-faststream", "[redis]"),
     ("demo_box", "default", "[]"),
 ]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-API_PORT, PLAIN_PORT = 18100, 18101
+DATABASE_SERVER_URL = os.environ.get(
+    "DATABASE_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+API_PORT, PLAIN_PORT, STORE_PORT = 18100, 18101, 18102
 
 
 def log(message: str) -> None:
@@ -149,7 +159,7 @@ def answers_health(port: int) -> bool:
         return False
 
 
-def run_images(suffix: str) -> None:
+def run_images(suffix: str, store_database: str) -> None:
     containers = {name: f"prove-{name}-{suffix}" for name, _, _ in NEW_SERVICES}
     try:
         docker_run(
@@ -161,6 +171,12 @@ def run_images(suffix: str) -> None:
             containers["demo_plain"],
             "specfirst/demo_plain:latest",
             f"DEMO_PLAIN_PORT={PLAIN_PORT}",
+        )
+        docker_run(
+            containers["demo_store"],
+            "specfirst/demo_store:latest",
+            f"DEMO_STORE_PORT={STORE_PORT}",
+            f"DATABASE_URL={store_database}",
         )
         docker_run(
             containers["demo_worker"],
@@ -179,6 +195,11 @@ def run_images(suffix: str) -> None:
             lambda: answers_health(PLAIN_PORT),
         )
         wait_until(
+            "it migrated its database and /health/ready answers 200",
+            containers["demo_store"],
+            lambda: answers_health(STORE_PORT),
+        )
+        wait_until(
             "it consumes events",
             containers["demo_worker"],
             lambda: logs_contain(
@@ -192,6 +213,134 @@ def run_images(suffix: str) -> None:
         )
     finally:
         run(REPO, "docker", "rm", "-f", *containers.values(), check=False)
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A database of its own on DATABASE_SERVER_URL's server; yields its URL, drops it after."""
+    name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000)}"
+    run(REPO, "psql", DATABASE_SERVER_URL, "-q", "-c", f'CREATE DATABASE "{name}"')
+    try:
+        yield DATABASE_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        run(REPO, "psql", DATABASE_SERVER_URL, "-q", "-c", f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# The second entity of demo_store: what its developer writes.
+NOTE_MODEL = """
+  DemoStoreNote:
+    fields:
+      id: {type: int, readonly: true}
+      item_id: int
+      title: {type: string, min_length: 1, max_length: 80}
+      created_at: {type: datetime, readonly: true}
+    variants:
+      Create: {}
+      Read: {}
+"""
+NOTE_STORAGE = """  DemoStoreNote:
+    table: demo_store_notes
+    primary_key: id
+    unique: [[item_id, title]]
+    references:
+      item_id: {model: DemoStoreItem, on_delete: cascade}
+    defaults: {created_at: now}
+"""
+NOTE_OPERATIONS = """
+  create_note:
+    input: DemoStoreNoteCreate
+    output: DemoStoreNoteRead
+    rest: {method: POST, path: /notes, errors: [409]}
+
+  get_note:
+    output: DemoStoreNoteRead
+    params:
+      - {name: note_id, type: int}
+    rest: {method: GET, path: "/notes/{note_id}", errors: [404]}
+"""
+NOTE_LOGIC = '''
+
+
+class WithNotes(DemoStoreOperations):
+    """The operations on notes: the business logic of the new entity."""
+
+    def __init__(self, unit: SessionUnitOfWork) -> None:
+        super().__init__(DemoStoreItemRepository(unit.session))
+        self.notes = DemoStoreNoteRepository(unit.session)
+
+    async def create_note(self, body: DemoStoreNoteCreate, principal: Principal) -> DemoStoreNoteRead:
+        return DemoStoreNoteRead.model_validate(await self.notes.create(body))
+
+    async def get_note(self, note_id: int, principal: Principal) -> DemoStoreNoteRead:
+        return DemoStoreNoteRead.model_validate(await self.notes.get(note_id))
+'''
+NOTE_TEST = '''"""Notes through HTTP on a real PostgreSQL: a note refers to an item, is unique per item by
+title, and goes when its item goes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from demo_store.app_test import ADMIN, ITEMS, client, database_url  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.asyncio
+NOTES = "/demo_store/notes"
+
+
+async def test_notes_refer_to_items(client: httpx.AsyncClient) -> None:  # noqa: F811
+    item = (await client.post(ITEMS, json={"name": "with notes"}, headers=ADMIN)).json()
+    note = {"item_id": item["id"], "title": "first"}
+    created = await client.post(NOTES, json=note, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    path = f"{NOTES}/{created.json()['id']}"
+    assert (await client.get(path, headers=ADMIN)).json() == created.json()
+    again = await client.post(NOTES, json=note, headers=ADMIN)
+    assert again.status_code == 409, again.text
+    orphan = {"item_id": 10**12, "title": "orphan"}
+    refused = await client.post(NOTES, json=orphan, headers=ADMIN)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "item_id"]
+    assert (await client.delete(f"{ITEMS}/{item['id']}", headers=ADMIN)).status_code == 204
+    assert (await client.get(path, headers=ADMIN)).status_code == 404  # on_delete: cascade
+'''
+
+
+def add_entity(repo: Path) -> None:
+    """Adds DemoStoreNote to demo_store as its developer would, then runs its tests."""
+    service = repo / "src/python/demo_store"
+    with open(repo / "shared/spec/models.yaml", "a") as models:
+        models.write(NOTE_MODEL)
+    spec = service / "spec/demo_store.yaml"
+    text = spec.read_text().replace("\noperations:\n", "\n" + NOTE_STORAGE + "\noperations:\n", 1)
+    spec.write_text(text + NOTE_OPERATIONS)
+    app = service / "app.py"
+    app.write_text(
+        app.read_text()
+        .replace(
+            "from generated.models import (",
+            "from generated.demo_store.storage.demo_store import DemoStoreNoteRepository\n"
+            "from generated.models import DemoStoreNoteCreate, DemoStoreNoteRead\n"
+            "from generated.models import (",
+        )
+        .replace(
+            "return DemoStoreOperations(DemoStoreItemRepository(unit.session))",
+            "return WithNotes(unit)",
+        )
+        + NOTE_LOGIC
+    )
+    (service / "notes_test.py").write_text(NOTE_TEST)
+    with scratch_database("prove_autogenerate") as url:
+        env = {**os.environ, "DATABASE_URL": url}
+        alembic = ["./pants", "--no-pantsd", "run", "src/python/demo_store:alembic", "--"]
+        for arguments in (["upgrade", "head"], ["revision", "--autogenerate", "-m", "add notes"]):
+            done = subprocess.run([*alembic, *arguments], cwd=repo, env=env, capture_output=True)
+            if done.returncode != 0:
+                sys.exit(f"prove-scaffolding: alembic {arguments} failed:\n{done.stderr[-4000:]!r}")
+    written = list((service / "migrations/versions").glob("*_add_notes.py"))
+    if len(written) != 1 or "demo_store_notes" not in written[0].read_text():
+        sys.exit(f"prove-scaffolding: autogenerate wrote {written}, not the notes table")
+    log(f"autogenerate wrote {written[0].relative_to(repo)}")
+    pants(repo, "test", "src/python/demo_store::")
 
 
 def prove(repo: Path) -> Dict[str, object]:
@@ -219,7 +368,8 @@ def prove(repo: Path) -> Dict[str, object]:
         figures,
         lambda: pants(repo, "package", *folders),
     )
-    run_images("cold")
+    with scratch_database("prove_image") as store_database:
+        run_images("cold", store_database)
 
     # A code-only change: only the sources pex and the image layers after it are rebuilt.
     app = repo / "src/python/demo_api/app.py"
@@ -229,7 +379,9 @@ def prove(repo: Path) -> Dict[str, object]:
         figures,
         lambda: pants(repo, "package", "src/python/demo_api:image"),
     )
-    run_images("rebuilt")
+    with scratch_database("prove_image") as store_database:
+        run_images("rebuilt", store_database)
+    timed("demo_store: a new entity, spec to passing test", figures, lambda: add_entity(repo))
     sizes = {name: image_size(f"specfirst/{name}:latest") for name, _, _ in NEW_SERVICES}
     return {"seconds": figures, "image_bytes": sizes}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from services.compose import BEGIN_MARKER, END_MARKER, MANAGED_FILES
 from services.registry import load_registry
-from services.sync import plan_sync
+from services.sync import MODELS_FILE, plan_sync
 
 REGISTRY = load_registry(
     "services:\n  - {name: cron, type: default, description: Periodic jobs.}\n"
@@ -62,3 +62,33 @@ def test_the_swarm_stack_and_kubernetes_manifests_are_rendered_whole() -> None:
     assert "out of date: infra/swarm/stack.yml" in plan.report()
     in_step = plan_sync(REGISTRY, TEMPLATES, {**managed(), **plan.updated_files}, set())
     assert in_step.updated_files == {}
+
+
+def test_a_service_that_stores_data_gets_its_model_and_first_migration() -> None:
+    registry = load_registry(
+        "services:\n  - {name: ledger, type: python-fastapi, description: Books.,"
+        " depends_on: [postgres]}\n"
+    )
+    templates = {
+        "templates/_partials/stored_model.yaml.j2": (
+            "\n  {{ stored_model }}:\n    fields:\n      id: {type: int, readonly: true}\n"
+            "      name: string\n"
+        ),
+        "templates/python-fastapi/app.py.j2": "# {{ service.name }}\n",
+        "templates/python-fastapi+postgres/spec/__name__.yaml.j2": (
+            "storage:\n  {{ stored_model }}: {table: {{ service.name }}_items, primary_key: id}\n"
+            "operations:\n  ping: {auth: public, rest: {method: GET, path: /ping}}\n"
+        ),
+    }
+    models = "models:\n  User:\n    fields:\n      id: int\n"
+    plan = plan_sync(registry, templates, managed(), set(), models)
+    assert plan.updated_files[MODELS_FILE] == models + (
+        "\n  LedgerItem:\n    fields:\n      id: {type: int, readonly: true}\n      name: string\n"
+    )
+    migration = plan.new_files["src/python/ledger/migrations/versions/0001_initial.py"]
+    assert 'op.create_table(\n        "ledger_items",' in migration
+    assert 'sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_items"))' in migration
+    assert "missing: the models the new services store, in shared/spec/models.yaml" in plan.report()
+    # Scaffolded again (files deleted by hand, say), the model is not added twice.
+    again = plan_sync(registry, templates, managed(), set(), plan.updated_files[MODELS_FILE])
+    assert MODELS_FILE not in again.updated_files

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -64,14 +64,20 @@ BASE = {
 BASE = {path: textwrap.dedent(text).lstrip("\n") for path, text in BASE.items()}
 
 
-def _diff(*edits: Tuple[str, str, str]) -> Tuple[List[str], List[str]]:
-    """(breaking, safe) as text after applying (file, old text, new text) edits to BASE."""
-    new = dict(BASE)
+def _diff(
+    *edits: Tuple[str, str, str], base: Dict[str, str] = BASE, where: str = ""
+) -> Tuple[List[str], List[str]]:
+    """(breaking, safe) as text after applying (file, old text, new text) edits to `base`; only
+    the changes whose place contains `where`."""
+    new = dict(base)
     for path, before, after in edits:
         assert before in new[path], f"{before!r} is not in {path}"
         new[path] = new[path].replace(before, after)
-    changes = compare(load(BASE), load(new))
-    return [str(c) for c in changes.breaking], [str(c) for c in changes.safe]
+    changes = compare(load(base), load(new))
+    return (
+        [str(c) for c in changes.breaking if where in c.where],
+        [str(c) for c in changes.safe if where in c.where],
+    )
 
 
 def test_identical_specs_have_no_changes() -> None:
@@ -347,15 +353,7 @@ STORED = {
 
 def _storage_diff(*edits: Tuple[str, str, str]) -> Tuple[List[str], List[str]]:
     """(breaking, safe) of the storage changes, after applying the edits to STORED."""
-    new = dict(STORED)
-    for path, before, after in edits:
-        assert before in new[path], f"{before!r} is not in {path}"
-        new[path] = new[path].replace(before, after)
-    changes = compare(load(STORED), load(new))
-    return (
-        [str(c) for c in changes.breaking if ".storage." in c.where],
-        [str(c) for c in changes.safe if ".storage." in c.where],
-    )
+    return _diff(*edits, base=STORED, where=".storage.")
 
 
 def test_a_dropped_column_breaks_the_database() -> None:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from backend.api.deps import debug_controller, get_unit_of_work, users_controller
-from backend.db import Database
+from servicekit.database import Database
 from backend.tables import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users

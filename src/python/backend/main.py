@@ -17,7 +17,7 @@ import uvicorn
 from backend import servers
 from backend.alembic_cli import upgrade_to_head
 from backend.app import create_app
-from backend.db import wait_for_database
+from servicekit.database import wait_for_database
 from backend.settings import load_settings
 from servicekit.serving import run_until_signalled, serve, stopped_by_signals
 from servicekit.settings import exit_on_settings_error

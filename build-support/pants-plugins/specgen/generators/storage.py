@@ -34,9 +34,36 @@ _ON_DELETE = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NUL
 
 @dataclass(frozen=True)
 class ColumnView:
+    """One column, in the words of SQLAlchemy's `sqlalchemy` namespace (its types and functions)."""
+
     name: str
-    annotation: str
-    arguments: str  # of mapped_column()
+    annotation: str  # of Mapped[]
+    column_type: str  # "BigInteger()"
+    nullable: bool
+    primary_key: bool = False
+    identity: bool = False
+    server_default: Optional[str] = None  # "func.now()", "false()", 'text("0")', "'basic'"
+    now_on_update: bool = False
+    references: Optional[str] = None  # "users.id"
+    on_delete: Optional[str] = None  # "CASCADE"
+
+    @property
+    def arguments(self) -> str:
+        """Of mapped_column()."""
+        parts = [self.column_type]
+        if self.references:
+            on_delete = f', ondelete="{self.on_delete}"' if self.on_delete else ""
+            parts.append(f'ForeignKey("{self.references}"{on_delete})')
+        if self.identity:
+            parts.append("Identity()")
+        if self.primary_key:
+            parts.append("primary_key=True")
+        if self.server_default:
+            parts.append(f"server_default={self.server_default}")
+        if self.now_on_update:
+            parts.append("onupdate=func.now()")
+        parts.append(f"nullable={self.nullable}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -52,9 +79,13 @@ class TableView:
     references: Dict[str, Tuple[str, str]]  # constraint name -> (field, noun)
 
 
-def render_storage(spec: SpecSet, domain: Domain) -> str:
+def table_views(spec: SpecSet, domain: Domain) -> List[TableView]:
     tables = {storage.model: storage for storage in domain.storage}
-    views = [_table_view(spec, storage, tables) for storage in domain.storage]
+    return [_table_view(spec, storage, tables) for storage in domain.storage]
+
+
+def render_storage(spec: SpecSet, domain: Domain) -> str:
+    views = table_views(spec, domain)
     column_types = sorted(
         {
             match
@@ -95,35 +126,30 @@ def _table_view(spec: SpecSet, storage: Storage, tables: Dict[str, Storage]) -> 
     int_fields, nullable_fields = [], []
     for field in model.fields:
         column_type, python_type = _column_type(field)
-        arguments = [column_type]
-        nullable = field.optional
         reference = references.get(field.name)
-        if reference is not None:
-            target = tables[reference.model]
-            on_delete = _ON_DELETE.get(reference.on_delete)
-            arguments.append(
-                f'ForeignKey("{target.table}.{target.primary_key}"'
-                + (f', ondelete="{on_delete}"' if on_delete else "")
-                + ")"
-            )
+        target = tables[reference.model] if reference else None
         server_default = _server_default(field, storage)
-        if field.name == storage.primary_key:
-            if python_type == "int":
-                arguments.append("Identity()")
-            elif python_type == "uuid.UUID":
-                server_default = "func.gen_random_uuid()"
-            arguments.append("primary_key=True")
-        if server_default:
-            arguments.append(f"server_default={server_default}")
-        if field.name in storage.set_now_on_update:
-            arguments.append("onupdate=func.now()")
-        arguments.append(f"nullable={nullable}")
+        key = field.name == storage.primary_key
+        if key and python_type == "uuid.UUID":
+            server_default = "func.gen_random_uuid()"
         if python_type == "int":
             int_fields.append(field.name)
-        if nullable:
+        if field.optional:
             nullable_fields.append(field.name)
-        annotation = f"{python_type} | None" if nullable else python_type
-        columns.append(ColumnView(field.name, annotation, ", ".join(arguments)))
+        columns.append(
+            ColumnView(
+                name=field.name,
+                annotation=f"{python_type} | None" if field.optional else python_type,
+                column_type=column_type,
+                nullable=field.optional,
+                primary_key=key,
+                identity=key and python_type == "int",
+                server_default=server_default,
+                now_on_update=field.name in storage.set_now_on_update,
+                references=f"{target.table}.{target.primary_key}" if target else None,
+                on_delete=_ON_DELETE.get(reference.on_delete) if reference else None,
+            )
+        )
     table_args = [
         f'UniqueConstraint({", ".join(repr(name) for name in fields)})' for fields in storage.unique
     ] + [

@@ -14,6 +14,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -26,7 +29,9 @@ from servicekit.persistence import (
     async_driver_url,
 )
 from servicekit.scratch_database import any_scratch_database
+from specgen import load
 from specgen.generators.conftest import generate_all, read_specs, write_outputs
+from specgen.generators.migration import render_initial_migration
 
 STORE = Path(__file__).parent / "testdata" / "store"
 
@@ -187,3 +192,29 @@ def test_set_null_clears_the_reference(database_url: str, orders: ModuleType) ->
         return order.referrer_id
 
     assert run(database_url, orders, work) is None
+
+
+def test_the_initial_migration_creates_what_the_tables_declare(
+    database_url: str, orders: ModuleType
+) -> None:
+    """What a scaffold writes as its first migration, applied, leaves autogenerate nothing to do."""
+    spec = load(read_specs(STORE))
+    migration = ModuleType("initial_migration")
+    exec(render_initial_migration(spec, spec.domains[0], "create"), migration.__dict__)
+
+    def migrate_and_compare(connection: Any) -> list[Any]:
+        orders.Base.metadata.drop_all(connection)
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        with Operations.context(context):
+            migration.upgrade()
+        return compare_metadata(context, orders.Base.metadata)
+
+    async def main() -> list[Any]:
+        engine = create_async_engine(async_driver_url(database_url))
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(migrate_and_compare)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(main()) == []

@@ -17,7 +17,7 @@ Columns are the model's fields: their types, `optional` (NULL allowed) and scala
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from specgen.checks import Shape, did_you_mean, expect_mapping, expect_string, show, string_list
 from specgen.ir import (
@@ -133,12 +133,19 @@ def _field_sets(
     return tuple(sets)
 
 
-def _references(doc: Document, path: KeyPath, value: Any, model: Schema) -> Tuple[Reference, ...]:
+def _per_field(
+    doc: Document, path: KeyPath, value: Any, model: Schema
+) -> Iterator[Tuple[str, Any, Field]]:
+    """(name, value, field) of a mapping keyed by field names; unknown names are errors."""
     fields = {field.name: field for field in model.fields}
-    references = []
     for name, body in (expect_mapping(doc, path, value, null_is_empty=True) or {}).items():
-        if _field_name(doc, path + (name,), name, model, fields) is None:
-            continue
+        if _field_name(doc, path + (name,), name, model, fields) is not None:
+            yield name, body, fields[name]
+
+
+def _references(doc: Document, path: KeyPath, value: Any, model: Schema) -> Tuple[Reference, ...]:
+    references = []
+    for name, body, field in _per_field(doc, path, value, model):
         if isinstance(body, str):
             body = {"model": body}
         body = REFERENCE.read(doc, path + (name,), body)
@@ -152,7 +159,7 @@ def _references(doc: Document, path: KeyPath, value: Any, model: Schema) -> Tupl
                 f"on_delete {show(on_delete)} is not one of {', '.join(ON_DELETE)}",
             )
             continue
-        if on_delete == "set_null" and not fields[name].optional:
+        if on_delete == "set_null" and not field.optional:
             doc.error(
                 path + (name, "on_delete"),
                 f"field '{name}' is not optional, so it cannot be set to null",
@@ -164,12 +171,9 @@ def _references(doc: Document, path: KeyPath, value: Any, model: Schema) -> Tupl
 
 
 def _now_fields(doc: Document, path: KeyPath, value: Any, model: Schema) -> Tuple[str, ...]:
-    fields = {field.name: field for field in model.fields}
     names = []
-    for name, server_value in (expect_mapping(doc, path, value, null_is_empty=True) or {}).items():
-        if _field_name(doc, path + (name,), name, model, fields) is None:
-            continue
-        field_type = fields[name].type
+    for name, server_value, field in _per_field(doc, path, value, model):
+        field_type = field.type
         if type(field_type) is not ScalarType or field_type.name != "datetime":
             doc.error(path + (name,), f"field '{name}' is not a datetime: only one can be 'now'")
         elif server_value not in SERVER_VALUES:

@@ -13,35 +13,20 @@ from fastapi import Request
 
 from backend.controllers.debug import DebugService
 from backend.controllers.users import UsersService
-from backend.db import Database
+from servicekit.database import request_session
 from backend.tables import EVENT_OUTBOX
 from generated.backend.debug import DebugController
 from generated.backend.storage.users import UserRepository
 from generated.backend.users import UsersController
-from servicekit.errors import UNAVAILABLE
 from servicekit.events.outbox import OutboxUnitOfWork
 from servicekit.events.relay import OutboxRelay
 
 
 async def get_unit_of_work(request: Request) -> AsyncIterator[OutboxUnitOfWork]:
     """The request's transaction: its session (the controller's too) and its events, in the outbox."""
-    database: Database = request.app.state.database
     relay: OutboxRelay = request.app.state.relay
-    session = database.sessions()
-    try:
+    async with request_session(request.app.state.database) as session:
         yield OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake)
-    except UNAVAILABLE:
-        # The connection may be stuck mid-statement (a hung server): rolling back on it would wait
-        # again, after the 503 is sent. Discarded instead; the pool opens a fresh one when needed.
-        await session.invalidate()
-        raise
-    finally:
-        try:
-            await session.close()
-        except UNAVAILABLE:
-            # Handing the connection back (a rollback) failed on a server that broke or hung
-            # meanwhile. This runs once the answer is on its way: drop the connection, never raise.
-            await session.invalidate()
 
 
 def users_controller(unit: OutboxUnitOfWork) -> UsersController:

@@ -16,7 +16,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.alembic_cli import alembic_config
+from backend import migrations
+from servicekit.migrations import alembic_config
 from servicekit.persistence import async_driver_url
 from backend.tables import METADATA
 from servicekit.scratch_database import scratch_database
@@ -41,7 +42,7 @@ def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
-    config = alembic_config(database_url)
+    config = alembic_config(migrations, database_url)
     command.upgrade(config, "head")
     assert _inspect(database_url)[0] == {"alembic_version", "users", "event_outbox"}
     command.downgrade(config, "base")

@@ -1,11 +1,20 @@
-"""The database connection: an async SQLAlchemy engine (asyncpg) and its session factory."""
+"""A service's PostgreSQL: an async SQLAlchemy engine (asyncpg) and its session factory."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from servicekit.errors import UNAVAILABLE
 
 from servicekit.persistence import async_driver_url
 from servicekit.startup import wait_until_reachable
@@ -54,3 +63,23 @@ async def wait_for_database(url: str, timeout: float) -> None:
         await wait_until_reachable("PostgreSQL (DATABASE_URL)", database.ping, timeout)
     finally:
         await database.dispose()
+
+
+@asynccontextmanager
+async def request_session(database: Database) -> AsyncIterator[AsyncSession]:
+    """One request's session, closed after the answer whatever happened to the server."""
+    session = database.sessions()
+    try:
+        yield session
+    except UNAVAILABLE:
+        # The connection may be stuck mid-statement (a hung server): rolling back on it would wait
+        # again, after the 503 is sent. Discarded instead; the pool opens a fresh one when needed.
+        await session.invalidate()
+        raise
+    finally:
+        try:
+            await session.close()
+        except UNAVAILABLE:
+            # Handing the connection back (a rollback) failed on a server that broke or hung
+            # meanwhile. This runs once the answer is on its way: drop the connection, never raise.
+            await session.invalidate()
