@@ -474,8 +474,10 @@ def _compare_columns(
 
 
 def _filled_by_database(field: Field, storage: Storage) -> bool:
+    """Whether the column gets a server default (a list or dict default is the API's only)."""
+    scalar_default = field.default is not MISSING and not isinstance(field.default, (list, dict))
     return (
-        field.default is not MISSING
+        scalar_default
         or implied_default(field.type) is not MISSING
         or field.name in storage.set_now_on_create
     )

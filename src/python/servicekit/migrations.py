@@ -70,7 +70,9 @@ def run_env(metadata: MetaData, version_table: str = "alembic_version") -> None:
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "version_table": version_table,
+        # What autogenerate and `alembic check` compare: types and server defaults too.
         "compare_type": True,
+        "compare_server_default": True,
     }
     if context.is_offline_mode():  # `--sql`: print the SQL instead of running it
         context.configure(url=database_url, literal_binds=True, **options)

@@ -11,11 +11,13 @@ typed errors, which `servicekit.errors` answers with the spec's statuses: `NotFo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import MetaData, delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
@@ -103,9 +105,11 @@ class Repository(Generic[R]):
     noun: ClassVar[str]  # "user", for messages
     key: ClassVar[str]  # the primary key's field
     int_fields: ClassVar[frozenset[str]] = frozenset()  # bigint columns
+    text_fields: ClassVar[frozenset[str]] = frozenset()  # text and varchar columns
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
-    # Foreign key constraint name -> (field, the noun of the row it refers to)
-    references: ClassVar[Mapping[str, tuple[str, str]]] = {}
+    # Field holding a reference -> the noun of the row it refers to
+    references: ClassVar[Mapping[str, str]] = {}
+    _constraint_names: ClassVar[dict[str, tuple[str, ...]]]  # by _constraint_fields
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -188,9 +192,22 @@ class Repository(Generic[R]):
         return self.key not in self.int_fields or BIGINT_MIN <= key <= BIGINT_MAX
 
     def _not_found(self, key: Any) -> NotFound:
-        return NotFound(f"{self.noun} {key} not found")
+        # A key no column can hold is not repeated: it may be thousands of digits long.
+        shown = f" {_show(key)}" if self._storable_key(key) and len(str(key)) <= 100 else ""
+        return NotFound(f"{self.noun}{shown} not found")
 
     def _check_range(self, values: Mapping[str, Any]) -> None:
+        """What PostgreSQL refuses, refused first as the client's mistake (422), not a 500."""
+        for name, value in values.items():
+            if isinstance(value, str) and name in self.text_fields and "\x00" in value:
+                raise InvalidValue(name, "Text cannot contain the NUL character", "string_nul")
+            if isinstance(value, datetime):
+                try:
+                    value.astimezone(timezone.utc)  # what the driver sends
+                except OverflowError:
+                    raise InvalidValue(
+                        name, "Datetime is out of range in UTC", "datetime_range"
+                    ) from None
         for name in self.int_fields.intersection(values):
             value = values[name]
             if value is None:
@@ -211,21 +228,34 @@ class Repository(Generic[R]):
         for a constraint the spec did not declare (a bug, not the client's doing)."""
         state, constraint = _sqlstate(error), _constraint(error)
         if state == UNIQUE_VIOLATION:
-            fields = self._unique_fields(constraint)
+            fields = self._constraint_fields(constraint)
             if fields:
                 taken = ", ".join(f"{name} {_show(values.get(name))}" for name in fields)
                 raise Conflict(f"another {self.noun} has {taken}") from error
-        if state == FOREIGN_KEY_VIOLATION and constraint in self.references:
-            field, noun = self.references[constraint]
-            message = f"no {noun} {_show(values.get(field))}"
-            raise InvalidValue(field, message, "missing_reference") from error
+        if state == FOREIGN_KEY_VIOLATION:
+            field = next(iter(self._constraint_fields(constraint)), "")
+            if field in self.references:
+                message = f"no {self.references[field]} {_show(values.get(field))}"
+                raise InvalidValue(field, message, "missing_reference") from error
         raise error
 
-    def _unique_fields(self, constraint: str) -> tuple[str, ...]:
-        for candidate in self.record.__table__.constraints:
-            if candidate.name == constraint:
-                return tuple(column.name for column in candidate.columns)
-        return ()
+    @classmethod
+    def _constraint_fields(cls, constraint: str) -> tuple[str, ...]:
+        """The fields of the table's constraint named `constraint` as PostgreSQL names it: a name
+        over 63 characters is shortened (with a hash) when the table is created."""
+        names = cls.__dict__.get("_constraint_names")
+        if names is None:
+            preparer = postgresql.dialect().identifier_preparer
+            names = {
+                (preparer.format_constraint(candidate) or "").strip('"'): tuple(
+                    column.name for column in candidate.columns
+                )
+                for candidate in cls.record.__table__.constraints
+                if candidate.name is not None
+            }
+            cls._constraint_names = names
+        fields: tuple[str, ...] = names.get(constraint, ())
+        return fields
 
 
 def _show(value: Any) -> str:

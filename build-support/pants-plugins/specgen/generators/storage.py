@@ -75,8 +75,9 @@ class TableView:
     columns: List[ColumnView]
     table_args: List[str]
     int_fields: List[str]
+    text_fields: List[str]
     nullable_fields: List[str]
-    references: Dict[str, Tuple[str, str]]  # constraint name -> (field, noun)
+    references: Dict[str, str]  # field -> the noun of what it refers to
 
 
 def table_views(spec: SpecSet, domain: Domain) -> List[TableView]:
@@ -153,9 +154,8 @@ def _table_view(spec: SpecSet, storage: Storage, tables: Dict[str, Storage]) -> 
     table_args = [
         f'UniqueConstraint({", ".join(repr(name) for name in fields)})' for fields in storage.unique
     ] + [
-        f'Index("ix_{storage.table}_{"_".join(fields)}", '
-        + ", ".join(repr(name) for name in fields)
-        + ")"
+        # Named by the naming convention, which shortens a name over PostgreSQL's 63 characters.
+        f'Index(None, {", ".join(repr(name) for name in fields)})'
         for fields in storage.indexes
     ]
     return TableView(
@@ -166,11 +166,9 @@ def _table_view(spec: SpecSet, storage: Storage, tables: Dict[str, Storage]) -> 
         columns=columns,
         table_args=table_args,
         int_fields=int_fields,
+        text_fields=[c.name for c in columns if c.column_type.startswith(("Text(", "String("))],
         nullable_fields=nullable_fields,
-        references={
-            f"fk_{storage.table}_{r.field}_{tables[r.model].table}": (r.field, _noun(r.model))
-            for r in storage.references
-        },
+        references={r.field: _noun(r.model) for r in storage.references},
     )
 
 

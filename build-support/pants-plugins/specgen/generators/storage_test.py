@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -48,15 +49,27 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def orders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """Imported once: its tables join the service's one metadata, which holds each table once."""
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Imported once: each module's tables join its service's one metadata, which holds a table
+    once."""
     root = tmp_path_factory.mktemp("generated")
     write_outputs(generate_all(read_specs(STORE)), root)
     sys.path.insert(0, str(root))
     try:
-        yield importlib.import_module("generated.shop.storage.orders")
+        yield
     finally:
         sys.path.remove(str(root))
+
+
+@pytest.fixture(scope="module")
+def orders(generated: None) -> ModuleType:
+    return importlib.import_module("generated.shop.storage.orders")
+
+
+@pytest.fixture(scope="module")
+def entries(generated: None) -> ModuleType:
+    """A table whose constraints' names PostgreSQL shortens (over 63 characters)."""
+    return importlib.import_module("generated.audit.storage.entries")
 
 
 def run(database_url: str, module: ModuleType, work: Callable[[AsyncSession], Any]) -> Any:
@@ -194,20 +207,26 @@ def test_set_null_clears_the_reference(database_url: str, orders: ModuleType) ->
     assert run(database_url, orders, work) is None
 
 
+@pytest.mark.parametrize("domain", ["orders", "entries"])
 def test_the_initial_migration_creates_what_the_tables_declare(
-    database_url: str, orders: ModuleType
+    database_url: str, orders: ModuleType, entries: ModuleType, domain: str
 ) -> None:
     """What a scaffold writes as its first migration, applied, leaves autogenerate nothing to do."""
     spec = load(read_specs(STORE))
+    stored = next(d for d in spec.domains if d.name == domain)
+    module = orders if domain == "orders" else entries
     migration = ModuleType("initial_migration")
-    exec(render_initial_migration(spec, spec.domains[0], "create"), migration.__dict__)
+    exec(render_initial_migration(spec, stored, "create"), migration.__dict__)
 
     def migrate_and_compare(connection: Any) -> list[Any]:
-        orders.Base.metadata.drop_all(connection)
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        for tables in (orders, entries):  # nothing but what the migration creates
+            tables.Base.metadata.drop_all(connection)
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
         with Operations.context(context):
             migration.upgrade()
-        return compare_metadata(context, orders.Base.metadata)
+        return compare_metadata(context, module.Base.metadata)
 
     async def main() -> list[Any]:
         engine = create_async_engine(async_driver_url(database_url))
@@ -218,3 +237,51 @@ def test_the_initial_migration_creates_what_the_tables_declare(
             await engine.dispose()
 
     assert asyncio.run(main()) == []
+
+
+def test_shortened_constraint_names_still_name_the_fields(
+    database_url: str, entries: ModuleType
+) -> None:
+    async def work(session: AsyncSession) -> None:
+        repository = entries.EntryRecordedByTheIngestionPipelineRepository(session)
+        values = {
+            "first_rather_long_column_name": "a",
+            "second_rather_long_column_name": "b",
+            "occurred_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        }
+        await repository.create(values)
+        await session.commit()
+        with pytest.raises(Conflict, match="first_rather_long_column_name 'a'"):
+            await repository.create(values)
+        await session.rollback()
+        with pytest.raises(InvalidValue, match="no entry recorded by the ingestion pipeline 99"):
+            await repository.create(
+                {**values, "first_rather_long_column_name": "c", "parent_entry_identifier": 99}
+            )
+        await session.rollback()
+
+    run(database_url, entries, work)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("first_rather_long_column_name", "nul\x00byte", "NUL"),
+        ("occurred_at", datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14))), "UTC"),
+    ],
+)
+def test_values_postgresql_refuses_are_invalid_not_errors(
+    database_url: str, entries: ModuleType, field: str, value: Any, message: str
+) -> None:
+    async def work(session: AsyncSession) -> None:
+        repository = entries.EntryRecordedByTheIngestionPipelineRepository(session)
+        values = {
+            "first_rather_long_column_name": "a",
+            "second_rather_long_column_name": "b",
+            "occurred_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        }
+        with pytest.raises(InvalidValue, match=message) as raised:
+            await repository.create({**values, field: value})
+        assert raised.value.field == field
+
+    run(database_url, entries, work)

@@ -23,6 +23,7 @@ from specgen.checks import Shape, did_you_mean, expect_mapping, expect_string, s
 from specgen.ir import (
     MISSING,
     ON_DELETE,
+    EnumType,
     Field,
     OptionalType,
     Reference,
@@ -42,7 +43,9 @@ REFERENCE = Shape(required=("model",), optional=("on_delete",))
 KEY_TYPES = ("int", "string", "uuid")
 SERVER_VALUES = ("now",)
 # PostgreSQL's identifiers are at most 63 bytes; lower case needs no quoting.
-_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Tables of the runtime in every service's database: Alembic's versions and the event outbox.
+RESERVED_TABLES = re.compile(r"alembic_version.*|event_outbox")
 
 
 def read_storage(doc: Document, value: Any, catalog: Catalog) -> Tuple[Storage, ...]:
@@ -68,11 +71,13 @@ def read_storage(doc: Document, value: Any, catalog: Catalog) -> Tuple[Storage, 
 def _stored(doc: Document, path: KeyPath, model: Schema, body: dict) -> Optional[Storage]:
     fields = {field.name: field for field in model.fields}
     table = expect_string(doc, path + ("table",), body.get("table"))
-    if table is not None and not _TABLE_NAME.match(table):
+    if table is not None and not _TABLE_NAME.fullmatch(table):
         doc.error(
             path + ("table",),
             f"table name {show(table)} is not a lower-case SQL identifier of at most 63 characters",
         )
+    elif table is not None and RESERVED_TABLES.fullmatch(table):
+        doc.error(path + ("table",), f"table name '{table}' is the runtime's own", "rename it")
     key = _field_name(doc, path + ("primary_key",), body.get("primary_key"), model, fields)
     if key is not None:
         _check_key(doc, path + ("primary_key",), fields[key])
@@ -86,7 +91,8 @@ def _stored(doc: Document, path: KeyPath, model: Schema, body: dict) -> Optional
         set_now_on_create=_now_fields(doc, path + ("defaults",), body.get("defaults"), model),
         set_now_on_update=_now_fields(doc, path + ("on_update",), body.get("on_update"), model),
     )
-    _check_inserts_fill_every_column(doc, path, model, storage)
+    if key is not None:  # without a valid key, what it would generate is unknown
+        _check_inserts_fill_every_column(doc, path, model, storage)
     return storage if table is not None and key is not None else None
 
 
@@ -128,9 +134,24 @@ def _field_sets(
             if isinstance(entry, list) and not entry:
                 doc.error(path + (index,), "an empty list of fields")
         names = [_field_name(doc, path + at, item, model, fields) for at, item in items]
-        if names and all(name is not None for name in names):
-            sets.append(tuple(name for name in names if name is not None))
+        if not names or any(name is None for name in names):
+            continue
+        fields_set = tuple(name for name in names if name is not None)
+        if len(set(fields_set)) < len(fields_set) or fields_set in sets:
+            doc.error(path + (index,), f"({', '.join(fields_set)}) is listed twice")
+        elif any(not _comparable(fields[name]) for name in fields_set):
+            doc.error(
+                path + (index,),
+                "a list, dict or model field (a json column) can be neither unique nor indexed",
+            )
+        else:
+            sets.append(fields_set)
     return tuple(sets)
+
+
+def _comparable(field: Field) -> bool:
+    base = field.type.of if type(field.type) is OptionalType else field.type
+    return type(base) is ScalarType or type(base) is EnumType
 
 
 def _per_field(

@@ -28,7 +28,12 @@ def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
 
     def read(connection: Connection) -> tuple[set[str], list[Any]]:
         tables = set(inspect(connection).get_table_names())
-        return tables, compare_metadata(MigrationContext.configure(connection), METADATA)
+        return tables, compare_metadata(
+            MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            ),
+            METADATA,
+        )
 
     async def run() -> tuple[set[str], list[Any]]:
         engine = create_async_engine(async_driver_url(database_url))
