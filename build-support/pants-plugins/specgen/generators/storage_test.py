@@ -18,8 +18,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import BigInteger, ForeignKey, Identity, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.persistence import (
     BIGINT_MAX,
@@ -285,3 +286,33 @@ def test_values_postgresql_refuses_are_invalid_not_errors(
         assert raised.value.field == field
 
     run(database_url, entries, work)
+
+
+def test_a_hand_written_model_sits_beside_the_generated_ones(
+    database_url: str, orders: ModuleType
+) -> None:
+    """What the spec cannot say is written by hand on the service's base: same metadata, so
+    Alembic sees it and it may refer to generated tables."""
+
+    class Attachment(orders.Base):  # type: ignore[name-defined, misc]
+        __tablename__ = "attachments"
+        id: Mapped[int] = mapped_column(BigInteger(), Identity(), primary_key=True)
+        order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+
+    try:
+        assert orders.Base.metadata.tables["attachments"] is Attachment.__table__
+
+        async def work(session: AsyncSession) -> int:
+            customer = await orders.CustomerRepository(session).create(
+                {"email": "c@example.com", "preferences": {}}
+            )
+            order = await orders.OrderRepository(session).create(
+                {"customer_id": customer.id, "number": 1, "total": 1.0}
+            )
+            session.add(Attachment(order_id=order.id))
+            await session.flush()
+            return order.id  # type: ignore[no-any-return]
+
+        assert run(database_url, orders, work) > 0
+    finally:
+        orders.Base.metadata.remove(Attachment.__table__)
