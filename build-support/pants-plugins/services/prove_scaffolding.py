@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -121,8 +122,12 @@ def image_size(image: str) -> int:
     return int(output.strip())
 
 
+# The images run as in production (PROFILE=production), where a service needs its token keys.
+AUTH_KEYS = "AUTH_KEYS=prove:" + secrets.token_hex(32)
+
+
 def docker_run(name: str, image: str, *env: str) -> None:
-    env_args: List[str] = [arg for value in env for arg in ("-e", value)]
+    env_args: List[str] = [arg for value in (AUTH_KEYS, *env) for arg in ("-e", value)]
     run(
         REPO,
         "docker",
