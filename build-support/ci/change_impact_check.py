@@ -42,7 +42,7 @@ BOTH_SERVICES = {
 # backend's HTTP app: the modules that import its generated routers (api/deps.py, app.py), what
 # imports them (main.py, the benchmark that runs it, the test utilities that run main.py as a
 # process), the tests that import the app or run it, and the BUILD targets of all of these. Not
-# its controllers, repositories or migrations, which use generated.models but no router.
+# its controllers or migrations, which use generated.models or its tables but no router.
 BACKEND_APP = {
     *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/bench_api.py"),
     *_in(BACKEND, "forked_backend.py:test_utils", "served_backend.py:test_utils"),
@@ -81,6 +81,26 @@ BACKEND_APP = {
         ":pex-srcs",
         ":image",
     ),
+}
+
+# backend's tables, generated from the users domain's `storage:`: tables.py, which gathers them,
+# the controller and what it belongs to, the migrations and what runs them (the Alembic command,
+# the pre-start job, the tests' fixtures), and the benchmark's hand-written app on the same tables.
+BACKEND_STORAGE = {
+    *_in(BACKEND, "tables.py", "controllers/users.py", "controllers:controllers"),
+    *_in(BACKEND, "alembic_cli.py", "prestart.py", ":alembic", "conftest.py:test_utils"),
+    *_in(
+        BACKEND,
+        "migrations/__init__.py",
+        "migrations/env.py",
+        "migrations/migrations_test.py:tests",
+        "migrations/versions/0001_create_users.py:../versions",
+        "migrations/versions/0002_create_event_outbox.py:../versions",
+        "migrations:migrations",
+        "migrations:tests",
+        "migrations:versions",
+    ),
+    *_in(BACKEND, "bench/handwritten_app.py", "bench/same_work.py", "bench/serve.py"),
 }
 
 # tg_bot's deployables: the targets that contain main.py (pexes, image), and its tests' generator;
@@ -144,12 +164,8 @@ EVERYTHING_GENERATED = {
     "shared/spec/events.yaml",
     *_in(BACKEND, "spec/debug.yaml", "spec/users.yaml", "spec:spec"),
     *BACKEND_APP,
-    *_in(
-        BACKEND,
-        "controllers/debug.py",
-        "controllers/users.py",
-        "controllers:controllers",
-    ),
+    *BACKEND_STORAGE,
+    *_in(BACKEND, "controllers/debug.py"),
     *_in(
         TG_BOT,
         "spec/manifest.yaml",
@@ -163,8 +179,8 @@ EVERYTHING_GENERATED = {
     *BOTH_SERVICES,
     *CONSOLE_GENERATED,
     *BACKEND_PEX_IN_BROWSER_TEST,
-    # Not servicekit, backend's repositories and migrations, tg_bot's Telegram API
-    # client and settings: none of them imports generated code.
+    # Not servicekit, tg_bot's Telegram API client and settings: none of them imports generated
+    # code.
 }
 
 
@@ -220,6 +236,7 @@ CASES = (
             {
                 f"{BACKEND}/spec/users.yaml",
                 *BACKEND_APP,
+                *BACKEND_STORAGE,
                 # tg_bot's manifest consumes backend.users: generated.tg_bot.clients, imported by
                 # notifications.py and main.py, and the tests importing either.
                 *_in(
