@@ -240,16 +240,19 @@ def test_the_initial_migration_creates_what_the_tables_declare(
     assert asyncio.run(main()) == []
 
 
+AN_ENTRY = {
+    "first_rather_long_column_name": "a",
+    "second_rather_long_column_name": "b",
+    "occurred_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+}
+
+
 def test_shortened_constraint_names_still_name_the_fields(
     database_url: str, entries: ModuleType
 ) -> None:
     async def work(session: AsyncSession) -> None:
         repository = entries.EntryRecordedByTheIngestionPipelineRepository(session)
-        values = {
-            "first_rather_long_column_name": "a",
-            "second_rather_long_column_name": "b",
-            "occurred_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
-        }
+        values = dict(AN_ENTRY)
         await repository.create(values)
         await session.commit()
         with pytest.raises(Conflict, match="first_rather_long_column_name 'a'"):
@@ -276,11 +279,7 @@ def test_values_postgresql_refuses_are_invalid_not_errors(
 ) -> None:
     async def work(session: AsyncSession) -> None:
         repository = entries.EntryRecordedByTheIngestionPipelineRepository(session)
-        values = {
-            "first_rather_long_column_name": "a",
-            "second_rather_long_column_name": "b",
-            "occurred_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
-        }
+        values = dict(AN_ENTRY)
         with pytest.raises(InvalidValue, match=message) as raised:
             await repository.create({**values, field: value})
         assert raised.value.field == field
