@@ -181,3 +181,22 @@ def test_a_length_bound_on_an_optional_list_bounds_its_items() -> None:
     )
     tags = object_schema(spec.schema("Note"))["properties"]["tags"]
     assert tags["maxItems"] == 3 and "maxLength" not in tags
+
+
+def test_storage_imports_what_its_columns_use_and_no_word_of_a_literal() -> None:
+    """A string default spelled like a sqlalchemy function ("text") is a quoted literal."""
+    files = {
+        "shared/spec/models.yaml": (
+            "models:\n  Note:\n    fields:\n      id: {type: int, readonly: true}\n"
+            "      kind: {type: string, default: text}\n"
+        ),
+        "notes/spec/notes.yaml": (
+            "storage:\n  Note: {table: notes, primary_key: id}\n"
+            'operations:\n  ping: {auth: public, rest: {method: GET, path: ""}}\n'
+        ),
+    }
+    source = generate_python(load(files), "notes/spec/notes.yaml")[
+        "generated/notes/storage/notes.py"
+    ]
+    assert "from sqlalchemy import BigInteger, Identity, Text\n" in source
+    assert "server_default='text'" in source

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from specgen.generators.render import render
 from specgen.ir import (
@@ -48,6 +48,21 @@ class ColumnView:
     on_delete: Optional[str] = None  # "CASCADE"
 
     @property
+    def sqlalchemy_names(self) -> Set[str]:
+        """What the column's arguments use from the sqlalchemy namespace (a quoted server
+        default is a literal, whatever its text)."""
+        names = {self.column_type.split("(")[0]}
+        if self.references:
+            names.add("ForeignKey")
+        if self.identity:
+            names.add("Identity")
+        if self.server_default and not self.server_default.startswith(("'", '"')):
+            names.add(self.server_default.split("(")[0].split(".")[0])  # func.now() -> func
+        if self.now_on_update:
+            names.add("func")
+        return names
+
+    @property
     def arguments(self) -> str:
         """Of mapped_column()."""
         parts = [self.column_type]
@@ -87,13 +102,8 @@ def table_views(spec: SpecSet, domain: Domain) -> List[TableView]:
 
 def render_storage(spec: SpecSet, domain: Domain) -> str:
     views = table_views(spec, domain)
-    column_types = sorted(
-        {
-            match
-            for view in views
-            for column in view.columns
-            for match in re.findall(r"\b([A-Z][A-Za-z]+)\(", column.arguments)
-        }
+    sqlalchemy_names = (
+        {name for view in views for column in view.columns for name in column.sqlalchemy_names}
         | {"UniqueConstraint" for view in views if view.storage.unique}
         | {"Index" for view in views if view.storage.indexes}
     )
@@ -102,15 +112,7 @@ def render_storage(spec: SpecSet, domain: Domain) -> str:
         domain.file,
         domain=domain,
         tables=views,
-        sqlalchemy_names=column_types,
-        functions=sorted(
-            {
-                name
-                for view in views
-                for column in view.columns
-                for name in re.findall(r"\b(func|false|true|text)\b", column.arguments)
-            }
-        ),
+        sqlalchemy_names=sorted(sqlalchemy_names),
         uses=_annotations_used(views),
     )
 
