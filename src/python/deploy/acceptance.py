@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from deploy import converge, least_privilege
-from deploy.docker_cli import DockerError, docker, inspect, lines
+from deploy.docker_cli import DockerError, docker, inspect, inspect_tasks, lines
 from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
@@ -237,7 +237,7 @@ class Acceptance:
     def running_tasks(self, service: str) -> dict[str, str]:
         """{task id: container id} of the running tasks of a service."""
         tasks = {}
-        for task in inspect(*lines("service", "ps", "-q", "--no-trunc", service)):
+        for task in inspect_tasks(*lines("service", "ps", "-q", "--no-trunc", service)):
             if task["DesiredState"] == "running" and task["Status"]["State"] == "running":
                 tasks[task["ID"]] = task["Status"]["ContainerStatus"]["ContainerID"]
         return tasks
@@ -297,7 +297,7 @@ class Acceptance:
         return Rollout(load.report, seconds, timings, error)
 
     def backend_images(self) -> set[str]:
-        tasks = inspect(*self.running_tasks(self.service("backend")))
+        tasks = inspect_tasks(*self.running_tasks(self.service("backend")))
         return {task["Spec"]["ContainerSpec"]["Image"] for task in tasks}
 
     def rolling_update(self) -> None:
@@ -424,6 +424,9 @@ def main(argv: list[str] | None = None) -> None:
             # Last in, first out: the stack goes first, then the images its tasks ran.
             stack.callback(acceptance.remove_built_images)
             stack.callback(deployment.remove)
+        if deployment.name in lines("stack", "ls", "--format", "{{.Name}}"):
+            say(f"removing stack {deployment.name}, left by an interrupted run")
+            deployment.remove()
         try:
             acceptance.deploy()
             acceptance.smoke()

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from deploy.docker_cli import docker, inspect, lines
+from deploy.docker_cli import docker, inspect, inspect_tasks, lines
 
 
 class ConvergeError(RuntimeError):
@@ -22,7 +22,7 @@ class Progress:
 
 
 def _tasks(service: str) -> list[dict[str, Any]]:
-    return inspect(*lines("service", "ps", "--quiet", "--no-trunc", service))
+    return inspect_tasks(*lines("service", "ps", "--quiet", "--no-trunc", service))
 
 
 def _job_progress(spec: dict[str, Any], tasks: list[dict[str, Any]]) -> Progress:

@@ -46,6 +46,20 @@ def inspect(*names: str) -> list[dict[str, Any]]:
     return json.loads(docker("inspect", *names))
 
 
+def inspect_tasks(*task_ids: str) -> list[dict[str, Any]]:
+    """`docker inspect` of the tasks that still exist: Swarm prunes old tasks at any moment, so
+    one listed by `service ps` may be gone when inspected."""
+    if not task_ids:
+        return []
+    result = subprocess.run(
+        ["docker", "inspect", *task_ids], capture_output=True, text=True, check=False
+    )
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    if result.returncode != 0 and not all("No such object" in line for line in errors):
+        raise DockerError(f"docker inspect {' '.join(task_ids)}: {result.stderr.strip()}")
+    return json.loads(result.stdout or "[]")
+
+
 def exists(kind: str, name: str) -> bool:
     """Whether a `kind` object (secret, service, image, network, ...) called `name` exists."""
     try:
