@@ -16,6 +16,7 @@ from services.registry import (
     DATABASE_OWNER_SECRET,
     INFRA_SECRETS,
     INFRA_SERVICES,
+    METRICS_VARIABLE,
     PROFILE_VARIABLE,
     Registry,
     Service,
@@ -24,6 +25,10 @@ from services.registry import (
 # Where services read secret settings: one file per setting (servicekit.settings reads them).
 SECRETS_DIR = "/run/secrets"
 INFRA_PORTS = {"postgres": 5432, "redis": 6379}
+# Where a service that serves metrics answers Prometheus: a port of its own, never published and
+# never behind Caddy (the metrics are for the operator's Prometheus, not the site's visitors).
+METRICS_PORT = 9464
+METRICS_PATH = "/metrics"
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ def environment(
     service: Service, registry: Registry, address: Callable[[str], str] = lambda name: name
 ) -> List[Tuple[str, str]]:
     """Plain (non-secret) settings: the URLs of the HTTP services it calls, its own port and prefix,
-    the production profile of a Python service. Its `env` variables come from the operator.
+    the production profile of a Python service, its metrics port. Its `env` variables come from
+    the operator.
 
     `address` gives the host name under which a service is reached on the target platform.
     """
@@ -85,6 +91,8 @@ def environment(
         variables.append((f"{service.name.upper()}_ROOT_PATH", f"/{service.name}"))
     if service.type.python:
         variables.append((PROFILE_VARIABLE, "production"))
+    if service.type.metrics:
+        variables.append((METRICS_VARIABLE, str(METRICS_PORT)))
     return variables
 
 

@@ -60,7 +60,11 @@ def test_secrets_are_mounted_files_of_only_the_services_own_keys() -> None:
     assert {"name": "secrets", "mountPath": "/run/secrets", "readOnly": True} in container[
         "volumeMounts"
     ]
-    assert [variable["name"] for variable in container["env"]] == ["BACKEND_URL", "PROFILE"]
+    assert [variable["name"] for variable in container["env"]] == [
+        "BACKEND_URL",
+        "PROFILE",
+        "METRICS_PORT",
+    ]
 
 
 def test_an_http_pod_serves_on_until_the_ingress_has_dropped_it() -> None:
@@ -90,6 +94,7 @@ def test_a_services_own_settings_come_from_the_config_map_by_name() -> None:
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert env == [
         {"name": "PROFILE", "value": "production"},
+        {"name": "METRICS_PORT", "value": "9464"},
         {
             "name": "EVENTS_CLAIM_IDLE",
             "valueFrom": {
@@ -109,7 +114,19 @@ def test_network_policies_allow_only_the_declared_edges() -> None:
     assert callers == [{"app.kubernetes.io/name": "tg-bot"}]
     assert [rule["ports"][0]["port"] for rule in backend["egress"]] == [5432, 6379]
     bot = documents()[("NetworkPolicy", "tg-bot")]["spec"]
-    assert "ingress" not in bot  # nothing calls the bot
+    # Nothing calls the bot; only the cluster's Prometheus scrapes it.
+    assert bot["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ],
+            "ports": [{"port": 9464}],
+        }
+    ]
     assert bot["egress"][0]["to"][0]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/name": "backend"
     }
@@ -120,3 +137,19 @@ def test_network_policies_allow_only_the_declared_edges() -> None:
 def test_the_ingress_routes_each_http_service_under_its_name() -> None:
     [rule] = documents()[("Ingress", "specfirst")]["spec"]["rules"]
     assert [path["path"] for path in rule["http"]["paths"]] == ["/backend"]
+
+
+def test_pods_that_serve_metrics_are_annotated_for_prometheus_on_a_named_port() -> None:
+    for name in ("backend", "tg-bot"):
+        template = documents()[("Deployment", name)]["spec"]["template"]
+        assert template["metadata"]["annotations"] == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9464",
+            "prometheus.io/path": "/metrics",
+        }
+        [container] = template["spec"]["containers"]
+        assert {"name": "metrics", "containerPort": 9464} in container["ports"]
+    # The metrics port is no Service's and no Ingress': only Prometheus reaches it, pod by pod.
+    assert [port["name"] for port in documents()[("Service", "backend")]["spec"]["ports"]] == [
+        "http"
+    ]

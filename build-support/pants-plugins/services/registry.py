@@ -35,13 +35,15 @@ class ServiceType:
     source_root: str = "src/python"  # its folder is <source_root>/<name>/
     python: bool = True  # a Python service: templates/common/ applies, Python probes its health
     site_root: bool = False  # Caddy serves it at / (a web front end) rather than under /<name>/
+    # Serves Prometheus metrics (servicekit's) on its own port, METRICS_PORT, which Caddy never proxies.
+    metrics: bool = False
 
 
 SERVICE_TYPES: Dict[str, ServiceType] = {
     service_type.name: service_type
     for service_type in (
-        ServiceType("python-fastapi", http_port=8000, has_spec=True),
-        ServiceType("python-faststream", http_port=None, has_spec=True),
+        ServiceType("python-fastapi", http_port=8000, has_spec=True, metrics=True),
+        ServiceType("python-faststream", http_port=None, has_spec=True, metrics=True),
         ServiceType("default", http_port=None, has_spec=False),
         ServiceType(
             "typescript-web",
@@ -78,6 +80,8 @@ _PROFILE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # what Compose accepts a
 _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Set by every deployment for every Python service (production settings; `pants run` lacks it).
 PROFILE_VARIABLE = "PROFILE"
+# Set by every deployment for every service that serves metrics: the port they are served on.
+METRICS_VARIABLE = "METRICS_PORT"
 
 
 @dataclass(frozen=True)
@@ -105,11 +109,12 @@ class Service:
 
     def wired_variables(self) -> Tuple[str, ...]:
         """Variables the deployments set themselves: the URLs of what it depends on, its port and
-        prefix, the profile. An operator's `env` cannot name them."""
+        prefix, the profile, the metrics port. An operator's `env` cannot name them."""
         urls = tuple(INFRA_SECRETS.get(name, f"{name}_url").upper() for name in self.depends_on)
         owner = (DATABASE_OWNER_SECRET.upper(),) if "postgres" in self.depends_on else ()
         own = (f"{self.name.upper()}_PORT", f"{self.name.upper()}_ROOT_PATH")
-        return urls + owner + own + (PROFILE_VARIABLE,)
+        metrics = (METRICS_VARIABLE,) if self.type.metrics else ()
+        return urls + owner + own + (PROFILE_VARIABLE,) + metrics
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,10 @@ def test_every_problem_names_file_line_and_key() -> None:
         ),
         (
             "services:\n  - {name: a, type: python-fastapi, description: d, depends_on: [redis],\n"
-            "     env: [REDIS_URL, A_PORT, PROFILE]}\n",
+            "     env: [REDIS_URL, A_PORT, PROFILE, METRICS_PORT]}\n",
             "services.yml:3: services[0].env[0]: 'REDIS_URL' is set by the deployment itself "
-            "(hint: the deployments set REDIS_URL, A_PORT, A_ROOT_PATH, PROFILE: remove it from env)",
+            "(hint: the deployments set REDIS_URL, A_PORT, A_ROOT_PATH, PROFILE, METRICS_PORT: "
+            "remove it from env)",
         ),
         (
             "services:\n  - {name: a, type: default, description: d, env: API_KEY}\n",

@@ -112,4 +112,5 @@ def test_http_services_reach_each_other_by_name_and_know_their_prefix() -> None:
         "CONSOLE_PORT": "8100",
         "CONSOLE_ROOT_PATH": "/console",
         "PROFILE": "production",
+        "METRICS_PORT": "9464",
     }
