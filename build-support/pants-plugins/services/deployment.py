@@ -141,8 +141,13 @@ def dns_label(name: str) -> str:
     return name.replace("_", "-")
 
 
+class Prose(str):
+    """A long text (an alert's description): written as a folded block, wrapped at spaces."""
+
+
 class _Dumper(yaml.SafeDumper):
-    """Block style, except a list of plain values (a command, a list of names) on one line."""
+    """Block style, except a list of plain values (a command, a list of names) on one line, a text
+    of several lines as a literal block (an alert's query reads as written) and Prose folded."""
 
 
 def _represent_list(dumper: yaml.SafeDumper, items: list) -> Any:
@@ -150,7 +155,18 @@ def _represent_list(dumper: yaml.SafeDumper, items: list) -> Any:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
 
 
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> Any:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+def _represent_prose(dumper: yaml.SafeDumper, text: Prose) -> Any:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style=">")
+
+
 _Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(Prose, _represent_prose)
 
 
 def dump_yaml(document: Any) -> str:

@@ -12,6 +12,7 @@ from typing import AbstractSet, Callable, Dict, List, Mapping, Optional, Tuple
 
 from services.compose import COMPOSE_FILE, render_all, services_in_compose
 from services.kubernetes import MANIFESTS_FILE, render_manifests
+from services.monitoring import ALERTS_FILE, SCRAPE_CONFIG_FILE, render_alerts, render_scrape_config
 from services.registry import REGISTRY_FILE, Registry, Service
 from services.scaffold import render_partial, render_service, stored_model, stores
 from specgen import load
@@ -25,6 +26,8 @@ MODELS_FILE = "shared/spec/models.yaml"
 GENERATED_FILES: Dict[str, Callable[[Registry], str]] = {
     STACK_FILE: render_stack,
     MANIFESTS_FILE: render_manifests,
+    SCRAPE_CONFIG_FILE: render_scrape_config,
+    ALERTS_FILE: render_alerts,
 }
 
 

@@ -55,10 +55,13 @@ def test_a_removed_service_is_reported_and_its_code_kept() -> None:
     assert any(line.startswith("unregistered: old_api") for line in plan.report())
 
 
-def test_the_swarm_stack_and_kubernetes_manifests_are_rendered_whole() -> None:
+def test_the_swarm_stack_kubernetes_manifests_and_prometheus_files_are_rendered_whole() -> None:
     plan = plan_sync(REGISTRY, TEMPLATES, managed(), set())
     assert "cron:" in plan.updated_files["infra/swarm/stack.yml"]
     assert "name: cron" in plan.updated_files["infra/kubernetes/manifests.yaml"]
+    # A generic container serves no metrics: nothing to scrape, no rules.
+    assert "scrape_configs: []" in plan.updated_files["infra/prometheus/prometheus.yml"]
+    assert "groups: []" in plan.updated_files["infra/prometheus/alerts.yml"]
     assert "out of date: infra/swarm/stack.yml" in plan.report()
     in_step = plan_sync(REGISTRY, TEMPLATES, {**managed(), **plan.updated_files}, set())
     assert in_step.updated_files == {}

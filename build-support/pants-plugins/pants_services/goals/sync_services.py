@@ -30,8 +30,9 @@ class SyncServicesSubsystem(GoalSubsystem):
     help = softwrap(f"""
         Create every service of `{REGISTRY_FILE}` that has no `BUILD` file yet from
         `{TEMPLATES_DIR}/<type>/`, rewrite the generated sections of the Compose files and the
-        Caddyfile in `infra/`, and the Swarm stack and Kubernetes manifests it renders whole. Existing files of a service are never overwritten, and a service
-        removed from the registry is reported, never deleted.
+        Caddyfile in `infra/`, and the Swarm stack, Kubernetes manifests and Prometheus
+        configuration it renders whole. Existing files of a service are never overwritten, and a
+        service removed from the registry is reported, never deleted.
         """)
 
     check = BoolOption(
