@@ -14,11 +14,12 @@ from backend.tables import EVENT_OUTBOX
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED
-from servicekit.api import harden, serve_spec_openapi
+from servicekit.api import NATIVE_TELEMETRY_OFF, harden, serve_spec_openapi
 from servicekit.auth import Authenticator, KeySet, TokenVerifier
 from servicekit.events import EventBus
 from servicekit.events.relay import OutboxRelay
 from servicekit.health import add_health_routes
+from servicekit.metrics import sample_every
 from servicekit.swagger_ui import serve_swagger_ui
 
 TITLE = "backend"
@@ -34,12 +35,17 @@ def create_app(
     spec keeps it out of the settings' profile (debug, in production) is not served at all.
     """
 
+    metrics = settings.metrics_port is not None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        relay = asyncio.create_task(app.state.relay.run())
+        tasks = [asyncio.create_task(app.state.relay.run())]
+        if metrics:
+            tasks.append(asyncio.create_task(sample_every(5.0, app.state.relay.sample)))
         yield
-        relay.cancel()
-        await asyncio.gather(relay, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.bus.stop()
         await app.state.database.dispose()
 
@@ -48,12 +54,13 @@ def create_app(
         title=TITLE,
         version=VERSION,
         lifespan=lifespan,
+        telemetry=NATIVE_TELEMETRY_OFF,
         root_path=settings.root_path,
         openapi_url="/openapi.json" if settings.serves_docs else None,
         docs_url=None,  # serve_swagger_ui's, with local assets
         redoc_url=None,
     )
-    harden(app, max_body_bytes=settings.max_body_bytes)
+    harden(app, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     database = app.state.database = Database(
         database_url, pool_size=settings.db_pool_size, timeouts=settings.database_timeouts()
     )

@@ -19,6 +19,7 @@ from backend.alembic_cli import upgrade_to_head
 from backend.app import create_app
 from servicekit.database import wait_for_database
 from backend.settings import load_settings
+from servicekit.observability import observed_process
 from servicekit.serving import run_until_signalled, serve, stopped_by_signals
 from servicekit.settings import exit_on_settings_error
 from servicekit.startup import exit_when_unreachable
@@ -28,6 +29,7 @@ def main() -> None:
     with exit_on_settings_error("backend"):
         settings = load_settings()
     with (
+        observed_process(settings, "backend"),
         stopped_by_signals(),
         exit_on_settings_error("backend"),
         exit_when_unreachable("backend"),
@@ -39,7 +41,11 @@ def main() -> None:
         if settings.database_url is None:  # the embedded server: this process is its only user
             upgrade_to_head(database_url)
         app = create_app(database_url, redis_url, settings)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port)
+        # servicekit.logs formats every line and servicekit.request_observer writes the access
+        # lines: uvicorn configures no logging of its own.
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
         run_until_signalled(lambda: serve(config))
 
 

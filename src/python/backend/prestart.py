@@ -10,7 +10,6 @@ the migrations run as DATABASE_URL's role and no role is created.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 from pydantic import AliasChoices, Field, PostgresDsn
@@ -19,6 +18,7 @@ from backend.alembic_cli import upgrade_to_head
 from backend.app_role import AppRoleError, grant_app_role
 from servicekit.database import wait_for_database
 from backend.settings import Settings
+from servicekit.logs import configure_logging
 from servicekit.settings import exit_on_settings_error, read_settings
 from servicekit.startup import exit_when_unreachable
 
@@ -33,10 +33,10 @@ class PrestartSettings(Settings):
 
 
 def main() -> None:
-    logging.basicConfig(format="%(levelname)-5.5s [%(name)s] %(message)s", level=logging.INFO)
     # Not load_settings(): the job needs no REDIS_URL.
     with exit_on_settings_error(PROGRAM):
         settings = read_settings(PrestartSettings)
+    configure_logging(settings, settings.log_level, settings.log_format)
     if settings.database_url is None:
         sys.exit(f"{PROGRAM}: DATABASE_URL is not set")
     app_url = str(settings.database_url)

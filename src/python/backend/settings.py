@@ -7,11 +7,12 @@ from pydantic_settings import SettingsConfigDict
 
 from servicekit.database import Timeouts
 from servicekit.auth import AuthSettings
-from servicekit.settings import SettingsError, read_settings
+from servicekit.settings import ObservabilitySettings, SettingsError, read_settings
 
 
-class Settings(AuthSettings):
-    """PROFILE and AUTH_KEYS come with AuthSettings; the rest are BACKEND_ variables."""
+class Settings(AuthSettings, ObservabilitySettings):
+    """PROFILE and AUTH_KEYS come with AuthSettings, LOG_LEVEL, LOG_FORMAT and METRICS_PORT with
+    ObservabilitySettings; the rest are BACKEND_ variables."""
 
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 
-from e2e.system_test import start_service, wait_until_healthy
+from e2e.processes import start_service, wait_until_answering
 from servicekit import shared_stack
 from servicekit.auth.keys import development_keys
 from servicekit.auth.tokens import mint_token
@@ -72,7 +72,7 @@ def start_both(
             "TELEGRAM_POLL_TIMEOUT": "1",
         },
     )
-    wait_until_healthy(backend_url, backend, timeout=120)
+    wait_until_answering(backend_url, backend, timeout=120)
     return backend_url, backend, bot
 
 

@@ -6,9 +6,6 @@ POST /users on the backend -> welcome sendMessage within 2 s; /start from Telegr
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,14 +16,11 @@ import httpx
 import pytest
 import redis
 
+from e2e.processes import REDIS_URL, start_service, stop_service, wait_until_answering
 from servicekit.embedded import free_port
 from tg_bot.fake_telegram import FakeTelegram
 from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
 
-DATABASE_SERVER_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN = bearer("backend")
 
 
@@ -35,61 +29,6 @@ class System:
     backend_url: str
     database_url: str
     telegram: FakeTelegram
-
-
-def start_service(module: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", module],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop_service(process: subprocess.Popen[str]) -> str:
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"backend exited:\n{process.communicate()[0]}")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"backend not healthy within {timeout}s")
-
-
-@pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    """A database of this run's own on the PostgreSQL server."""
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    asyncio.run(execute(DATABASE_SERVER_URL, f'CREATE DATABASE "{name}"'))
-    try:
-        yield DATABASE_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(execute(DATABASE_SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="module")
-def stream_prefix() -> Iterator[str]:
-    """The services' EVENTS_STREAM_PREFIX: streams of this run's own on the shared Redis."""
-    prefix = f"e2e-{uuid.uuid4().hex[:12]}."
-    yield prefix
-    with redis.Redis.from_url(REDIS_URL) as client:
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +64,7 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
             },
         )
         try:
-            wait_until_healthy(backend_url, backend)
+            wait_until_answering(backend_url, backend)
             yield System(backend_url, database_url, telegram)
         finally:
             outputs = {"tg_bot": stop_service(bot), "backend": stop_service(backend)}
@@ -180,14 +119,6 @@ def test_start_from_telegram_registers_the_user(system: System) -> None:
     system.telegram.user_sends(telegram_id, "/start")
     assert "already registered" in system.telegram.wait_for_messages(telegram_id, 2)[1]
     assert asyncio.run(user_rows(system.database_url, telegram_id)) == 1
-
-
-async def execute(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 async def user_rows(database_url: str, telegram_id: int) -> int:

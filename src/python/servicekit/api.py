@@ -1,5 +1,6 @@
 """What every FastAPI service shares: the spec's OpenAPI document (the merged domain fragments)
-served instead of FastAPI's own, the JSON error shape and the request body limit."""
+served instead of FastAPI's own, the JSON error shape, the request body limit, and what each
+request leaves behind (request id, access line, metrics, span)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from servicekit.body_limit import BodySizeLimit
 from servicekit.errors import install_error_handlers
+from servicekit.request_observer import ObserveRequests
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# `FastAPI(telemetry=...)` of an app that harden() observes: FastAPI's own OpenTelemetry spans and
+# metrics would repeat servicekit.request_observer's server span (a sibling named by the route,
+# not by the spec's operation) and add three spans per request to the cost of tracing.
+NATIVE_TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def merge_openapi(title: str, version: str, fragments: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -59,8 +71,13 @@ def serve_spec_openapi(
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def harden(app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    """Every error as JSON in one shape (servicekit.errors) and bodies over `max_body_bytes` refused
-    with 413. (Strict JSON parsing comes with the generated routers: servicekit.strict_json.)"""
+def harden(
+    app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, metrics: bool = True
+) -> None:
+    """Every error as JSON in one shape (servicekit.errors), bodies over `max_body_bytes` refused
+    with 413, and every request observed (`metrics`: counted and timed for Prometheus too).
+    (Strict JSON parsing comes with the generated routers: servicekit.strict_json.)"""
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    # Added last, so outermost: the 413s and errors of the layers inside are observed too.
+    app.add_middleware(ObserveRequests, metrics=metrics)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from servicekit.http_retry import RETRIED_STATUSES, RetryableAnswer, RetryPolicy
+from servicekit.tracing import traced
 
 
 class ApiError(Exception):
@@ -36,7 +37,7 @@ class ServiceClient:
         `max_wait`: see `servicekit.http_retry.RetryPolicy`; `auth` signs each request, e.g.
         servicekit.auth.client.ServiceTokenAuth."""
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport, auth=auth
+            base_url=base_url, timeout=timeout, transport=traced(transport), auth=auth
         )
         self._retry = RetryPolicy(retries, backoff, max_wait)
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AnyUrl, UrlConstraints, ValidationError
+from pydantic import AliasChoices, AnyUrl, Field, UrlConstraints, ValidationError
 from pydantic_settings import BaseSettings
 
 S = TypeVar("S", bound=BaseSettings)
@@ -23,6 +23,25 @@ S = TypeVar("S", bound=BaseSettings)
 # redis-py's schemes: TCP, TLS and a Unix socket (pydantic's RedisDsn refuses the socket).
 RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss", "unix"])]
 SECRETS_DIR = Path("/run/secrets")
+
+
+class ObservabilitySettings(BaseSettings):
+    """What every service reads the same way, whatever its prefix: LOG_LEVEL, LOG_FORMAT and
+    METRICS_PORT. Tracing reads OpenTelemetry's own variables (OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_TRACES_SAMPLER, ...)."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("LOG_LEVEL")
+    )
+    # auto: console lines on a terminal, JSON lines otherwise.
+    log_format: Literal["json", "console", "auto"] = Field(
+        default="auto", validation_alias=AliasChoices("LOG_FORMAT")
+    )
+    # Prometheus' /metrics on this port, apart from the API (a proxy in front never serves it);
+    # unset: none.
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("METRICS_PORT")
+    )
 
 
 class SettingsError(ValueError):

@@ -7,6 +7,8 @@ other malformed JSON.
 A route with a body takes only `application/json` (or a `+json` type): FastAPI would parse a body
 sent without a Content-Type as JSON, and so accept the simple requests a browser sends across
 sites without asking (CSRF, once credentials ride on cookies). Anything else is a 415.
+
+The route class is also where a request's spec operation is first known (servicekit.request_observer).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+
+from servicekit.logs import bind_log_fields
+from servicekit.metrics import HTTP_IN_FLIGHT
 
 # An escaped UTF-16 surrogate; a pair becomes one character when parsed, a lone one stays.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -50,19 +55,25 @@ class StrictJSONRequest(Request):
 
 
 class StrictJSONRoute(APIRoute):
-    """A route whose JSON body is parsed strictly (FastAPI's custom route class)."""
+    """A route whose JSON body is parsed strictly (FastAPI's custom route class), and which names
+    what it runs after its operation: the log fields, the in-flight gauge."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None:  # nothing to parse: FastAPI's handler as it is
-            return handler
+        operation = self.operation_id or self.name
+        in_flight = HTTP_IN_FLIGHT.labels(operation)
+        strict = self.body_field is not None
 
-        async def strict_handler(request: Request) -> Response:
-            if not _is_json(request.headers.get("content-type", "")):
-                raise HTTPException(415, "the body must be JSON, sent as application/json")
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+        async def observed_handler(request: Request) -> Response:
+            bind_log_fields(operation=operation)
+            with in_flight.track_inprogress():
+                if not strict:  # nothing to parse: FastAPI's handler as it is
+                    return await handler(request)
+                if not _is_json(request.headers.get("content-type", "")):
+                    raise HTTPException(415, "the body must be JSON, sent as application/json")
+                return await handler(StrictJSONRequest(request.scope, request.receive))
 
-        return strict_handler
+        return observed_handler
 
 
 def _is_json(content_type: str) -> bool:

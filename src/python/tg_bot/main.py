@@ -12,11 +12,13 @@ import uvicorn
 from generated.tg_bot.clients import BackendUsersClient
 from generated.tg_bot.notifications import register_subscribers
 from servicekit.events import DeliveryPolicy, EventBus
-from servicekit.logs import configure_logging
+from servicekit.metrics import sample_every
+from servicekit.observability import observed_process
 from servicekit.serving import run_until_signalled, serve
 from servicekit.auth.client import ServiceTokenAuth
 from servicekit.settings import exit_on_settings_error, read_settings, shared_stack
 from servicekit.startup import exit_when_unreachable, wait_until_reachable
+from servicekit.tracing import traced
 from tg_bot.notifications import Notifications
 from tg_bot.settings import Settings
 from tg_bot.telegram import TelegramApi
@@ -32,7 +34,7 @@ async def run(settings: Settings) -> None:
         else:
             redis_url = stack.enter_context(shared_stack("REDIS_URL").shared_redis())
             logger.info("no REDIS_URL; using the shared embedded Redis at %s", redis_url)
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10))
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=10, transport=traced()))
         # Signed as the service tg_bot, for the backend's users routes open to services.
         auth = ServiceTokenAuth(settings.key_set(), "tg_bot", BackendUsersClient.service)
         users = BackendUsersClient(str(settings.backend_url), auth=auth)
@@ -50,6 +52,9 @@ async def run(settings: Settings) -> None:
         await wait_until_reachable("Redis (REDIS_URL)", bus.ping, settings.startup_timeout)
         await bus.start()
         stack.push_async_callback(bus.stop)
+        if settings.metrics_port is not None:
+            sampler = asyncio.create_task(sample_every(5.0, bus.sample_consumer_lag))
+            stack.callback(sampler.cancel)
         logger.info("tg_bot consuming as group %s", settings.events_consumer_group)
         await receive_updates(settings, telegram, bus)
 
@@ -71,6 +76,7 @@ async def receive_updates(settings: Settings, telegram: TelegramApi, bus: EventB
             app,
             host=settings.telegram_webhook_host,
             port=settings.telegram_webhook_port,
+            log_config=None,  # servicekit.logs formats every line
         )
         await serve(config)
 
@@ -86,9 +92,12 @@ async def run_logging_its_end(settings: Settings) -> None:
 def main() -> None:
     with exit_on_settings_error("tg_bot"):
         settings = read_settings(Settings)
-    # httpx logs each request's URL, which carries the bot token: configure_logging redacts it.
-    configure_logging(settings)
-    with exit_on_settings_error("tg_bot"), exit_when_unreachable("tg_bot"):
+    # httpx logs each request's URL, which carries the bot token: the log lines redact it.
+    with (
+        observed_process(settings, "tg_bot"),
+        exit_on_settings_error("tg_bot"),
+        exit_when_unreachable("tg_bot"),
+    ):
         run_until_signalled(lambda: run_logging_its_end(settings))
 
 

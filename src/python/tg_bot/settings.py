@@ -6,12 +6,13 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from servicekit.auth import AuthSettings
-from servicekit.settings import RedisUrl
+from servicekit.settings import ObservabilitySettings, RedisUrl
 
 
-class Settings(AuthSettings):
+class Settings(AuthSettings, ObservabilitySettings):
     """Each field is read from the environment variable of the same name, in capitals (PROFILE
-    and AUTH_KEYS, which sign the bot's calls to the backend, come with AuthSettings)."""
+    and AUTH_KEYS, which sign the bot's calls to the backend, come with AuthSettings; LOG_LEVEL,
+    LOG_FORMAT and METRICS_PORT with ObservabilitySettings)."""
 
     # None: the machine's shared embedded Redis (servicekit.shared_stack; not in the image).
     redis_url: RedisUrl | None = None

@@ -10,6 +10,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 
 from servicekit.auth.tokens import InvalidToken, Principal, TokenVerifier
+from servicekit.logs import bind_log_fields
 
 # A FastAPI dependency, so that it answers before the request's parameters and body are validated.
 Guard = Callable[[Request], Awaitable[Principal | None]]
@@ -44,6 +45,7 @@ class Authenticator:
                 caller = self.verifier.verify(token)
             except InvalidToken as problem:
                 raise self._unauthorized(str(problem), "invalid_token") from None
+            bind_log_fields(subject=caller.subject)  # the token itself is never logged
             if public or not required or caller.roles & required:
                 return caller
             if owner is not None and request.path_params.get(owner) == caller.subject:

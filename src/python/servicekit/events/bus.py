@@ -20,17 +20,21 @@ from redis.exceptions import RedisError
 from servicekit.events.channel import DEFAULT_RETENTION, EventChannel, M, Retention
 from servicekit.events.delivery import Delivery, DeliveryPolicy, entries_of, keep_entries
 from servicekit.events.envelope import REUSABLE_ID_HEADER, decode_entry
+from servicekit.metrics import CONSUMER_LAG, PENDING
+from servicekit.tracing import current_trace_context
 
 logger = logging.getLogger(__name__)
 
 
 class Entry(NamedTuple):
-    """A validated message body for `stream` (named without the bus's prefix), as `event_id`."""
+    """A validated message body for `stream` (named without the bus's prefix), as `event_id`;
+    `trace_context`: the W3C headers of the span publishing it (default: the current one)."""
 
     stream: str
     body: dict[str, Any]
     event_id: str
     retention: Retention = DEFAULT_RETENTION
+    trace_context: dict[str, str] | None = None
 
 
 class EventBus:
@@ -125,11 +129,13 @@ class EventBus:
         """Appends the entries in their order, in one round trip to Redis (a pipeline of
         FastStream publishes); as `append`."""
         await self.connect()
+        current = current_trace_context()
         async with self._redis.pipeline(transaction=False) as pipeline:
             for entry in entries:
                 headers = {"message_id": entry.event_id}
                 if reusable_ids:
                     headers[REUSABLE_ID_HEADER] = "1"
+                headers.update(entry.trace_context or current)
                 # The event id doubles as correlation id: one id to follow in logs.
                 await self.broker.publish(
                     entry.body,
@@ -236,6 +242,18 @@ class EventBus:
                     logger.warning(
                         "resubscribed to %s as %s", delivery.channel.stream, delivery.group
                     )
+
+    async def sample_consumer_lag(self) -> None:
+        """The lag and pending gauges of each subscription, from XINFO GROUPS (one command per
+        stream, apart from the subscribers' reads)."""
+        for delivery, _ in self._subscriptions:
+            groups = await self._redis.xinfo_groups(delivery.channel.stream)
+            for group in groups:
+                if group["name"].decode() == delivery.group:
+                    labels = (delivery.channel.name, delivery.group)
+                    # lag is nil when Redis cannot tell (entries deleted past the group's position).
+                    CONSUMER_LAG.labels(*labels).set(group.get("lag") or 0)
+                    PENDING.labels(*labels).set(group["pending"])
 
     async def stop(self) -> None:
         if self._resubscriber is not None:

@@ -10,11 +10,14 @@ acknowledged once its event is handled or dead-lettered.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Generic
+from typing import Any, ContextManager, Generic
 
 from faststream.redis.message import FAKE_CONSUMER, BatchStreamMessage, RedisBatchStreamMessage
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -24,6 +27,14 @@ from servicekit.events.acknowledgements import Acknowledgements
 from servicekit.events.channel import EventChannel, M
 from servicekit.events.envelope import REUSABLE_ID_HEADER, decode_entry
 from servicekit.events.failures import PermanentFailure, RetryAfter
+from servicekit.logs import log_context
+from servicekit.metrics import (
+    EVENT_DURATION,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_FAILED,
+    EVENTS_HANDLED,
+)
+from servicekit.tracing import context_from, tracer, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +88,8 @@ class Delivery(Generic[M]):
     _in_flight: set[bytes] = field(default_factory=set)
     # Entries the claiming subscriber took over: delivered before, so perhaps already handled.
     _redelivered: set[bytes] = field(default_factory=set)
+    # How often the group delivered each entry taken over (a first delivery is not looked up).
+    _attempts: dict[bytes, int] = field(default_factory=dict)
 
     async def ensure_group(self) -> None:
         """Creates the group at the stream's start, so entries published before any worker count."""
@@ -114,15 +127,17 @@ class Delivery(Generic[M]):
             async with Acknowledgements(
                 self.redis, self.channel.stream, self.group, int(self.policy.processed_ttl)
             ) as acks:
-                for entry_id, fields, payload, _, event_id in decoded:
+                for entry_id, fields, payload, headers, event_id in decoded:
                     if event_id in handled:
                         acks.ack(entry_id)
-                    elif await self._handle(entry_id, fields, payload, event_id):
+                    elif await self._handle(entry_id, fields, payload, headers, event_id):
                         await acks.mark(self._processed_key(event_id), entry_id)
                         handled.add(event_id)  # published twice in one batch: once
         finally:
             self._in_flight -= entry_ids
             self._redelivered -= entry_ids
+            for entry_id in entry_ids:
+                self._attempts.pop(entry_id, None)
 
     def _processed_key(self, event_id: str) -> str:
         return f"{self.channel.stream}:{self.group}:processed:{event_id}"
@@ -135,23 +150,71 @@ class Delivery(Generic[M]):
         return {event_id for event_id, mark in zip(event_ids, marks) if mark is not None}
 
     async def _handle(
+        self,
+        entry_id: bytes,
+        fields: dict[bytes, bytes],
+        payload: bytes,
+        headers: dict[str, Any],
+        event_id: str,
+    ) -> bool:
+        """Validates and runs the handler; True when it succeeded, else the failure is dealt with.
+
+        Its lines carry the event's id, stream, group and delivery attempt; its span continues
+        the trace the entry's headers carry (the request that caused the event)."""
+        attempt = self._attempts.get(entry_id, 1)
+        with (
+            log_context(
+                event_id=event_id, stream=self.channel.stream, group=self.group, attempt=attempt
+            ),
+            self._span(headers, event_id, attempt),
+        ):
+            start = time.perf_counter()
+            try:
+                return await self._validate_and_run(entry_id, fields, payload, event_id)
+            finally:
+                EVENT_DURATION.labels(self.channel.name, self.group).observe(
+                    time.perf_counter() - start
+                )
+
+    def _span(self, headers: dict[str, Any], event_id: str, attempt: int) -> ContextManager[Any]:
+        if not tracing_enabled():
+            return nullcontext()
+        return tracer.start_as_current_span(
+            f"{self.channel.stream} process",
+            context=context_from(headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "redis",
+                "messaging.destination.name": self.channel.stream,
+                "messaging.consumer.group.name": self.group,
+                "messaging.message.id": event_id,
+                "messaging.delivery.attempt": attempt,
+            },
+        )
+
+    async def _validate_and_run(
         self, entry_id: bytes, fields: dict[bytes, bytes], payload: bytes, event_id: str
     ) -> bool:
-        """Validates and runs the handler; True when it succeeded, else the failure is dealt with."""
+        labels = (self.channel.name, self.group)
         try:
             event = self.channel.message.model_validate_json(payload)
         except ValidationError as error:
+            EVENTS_FAILED.labels(*labels, "malformed").inc()
             await self._dead_letter(entry_id, event_id, fields, f"malformed payload: {error}")
             return False
         try:
             await self.handler(event)
         except PermanentFailure as error:
+            EVENTS_FAILED.labels(*labels, "permanent").inc()
             await self._dead_letter(entry_id, event_id, fields, f"permanent failure: {error}")
         except RetryAfter as error:
+            EVENTS_FAILED.labels(*labels, "retry_after").inc()
             await self._asked_to_wait(entry_id, event_id, error)
         except Exception as error:
+            EVENTS_FAILED.labels(*labels, "transient").inc()
             await self._failed(entry_id, event_id, fields, error)
         else:
+            EVENTS_HANDLED.labels(*labels).inc()
             return True
         return False
 
@@ -172,6 +235,7 @@ class Delivery(Generic[M]):
                 await self._dead_letter(entry_id, decode_entry(entry_id, fields)[2], fields, reason)
             else:
                 self._redelivered.add(entry_id)
+                self._attempts[entry_id] = deliveries
                 await self.handle(
                     BatchStreamMessage(
                         type="bstream",
@@ -255,6 +319,7 @@ class Delivery(Generic[M]):
     ) -> None:
         """Moves the entry, as it was, to the dead-letter stream with why, and acknowledges it."""
         logger.error("%s %s dead-lettered: %s", self.channel.name, event_id, reason)
+        EVENTS_DEAD_LETTERED.labels(self.channel.name, self.group).inc()
         dead: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
         dead.update(
             dead_letter_error=reason, dead_letter_group=self.group, dead_letter_entry_id=entry_id

@@ -29,12 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from servicekit.events.channel import EventChannel, M
+from servicekit.tracing import current_trace_context
 
 
 def outbox_table(metadata: MetaData) -> Table:
     """The outbox's table, event_outbox, in the service's own metadata (and so its migrations).
 
-    `id` orders the events: the relay appends them in its order.
+    `id` orders the events: the relay appends them in its order. `trace_context` is the W3C
+    context of the request that committed the event (null when tracing is off), so that the
+    relay's publish joins that request's trace whichever replica relays it.
     """
     return Table(
         "event_outbox",
@@ -44,6 +47,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("stream", Text, nullable=False),
         Column("body", JSON, nullable=False),
         Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+        Column("trace_context", JSON, nullable=True),
     )
 
 
@@ -71,7 +75,14 @@ class OutboxUnitOfWork:
 
     def publish(self, channel: EventChannel[M], message: M) -> None:
         body = channel.build(message).model_dump(mode="json")
-        self._staged.append({"event_id": uuid.uuid4().hex, "stream": channel.stream, "body": body})
+        self._staged.append(
+            {
+                "event_id": uuid.uuid4().hex,
+                "stream": channel.stream,
+                "body": body,
+                "trace_context": current_trace_context() or None,
+            }
+        )
 
     async def commit(self) -> None:
         staged, self._staged = self._staged, []

@@ -17,11 +17,21 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from sqlalchemy import Row, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.events.bus import Entry, EventBus
 from servicekit.events.channel import DEFAULT_RETENTION, EventChannel
+from servicekit.metrics import (
+    OUTBOX_BATCHES,
+    OUTBOX_FAILURES,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_RELAYED,
+    OUTBOX_WAITING,
+)
+from servicekit.tracing import context_from, tracer, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +83,7 @@ class OutboxRelay:
             # that stopped would leave every later event behind.
             except Exception as error:  # noqa: BLE001
                 failures += 1
+                OUTBOX_FAILURES.inc()
                 logger.warning(
                     "relaying the event outbox (attempt %d): %s: %s",
                     failures,
@@ -108,23 +119,79 @@ class OutboxRelay:
             await connection.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
             rows = (
                 await connection.execute(
-                    select(table.c.id, table.c.event_id, table.c.stream, table.c.body)
+                    select(
+                        table.c.id,
+                        table.c.event_id,
+                        table.c.stream,
+                        table.c.body,
+                        table.c.trace_context,
+                    )
                     .order_by(table.c.id)
                     .limit(self.batch_size)
                 )
             ).all()
             if not rows:
                 return 0
+            spans = [_publish_span(row) for row in rows] if tracing_enabled() else []
             entries = [
                 Entry(
                     row.stream,
                     row.body,
                     row.event_id,
                     self._retention.get(row.stream, DEFAULT_RETENTION),
+                    trace_context=_context_of(spans[index]) if spans else None,
                 )
-                for row in rows
+                for index, row in enumerate(rows)
             ]
-            async with asyncio.timeout(self.publish_timeout):
-                await self.bus.append_all(entries, reusable_ids=True)
+            try:
+                async with asyncio.timeout(self.publish_timeout):
+                    await self.bus.append_all(entries, reusable_ids=True)
+            except BaseException as error:
+                for span in spans:
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR))
+                raise
+            finally:
+                for span in spans:
+                    span.end()
             await connection.execute(delete(table).where(table.c.id.in_([row.id for row in rows])))
+        OUTBOX_BATCHES.inc()
+        OUTBOX_RELAYED.inc(len(rows))
         return len(rows)
+
+    async def sample(self) -> None:
+        """The outbox gauges: rows waiting, and the age of the oldest."""
+        table = self.table
+        async with self.engine.connect() as connection:
+            waiting, oldest_age = (
+                await connection.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.extract("epoch", func.now() - func.min(table.c.created_at)), 0
+                        ),
+                    ).select_from(table)
+                )
+            ).one()
+        OUTBOX_WAITING.set(waiting)
+        OUTBOX_OLDEST_AGE.set(float(oldest_age))
+
+
+def _publish_span(row: Row[Any]) -> Span:
+    """The producer span of a row's publish, in the trace of the request that committed it."""
+    return tracer.start_span(
+        f"{row.stream} publish",
+        context=context_from(row.trace_context),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "redis",
+            "messaging.destination.name": row.stream,
+            "messaging.message.id": row.event_id,
+        },
+    )
+
+
+def _context_of(span: Span) -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier
