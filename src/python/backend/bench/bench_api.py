@@ -1,6 +1,7 @@
 """Requests per second and latency of the generated backend next to a hand-written app, under wrk.
 
-`pants run src/python/backend/bench:bench_api -- [--rounds 3] [--duration 10] [--connections 64]`
+`pants run src/python/backend/bench:bench_api -- [--rounds 3] [--duration 10] [--connections 64]
+[--observability]`
 
 The generated backend runs as in production (`python -m backend.main`, after `backend.prestart`
 migrated its database); the baseline (handwritten_app.py, the same work written by hand) is
@@ -15,6 +16,11 @@ service token, as tg_bot sends it. After each measurement the app's relay must e
 starts (the time it took is shown as "drain"), and at the end every user created must have its
 event on the stream. Rounds alternate which app goes first; the figures are the medians over
 rounds, the ratio is generated/handwritten, and each line shows the 1-minute load average.
+
+`--observability` measures what observing costs instead: each app with observability off (LOG_LEVEL
+WARNING, no metrics), with metrics and JSON access lines on (METRICS_PORT, LOG_LEVEL INFO), and with
+tracing too (every request sampled, exported to a live OTLP receiver in this process). The
+hand-written app is instrumented as an engineer would by hand, with the same libraries.
 """
 
 from __future__ import annotations
@@ -45,8 +51,48 @@ from backend.bench.wrk import Run, ensure_wrk, run_wrk
 from servicekit.scratch_database import reachable_server_url, scratch_database
 from servicekit.auth.keys import generate_key_set, parse_keys
 from servicekit.embedded import embedded_postgres, embedded_redis, free_port
+from servicekit.otlp_receiver import otlp_receiver
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An app (generated or handwritten) served with `settings` added to its environment."""
+
+    app: str
+    settings: tuple[tuple[str, str], ...] = ()
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.app}{', ' + self.label if self.label else ''}"
+
 
 APPS = ("generated", "handwritten")
+OFF = (("LOG_LEVEL", "WARNING"),)
+METRICS_AND_LOGS = (
+    ("LOG_LEVEL", "INFO"),
+    ("LOG_FORMAT", "json"),
+    ("METRICS_PORT", "{metrics_port}"),
+)
+TRACED = (*METRICS_AND_LOGS, ("OTEL_EXPORTER_OTLP_ENDPOINT", "{otlp_endpoint}"))
+COMPARISONS = [Variant("generated"), Variant("handwritten")]
+OBSERVABILITY = [
+    Variant(app, settings, label)
+    for app in APPS
+    for settings, label in ((OFF, "off"), (METRICS_AND_LOGS, "metrics+logs"), (TRACED, "traced"))
+]
+# (numerator, denominator, what the ratio says) of the --observability table.
+OBSERVABILITY_RATIOS = [
+    *(
+        (f"{app}, {on}", f"{app}, {off}", f"{app}: {on} / {off}")
+        for app in APPS
+        for on, off in (("metrics+logs", "off"), ("traced", "off"), ("traced", "metrics+logs"))
+    ),
+    *(
+        (f"generated, {label}", f"handwritten, {label}", f"generated / handwritten, {label}")
+        for label in ("off", "metrics+logs", "traced")
+    ),
+]
 SEEDED_USERS = 1000
 # GET a random seeded user; POST a telegram_id no other request uses (a random base per thread).
 # Both send the bearer token the script is given (`{token}`).
@@ -82,11 +128,21 @@ def child_environment(**variables: str) -> dict[str, str]:
 
 @contextmanager
 def served(
-    name: str, database_url: str, redis_url: str, stream_prefix: str, auth_keys: str
+    variant: Variant,
+    database_url: str,
+    redis_url: str,
+    stream_prefix: str,
+    auth_keys: str,
+    otlp_endpoint: str,
 ) -> Iterator[App]:
-    """The app `name` in a process of its own, on a database migrated by backend.prestart."""
+    """The variant in a process of its own, on a database migrated by backend.prestart."""
     port = free_port()
+    settings = {
+        variable: value.format(metrics_port=free_port(), otlp_endpoint=otlp_endpoint)
+        for variable, value in variant.settings
+    }
     environment = child_environment(
+        **settings,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         EVENTS_STREAM_PREFIX=stream_prefix,
@@ -96,7 +152,7 @@ def served(
         BACKEND_PORT=str(port),
     )
     subprocess.run([sys.executable, "-m", "backend.prestart"], env=environment, check=True)
-    module = "backend.main" if name == "generated" else "backend.bench.serve"
+    module = "backend.main" if variant.app == "generated" else "backend.bench.serve"
     # Their access logs go to stdout.
     server = subprocess.Popen(
         [sys.executable, "-m", module], env=environment, stdout=subprocess.DEVNULL
@@ -110,9 +166,9 @@ def served(
                 break
             except httpx.TransportError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {name} app did not start") from None
+                    raise RuntimeError(f"the {variant.name} app did not start") from None
                 time.sleep(0.2)
-        yield App(name, base_url, database_url, stream_prefix, server.pid)
+        yield App(variant.name, base_url, database_url, stream_prefix, server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -154,30 +210,38 @@ def measure(wrk: str, app: App, script: str, options: argparse.Namespace) -> Mea
     return Measured(run, drain, cpu_ms, os.getloadavg()[0])
 
 
-def print_table(results: dict[tuple[str, str], list[Measured]]) -> None:
+def print_table(
+    results: dict[tuple[str, str], list[Measured]],
+    variants: list[Variant],
+    ratios: list[tuple[str, str, str]],
+) -> None:
+    width = max(len(variant.name) for variant in variants) + 2
     print(
-        f"\n{'endpoint':<17}{'app':<13}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}"
-        f"{'errors':>7}  rounds' req/s"
+        f"\n{'endpoint':<17}{'app':<{width}}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'CPU ms/req':>11}{'errors':>7}  rounds' req/s"
     )
     for endpoint in ENDPOINTS:
-        for app in APPS:
-            done = results[(endpoint, app)]
+        for variant in variants:
+            done = results[(endpoint, variant.name)]
             print(
-                f"{endpoint:<17}{app:<13}{_median(done, lambda m: m.run.rps):>8.0f}"
+                f"{endpoint:<17}{variant.name:<{width}}{_median(done, lambda m: m.run.rps):>8.0f}"
                 f"{_median(done, lambda m: m.run.p50_ms):>8.1f}"
                 f"{_median(done, lambda m: m.run.p99_ms):>8.1f}"
                 f"{_median(done, lambda m: m.cpu_ms):>11.2f}"
                 f"{sum(m.run.errors for m in done):>7}"
                 f"  {' '.join(f'{m.run.rps:.0f}' for m in done)}"
             )
-        pairs = list(zip(results[(endpoint, "generated")], results[(endpoint, "handwritten")]))
-        ratios = [generated.run.rps / handwritten.run.rps for generated, handwritten in pairs]
-        cpu = [generated.cpu_ms / handwritten.cpu_ms for generated, handwritten in pairs]
-        print(
-            f"{'':<17}generated/handwritten req/s: {statistics.median(ratios):.2f}x"
-            f" (rounds: {' '.join(f'{ratio:.2f}' for ratio in ratios)});"
-            f" CPU per request: {statistics.median(cpu):.2f}x"
-        )
+        for numerator, denominator, what in ratios:
+            pairs = list(zip(results[(endpoint, numerator)], results[(endpoint, denominator)]))
+            rps = [top.run.rps / bottom.run.rps for top, bottom in pairs]
+            cpu = [top.cpu_ms / bottom.cpu_ms for top, bottom in pairs]
+            p99 = [top.run.p99_ms / bottom.run.p99_ms for top, bottom in pairs]
+            print(
+                f"{'':<17}{what}: req/s {statistics.median(rps):.2f}x"
+                f" (rounds: {' '.join(f'{ratio:.2f}' for ratio in rps)});"
+                f" CPU per request {statistics.median(cpu):.2f}x;"
+                f" p99 {statistics.median(p99):.2f}x"
+            )
     loads = [m.load for done in results.values() for m in done]
     print(
         f"load average (1 min) after the runs: median {statistics.median(loads):.1f},"
@@ -195,38 +259,54 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     parser.add_argument("--connections", type=int, default=64, help="wrk's connections")
+    parser.add_argument(
+        "--observability", action="store_true", help="what logs, metrics and traces cost"
+    )
     options = parser.parse_args()
     wrk = ensure_wrk()
+    variants = OBSERVABILITY if options.observability else COMPARISONS
+    ratios = (
+        OBSERVABILITY_RATIOS
+        if options.observability
+        else [("generated", "handwritten", "generated/handwritten")]
+    )
 
     with ExitStack() as stack:
+        # Spans go to a live receiver, which decodes every export as a collector would.
+        receiver = stack.enter_context(otlp_receiver())
         server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
         redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded_redis())
         run_id = uuid.uuid4().hex[:12]
         auth_keys = generate_key_set("bench")
         tokens = Tokens(parse_keys(auth_keys))
         apps = {}
-        for name in APPS:
-            database_url = stack.enter_context(scratch_database(server_url, prefix=f"bench_{name}"))
-            stream_prefix = f"bench.{run_id}.{name}."
-            apps[name] = stack.enter_context(
-                served(name, database_url, redis_url, stream_prefix, auth_keys)
+        for number, variant in enumerate(variants):
+            database_url = stack.enter_context(
+                scratch_database(server_url, prefix=f"bench_{variant.app}")
+            )
+            stream_prefix = f"bench.{run_id}.{number}."
+            apps[variant.name] = stack.enter_context(
+                served(
+                    variant, database_url, redis_url, stream_prefix, auth_keys, receiver.endpoint
+                )
             )
         stack.enter_context(deleted_afterwards(redis_url, list(apps.values())))
         for app in apps.values():
             seed(app, tokens.admin)
         check_same_answers(list(apps.values()), tokens, SEEDED_USERS, redis_url)
         print(
-            f"bench_api: both apps answer and publish alike; {options.rounds} rounds of wrk -t2"
+            f"bench_api: the apps answer and publish alike; {options.rounds} rounds of wrk -t2"
             f" -c{options.connections} -d{options.duration:g}s per endpoint and app",
             flush=True,
         )
         results: dict[tuple[str, str], list[Measured]] = {}
         for round_number in range(options.rounds):
-            order = APPS if round_number % 2 == 0 else APPS[::-1]
+            order = variants if round_number % 2 == 0 else variants[::-1]
             for endpoint, template in ENDPOINTS.items():
                 # The caller the backend serves most: tg_bot, with a service token.
                 script = template.replace("{token}", tokens.service)
-                for name in order:
+                for variant in order:
+                    name = variant.name
                     measured = measure(wrk, apps[name], script, options)
                     results.setdefault((endpoint, name), []).append(measured)
                     run = measured.run
@@ -239,7 +319,9 @@ def main() -> None:
                     )
         for app in apps.values():
             check_every_user_relayed(app, redis_url)
-    print_table(results)
+    if options.observability:
+        print(f"spans received by the OTLP receiver: {len(receiver.spans())}")
+    print_table(results, variants, ratios)
 
 
 if __name__ == "__main__":

@@ -9,21 +9,28 @@ one pipelined round trip).
 Callers show a bearer token, checked as the backend checks it (servicekit.auth's verifier: key id,
 signature, expiry, audience; then the roles). The engine's pool and timeouts come from the
 backend's settings.
+
+With METRICS_PORT set, each request is observed as an engineer would add it by hand with the same
+libraries: a Prometheus counter and histogram per route, a JSON access line, a server span.
 """
 
 import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from faststream.redis import RedisBroker
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, insert, select
@@ -34,6 +41,7 @@ from servicekit.persistence import async_driver_url
 from backend.tables import EVENT_OUTBOX
 from generated.backend.storage.users import UserRecord
 from servicekit.persistence import BIGINT_MAX
+from servicekit.api import NATIVE_TELEMETRY_OFF
 from backend.settings import Settings
 from servicekit.auth import InvalidToken, Principal, TokenVerifier
 from servicekit.events.envelope import REUSABLE_ID_HEADER
@@ -43,6 +51,55 @@ logger = logging.getLogger(__name__)
 STREAM = "events.user_registered"
 STREAM_MAX_LENGTH = 100_000
 RELAY_BATCH = 100
+
+
+REQUESTS = Counter("handwritten_requests", "Requests", ["method", "route", "status"])
+LATENCY = Histogram("handwritten_request_seconds", "Request latency", ["method", "route"])
+access_logger = logging.getLogger("access")
+tracer = trace.get_tracer("handwritten")
+
+
+class Instrumentation:
+    """ASGI middleware: a server span, a counter and a histogram per route, an access line."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        with tracer.start_as_current_span(
+            scope["method"], context=propagate.extract(headers), kind=SpanKind.SERVER
+        ) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = scope["route"].path if "route" in scope else ""
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.response.status_code", status)
+                elapsed = time.perf_counter() - start
+                REQUESTS.labels(scope["method"], route, str(status)).inc()
+                LATENCY.labels(scope["method"], route).observe(elapsed)
+                access_logger.info(
+                    "%s %s %d",
+                    scope["method"],
+                    route,
+                    status,
+                    extra={"duration_ms": round(elapsed * 1000, 3)},
+                )
 
 
 class NewUser(BaseModel):
@@ -190,6 +247,9 @@ def create_handwritten_app(database_url: str, redis_url: str, settings: Settings
             raise HTTPException(404, f"user {user_id} not found")
         return StoredUser.model_validate(user)
 
-    app = FastAPI(lifespan=lifespan)
+    # Instrumented by hand (Instrumentation), not by FastAPI's own telemetry, as the backend is.
+    app = FastAPI(lifespan=lifespan, telemetry=NATIVE_TELEMETRY_OFF)
     app.include_router(users)
+    if settings.metrics_port is not None:
+        app.add_middleware(Instrumentation)
     return app

@@ -7,15 +7,24 @@ import uvicorn
 
 from backend.bench.handwritten_app import create_handwritten_app
 from backend.settings import load_settings
+from servicekit.observability import observed_process
 from servicekit.serving import run_until_signalled, serve
 
 
 def main() -> None:
     settings = load_settings()
     assert settings.database_url is not None and settings.redis_url is not None
-    app = create_handwritten_app(str(settings.database_url), str(settings.redis_url), settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port)
-    run_until_signalled(lambda: serve(config))
+    with observed_process(settings, "handwritten"):
+        app = create_handwritten_app(str(settings.database_url), str(settings.redis_url), settings)
+        # Uninstrumented, it logs uvicorn's access lines (in the same format) instead of its own.
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=settings.metrics_port is None,
+        )
+        run_until_signalled(lambda: serve(config))
 
 
 if __name__ == "__main__":
