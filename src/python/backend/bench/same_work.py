@@ -119,6 +119,9 @@ def bearer(token: str | None) -> dict[str, str]:
     return {} if token is None else {"Authorization": f"Bearer {token}"}
 
 
+TRACE_HEADERS = {"traceparent", "tracestate"}
+
+
 def _comparable(response: httpx.Response) -> tuple[int, object]:
     if response.status_code >= 400:  # the same status; the wording may differ
         return response.status_code, None
@@ -126,13 +129,15 @@ def _comparable(response: httpx.Response) -> tuple[int, object]:
 
 
 def _events(redis_url: str, stream: str) -> list[tuple[object, list[str]]]:
-    """The stream's events: payloads (but for timestamps) and header names."""
+    """The stream's events: payloads (but for timestamps) and header names (but for the trace
+    context, which only a traced app sends)."""
     with redis.Redis.from_url(redis_url) as client:
         entries = client.xrange(stream)
     events = []
     for entry_id, fields in entries:
         payload, headers, _ = decode_entry(entry_id, fields)
-        events.append((_without_timestamps(json.loads(payload)), sorted(headers)))
+        names = sorted(name for name in headers if name not in TRACE_HEADERS)
+        events.append((_without_timestamps(json.loads(payload)), names))
     return events
 
 
