@@ -160,6 +160,7 @@ def test_prometheus_counts_the_workload_it_scraped(observed: Observed) -> None:
     )
     # (tg_bot exports the outbox's gauges too, at 0: it has no outbox.)
     prometheus.wait_for("max(outbox_rows_waiting)", lambda rows: [s.value for s in rows] == [0])
+    prometheus.wait_for("db_pool_connections_open", lambda pool: any(s.value > 0 for s in pool))
     latency = 'http_request_duration_seconds_count{operation="create_user"}'
     assert value(prometheus, latency) >= 12
 

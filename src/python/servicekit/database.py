@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 
 from servicekit.errors import UNAVAILABLE
 
+from servicekit.metrics import DB_POOL_IN_USE, DB_POOL_OPEN
 from servicekit.persistence import async_driver_url
 from servicekit.startup import wait_until_reachable
 
@@ -47,6 +48,10 @@ class Database:
         )
         # Objects stay readable after commit: responses are built from them once the session is done.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Read when Prometheus scrapes; a process has one database (the last one made, in tests).
+        pool = self.engine.pool
+        DB_POOL_IN_USE.set_function(pool.checkedout)  # type: ignore[attr-defined]
+        DB_POOL_OPEN.set_function(lambda: pool.checkedin() + pool.checkedout())  # type: ignore[attr-defined]
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

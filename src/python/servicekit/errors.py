@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from servicekit import persistence
+from servicekit.metrics import DEPENDENCY_UNAVAILABLE
 
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
 from starlette.exceptions import HTTPException  # pants: no-infer-dep
@@ -127,6 +128,7 @@ async def _invalid_value(request: Request, error: Exception) -> ErrorResponse:
 async def _unavailable(request: Request, error: Exception) -> ErrorResponse:
     # The cause for the operator; the client learns only that it may retry.
     logger.warning("%s %s: dependency unavailable: %r", request.method, request.url.path, error)
+    DEPENDENCY_UNAVAILABLE.labels(f"{type(error).__module__}.{type(error).__name__}").inc()
     return error_response(
         503,
         "a service this request needs is unavailable; retry later",

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from servicekit.api import harden
@@ -188,10 +189,14 @@ async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClie
 async def test_an_unavailable_dependency_is_503_with_retry_after_and_no_address(
     client: httpx.AsyncClient,
 ) -> None:
+    labels = {"error": "sqlalchemy.exc.OperationalError"}
+    before = REGISTRY.get_sample_value("dependency_unavailable_total", labels) or 0
     response = await client.get("/down")
     assert_error_shape(response, 503)
     assert response.headers["retry-after"] == "1"
     assert "db.internal" not in response.text and "5432" not in response.text
+    # The operator sees it in the metrics.
+    assert REGISTRY.get_sample_value("dependency_unavailable_total", labels) == before + 1
 
 
 async def test_a_bug_is_a_500_in_the_same_shape_without_internals(

@@ -69,6 +69,18 @@ OUTBOX_BATCHES = Counter("outbox_relay_batches", "Batches the relay appended to 
 OUTBOX_RELAYED = Counter("outbox_relayed_events", "Events the relay appended to the streams")
 OUTBOX_FAILURES = Counter("outbox_relay_failures", "Relay rounds that failed (the rows stayed)")
 
+# The dependencies (servicekit.database, servicekit.errors).
+DB_POOL_IN_USE = Gauge(
+    "db_pool_connections_in_use", "Database connections checked out of the pool now"
+)
+DB_POOL_OPEN = Gauge("db_pool_connections_open", "Database connections the pool holds open")
+DEPENDENCY_UNAVAILABLE = Counter(
+    "dependency_unavailable",
+    "Requests answered 503 because a dependency failed or did not answer in time (a pool "
+    "checkout timeout is sqlalchemy's TimeoutError), by error class",
+    ["error"],
+)
+
 
 def serve_metrics(port: int | None) -> None:
     """Serves /metrics on `port` (all interfaces) from a thread; nothing when `port` is None."""
