@@ -6,11 +6,14 @@ swarm, driven from outside through Caddy.
    mint command, the stack's AUTH_KEYS) create a user through Caddy; the bot's welcome reaches a
    fake Telegram (on this host). Swagger UI at /backend/docs loads under the CSP. Least privilege: Caddy's security headers; from inside a backend task, Redis refuses a client
    without the password, the database role is no superuser, the environment is the backend's own.
-3. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
-4. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
+3. Metrics: a Prometheus on the rendered infra/prometheus/ configuration, in the stack's network
+   (deploy.stack_prometheus), scrapes every replica; under a steady load the backend's
+   http_requests_total agrees with the load generator's count within 1%.
+4. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
+5. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
    image that never gets healthy: Swarm rolls back, the deploy fails saying so, the old tasks serve.
-5. Scale tg_bot from 1 to 3 while users are created: every welcome is sent exactly once.
-6. Remove the stack, its volumes and secrets (and leave the swarm if this test created it).
+6. Scale tg_bot from 1 to 3 while users are created: every welcome is sent exactly once.
+7. Remove the stack, its volumes and secrets (and leave the swarm if this test created it).
 
 Load comes from threads of this process, never retrying; figures go to stdout and a JSON file.
 """
@@ -38,6 +41,7 @@ from deploy import converge, least_privilege
 from deploy.docker_cli import DockerError, docker, inspect, inspect_tasks, lines
 from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
+from deploy.stack_prometheus import StackPrometheus
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
@@ -342,6 +346,49 @@ class Acceptance:
         }
         say(f"failed rollout: {rollout.load.describe()}; rolled back in {rollout.seconds:.1f} s")
 
+    def metrics_agree(self, prometheus: StackPrometheus) -> None:
+        """Under a steady load, the backend's own request counts, as the stack's Prometheus scraped
+        them from every replica, agree with the load generator's within 1%."""
+        replicas = {
+            job: len(self.running_tasks(self.service(job))) for job in ("backend", "tg_bot")
+        }
+        wait_until(
+            lambda: all(prometheus.targets_up(job) == n for job, n in replicas.items()),
+            60,
+            f"Prometheus scraping every replica ({replicas})",
+        )
+        served = (
+            'sum(http_requests_total{job="backend",operation=~"get_user|create_user",'
+            'status=~"2xx|4xx"})'
+        )
+        time.sleep(2)
+        before = prometheus.value(served)
+        with self.load() as load:
+            time.sleep(15)
+        time.sleep(3)  # a scrape after the last answer
+        counted = prometheus.value(served) - before
+        # The load's set-up creates the user it then reads: one request more than it reports.
+        answered = load.report.sent - load.report.failed + 1
+        difference = abs(counted - answered) / answered
+        self.figures["metrics_agree"] = {
+            **load.report.figures(),
+            "counted_by_prometheus": counted,
+            "difference": round(difference, 4),
+            "replicas_scraped": replicas,
+            "alerts_firing": sorted(
+                sample["metric"]["alertname"]
+                for sample in prometheus.query('ALERTS{alertstate="firing"}')
+            ),
+        }
+        say(
+            f"metrics: the load generator had {answered} requests answered, the replicas' "
+            f"http_requests_total counted {counted:.0f} ({difference:.2%} apart)"
+        )
+        if difference > 0.01:
+            raise AcceptanceError(
+                f"Prometheus counted {counted:.0f} requests, the load generator {answered}"
+            )
+
     def remove_built_images(self) -> None:
         for image in self.images_made_here:
             docker("rmi", image)
@@ -432,6 +479,11 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.smoke()
             acceptance.least_privilege()
             acceptance.docs_under_csp()
+            prometheus = StackPrometheus(STACK, f"{STACK}_specfirst", free_port())
+            if not options.keep:
+                stack.callback(prometheus.remove)
+            prometheus.start(deployment.image_variables()["BACKEND_IMAGE"])
+            acceptance.metrics_agree(prometheus)
             acceptance.kill_one_backend_task()
             acceptance.rolling_update()
             acceptance.failed_rollout()

@@ -262,6 +262,27 @@ def test_the_trace_survives_the_replica_that_committed_the_row(
     assert_welcome_trace(observed.receiver, server, stream_prefix)
 
 
+def test_a_telegram_command_is_traced_to_the_backend_call_it_makes(
+    observed: Observed, stream_prefix: str
+) -> None:
+    """/start: the update's span -> the worker's handling of command_received -> its typed client's
+    POST /users (a client span that carries the context) -> the backend's server span."""
+    update = observed.telegram.user_sends(new_telegram_id(), "/start")
+    receiver = observed.receiver
+    [received] = receiver.wait_for_spans(
+        lambda span: span.attributes.get("telegram.update_id") == update["update_id"], timeout=20
+    )
+    [server] = receiver.wait_for_spans(
+        lambda span: span.trace_id == received.trace_id and span.name == "create_user",
+        timeout=20,
+    )
+    [call] = receiver.wait_for_spans(lambda span: span.span_id == server.parent_span_id)
+    [process] = receiver.wait_for_spans(lambda span: span.span_id == call.parent_span_id)
+    assert call.kind == SpanKind.CLIENT and call.service_name == "tg_bot"
+    assert process.name == f"{stream_prefix}events.command_received process"
+    assert process.parent_span_id == received.span_id and server.service_name == "backend"
+
+
 def json_lines(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines_of(log)]
 

@@ -13,11 +13,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Header, HTTPException, Request
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, Field, ValidationError
 
 from generated.events import COMMAND_RECEIVED
 from generated.models import CommandReceived
 from servicekit.events import EventBus
+from servicekit.logs import log_context
+from servicekit.tracing import tracer
 from tg_bot.telegram import TelegramApi, TelegramError
 
 logger = logging.getLogger(__name__)
@@ -57,10 +60,22 @@ def command_from_update(update: TelegramUpdate) -> CommandReceived | None:
 
 
 async def publish_command(bus: EventBus, update: TelegramUpdate) -> None:
-    """Publishes the update's command, if any, once: Telegram may deliver an update again."""
-    command = command_from_update(update)
-    if command is not None:
-        await bus.publish(COMMAND_RECEIVED, command, event_id=f"telegram-update-{update.update_id}")
+    """Publishes the update's command, if any, once: Telegram may deliver an update again.
+
+    Its lines carry the update's id; its span starts the trace the event carries on."""
+    with (
+        log_context(update_id=update.update_id),
+        tracer.start_as_current_span(
+            "telegram update",
+            kind=SpanKind.CONSUMER,
+            attributes={"telegram.update_id": update.update_id},
+        ),
+    ):
+        command = command_from_update(update)
+        if command is not None:
+            await bus.publish(
+                COMMAND_RECEIVED, command, event_id=f"telegram-update-{update.update_id}"
+            )
 
 
 def parse_update(raw: dict[str, Any]) -> TelegramUpdate | None:

@@ -153,9 +153,13 @@ def served(
     )
     subprocess.run([sys.executable, "-m", "backend.prestart"], env=environment, check=True)
     module = "backend.main" if variant.app == "generated" else "backend.bench.serve"
-    # Their access logs go to stdout.
+    # Their log lines are formatted and written, as in production, to where nothing reads them
+    # in this process's stead: a reader here would take CPU from the apps, more for longer lines.
     server = subprocess.Popen(
-        [sys.executable, "-m", module], env=environment, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", module],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
