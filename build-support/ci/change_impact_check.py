@@ -35,6 +35,7 @@ def _in(directory: str, *names: str) -> set[str]:
 BOTH_SERVICES = {
     "src/python/e2e:tests",
     "src/python/e2e/system_test.py:tests",
+    "src/python/e2e/observability_test.py:tests",
     "src/python/e2e/shared_stack_test.py:tests",
     "src/python/stack:pex",
 }
@@ -96,6 +97,7 @@ BACKEND_STORAGE = {
         "migrations/migrations_test.py:tests",
         "migrations/versions/0001_create_users.py:../versions",
         "migrations/versions/0002_create_event_outbox.py:../versions",
+        "migrations/versions/0003_event_outbox_trace_context.py:../versions",
         "migrations:migrations",
         "migrations:tests",
         "migrations:versions",
