@@ -12,10 +12,11 @@ import logging
 import re
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 
 from opentelemetry import propagate
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 # Starlette comes with FastAPI.
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # pants: no-infer-dep
@@ -79,53 +80,56 @@ class ObserveRequests:
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
             await send(message)
 
-        with log_context(request_id=request_id.decode()):
-            if not tracing_enabled():
-                try:
-                    await self.app(scope, receive, send_with_request_id)
-                finally:
-                    self._record(scope, response.status, time.perf_counter() - start)
-                return
-            with tracer.start_as_current_span(
-                scope["method"],
-                context=propagate.extract(scope, getter=_HEADERS),
-                kind=SpanKind.SERVER,
-                # The request id too: it finds the request's log lines from its span.
-                attributes={
-                    "http.request.method": scope["method"],
-                    "request_id": request_id.decode(),
-                },
-            ) as span:
-                try:
-                    await self.app(scope, receive, send_with_request_id)
-                finally:
-                    operation, template = route_of(scope)
+        with (
+            log_context(request_id=request_id.decode()),
+            _server_span(scope, request_id) as span,
+        ):
+            try:
+                await self.app(scope, receive, send_with_request_id)
+            finally:
+                operation, template = route_of(scope)
+                if span is not None:
                     span.update_name(operation)
                     span.set_attribute("http.route", template)
                     span.set_attribute("http.response.status_code", response.status)
                     if response.status >= 500:
                         span.set_status(Status(StatusCode.ERROR))
-                    self._record(scope, response.status, time.perf_counter() - start)
+                seconds = time.perf_counter() - start
+                self._record(scope["method"], operation, template, response.status, seconds)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        operation, template = route_of(scope)
+    def _record(
+        self, method: str, operation: str, template: str, status: int, seconds: float
+    ) -> None:
         if self.metrics:
             HTTP_REQUESTS.labels(operation, f"{status // 100}xx").inc()
             HTTP_DURATION.labels(operation).observe(seconds)
         if access_logger.isEnabledFor(logging.INFO):
             access_logger.info(
                 "%s %s %d",
-                scope["method"],
+                method,
                 template or "(no route)",
                 status,
                 extra={
-                    "method": scope["method"],
+                    "method": method,
                     "route": template,
                     "operation": operation,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                 },
             )
+
+
+def _server_span(scope: Scope, request_id: bytes) -> AbstractContextManager[Span | None]:
+    """The request's server span, continuing the caller's trace; none when tracing is off."""
+    if not tracing_enabled():
+        return nullcontext()
+    return tracer.start_as_current_span(
+        scope["method"],
+        context=propagate.extract(scope, getter=_HEADERS),
+        kind=SpanKind.SERVER,
+        # The request id too: it finds the request's log lines from its span.
+        attributes={"http.request.method": scope["method"], "request_id": request_id.decode()},
+    )
 
 
 def _request_id(scope: Scope) -> bytes:

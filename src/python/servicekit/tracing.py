@@ -43,10 +43,11 @@ def tracing_enabled() -> bool:
     return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
-def current_trace_context() -> dict[str, str]:
-    """The current span's context as W3C headers (`traceparent`), {} outside a span."""
+def current_trace_context(context: Context | None = None) -> dict[str, str]:
+    """The span context of `context` (default: the current one) as W3C headers (`traceparent`),
+    {} outside a span."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context=context)
     return carrier
 
 

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sqlalchemy import Row, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,7 +31,7 @@ from servicekit.metrics import (
     OUTBOX_RELAYED,
     OUTBOX_WAITING,
 )
-from servicekit.tracing import context_from, tracer, tracing_enabled
+from servicekit.tracing import context_from, current_trace_context, tracer, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,11 @@ class OutboxRelay:
                     row.body,
                     row.event_id,
                     self._retention.get(row.stream, DEFAULT_RETENTION),
-                    trace_context=_context_of(spans[index]) if spans else None,
+                    trace_context=(
+                        current_trace_context(trace.set_span_in_context(spans[index]))
+                        if spans
+                        else None
+                    ),
                 )
                 for index, row in enumerate(rows)
             ]
@@ -189,9 +193,3 @@ def _publish_span(row: Row[Any]) -> Span:
             "messaging.message.id": row.event_id,
         },
     )
-
-
-def _context_of(span: Span) -> dict[str, str]:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier
