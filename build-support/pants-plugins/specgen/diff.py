@@ -367,6 +367,12 @@ def _compare_rest(where: str, old: Operation, new: Operation) -> Iterable[Change
         yield Change(where, f"route changed: {route}", True)
     if old.rest.status != new.rest.status:
         yield Change(where, f"status changed: {old.rest.status} -> {new.rest.status}", True)
+    if old.rest.if_match != new.rest.if_match:
+        if new.rest.if_match == "required":
+            yield Change(where, "If-Match required: a client that sends none gets 428", True)
+        else:
+            taken = "If-Match no longer read" if new.rest.if_match is None else "If-Match optional"
+            yield Change(where, taken, False)
 
 
 def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> Iterable[Change]:
@@ -480,6 +486,7 @@ def _filled_by_database(field: Field, storage: Storage) -> bool:
         scalar_default
         or implied_default(field.type) is not MISSING
         or field.name in storage.set_now_on_create
+        or field.name == storage.version
     )
 
 

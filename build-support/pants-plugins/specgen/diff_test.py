@@ -171,6 +171,25 @@ def test_changed_route_and_status_break() -> None:
     ]
 
 
+def test_a_required_if_match_breaks_and_an_optional_one_does_not() -> None:
+    route = 'rest: {method: DELETE, path: "/{user_id}"}'
+    base = {
+        **BASE,
+        USERS: BASE[USERS]
+        + f"  delete_user:\n    params: [{{name: user_id, type: int}}]\n    {route}\n",
+    }
+    required = route[:-1] + ", if_match: required}"
+    optional = route[:-1] + ", if_match: optional}"
+    assert _diff((USERS, route, required), base=base) == (
+        ["backend.users.delete_user: If-Match required: a client that sends none gets 428"],
+        [],
+    )
+    assert _diff((USERS, route, optional), base=base) == (
+        [],
+        ["backend.users.delete_user: If-Match optional"],
+    )
+
+
 def test_changed_prefix_breaks() -> None:
     breaking, _ = _diff((USERS, 'prefix: "/users"', 'prefix: "/people"'))
     assert breaking == ["backend.users: route prefix changed: '/users' -> '/people'"]
@@ -377,6 +396,22 @@ def test_a_not_null_column_without_default_breaks_the_rows_already_there() -> No
         "backend.storage.User.note: column users.note added",
         "backend.storage.User.rank: column users.rank added",
     ]
+
+
+def test_a_version_column_is_filled_by_the_database() -> None:
+    breaking, safe = _storage_diff(
+        (
+            MODELS,
+            "      score: {type: int}\n",
+            "      score: {type: int}\n      revision: {type: int, readonly: true}\n",
+        ),
+        (
+            USERS,
+            "{table: users, primary_key: id}",
+            "{table: users, primary_key: id, version: revision}",
+        ),
+    )
+    assert (breaking, safe) == ([], ["backend.storage.User.revision: column users.revision added"])
 
 
 def test_a_narrowed_column_type_breaks_and_an_api_bound_does_not() -> None:

@@ -41,9 +41,10 @@ RUNTIME_IMPORTS: Dict[str, Tuple[str, ...]] = {
         "servicekit.auth",
         "servicekit.dependencies",
         "servicekit.events",
+        "servicekit.preconditions",  # of a route with if_match or an ETag
         "servicekit.strict_json",
     ),
-    "manifest": ("pydantic", "servicekit.http"),
+    "manifest": ("pydantic", "servicekit.http", "servicekit.preconditions"),
     # A domain's storage module, generated when it declares `storage:`.
     "storage": ("sqlalchemy", "servicekit.persistence"),
 }

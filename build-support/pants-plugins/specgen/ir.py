@@ -165,6 +165,9 @@ class Rest:
     status: int  # resolved: POST 201, DELETE 204, else 200 unless given
     # Failures the operation answers with, each with servicekit's error body; 413, 422 and 503 come by themselves.
     errors: Tuple[int, ...] = ()
+    # Whether the route takes an If-Match header (optimistic concurrency): None, "optional" or
+    # "required" (428 without one).
+    if_match: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ class Storage:
     references: Tuple[Reference, ...] = ()
     set_now_on_create: Tuple[str, ...] = ()  # datetime fields the database sets when inserting
     set_now_on_update: Tuple[str, ...] = ()  # ... and again on every update
+    version: Optional[str] = None  # an int field the database counts up on every update
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from servicekit import persistence
+from servicekit import persistence, preconditions
 from servicekit.metrics import DEPENDENCY_UNAVAILABLE
 
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
@@ -64,6 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for error_class, status in _STORAGE_ERRORS.items():
         app.add_exception_handler(error_class, _storage_error(status))
     app.add_exception_handler(persistence.InvalidValue, _invalid_value)
+    app.add_exception_handler(persistence.PreconditionFailed, _precondition_failed)
     for error in UNAVAILABLE:
         app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
@@ -103,11 +104,14 @@ async def _validation_error(request: Request, error: Exception) -> ErrorResponse
     return ErrorResponse({"detail": "the request is invalid", "errors": errors}, status_code=422)
 
 
-# What a generated repository's errors answer, as the spec declares them (rest.errors).
+# What a generated repository's errors answer, as the spec declares them (rest.errors), and
+# those of a route's If-Match header.
 _STORAGE_ERRORS: dict[type[Exception], int] = {
     persistence.NotFound: 404,
     persistence.Conflict: 409,
     persistence.NothingToUpdate: 400,
+    preconditions.MalformedPrecondition: 400,
+    preconditions.PreconditionRequired: 428,
 }
 
 
@@ -116,6 +120,13 @@ def _storage_error(status: int) -> Any:
         return error_response(status, str(error))
 
     return answer
+
+
+async def _precondition_failed(request: Request, error: Exception) -> ErrorResponse:
+    """412 with the row's current ETag, which a client can read again by."""
+    assert isinstance(error, persistence.PreconditionFailed)
+    etag = preconditions.entity_tag(error.current_version)
+    return error_response(412, str(error), {"ETag": etag})
 
 
 async def _invalid_value(request: Request, error: Exception) -> ErrorResponse:

@@ -5,7 +5,7 @@
 `Repository` subclass that says which class, key and constraints it works with. The repository
 works in the caller's session (the unit of work commits) and reports what a client can act on as
 typed errors, which `servicekit.errors` answers with the spec's statuses: `NotFound` 404,
-`Conflict` 409, `NothingToUpdate` 400 and `InvalidValue` 422.
+`Conflict` 409, `NothingToUpdate` 400, `InvalidValue` 422 and `PreconditionFailed` 412.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import MetaData, delete, select, update
+from sqlalchemy import ColumnElement, MetaData, delete, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+from servicekit.preconditions import IfMatch, entity_tag
 
 # PostgreSQL's bigint, the column type of every int field.
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -79,6 +81,14 @@ class Conflict(Exception):
     """A unique key already taken, or a row that others still refer to."""
 
 
+class PreconditionFailed(Exception):
+    """The row has changed since the client read it: its version is not one If-Match names."""
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
 class NothingToUpdate(ValueError):
     """An update that sets no field."""
 
@@ -107,6 +117,8 @@ class Repository(Generic[R]):
     int_fields: ClassVar[frozenset[str]] = frozenset()  # bigint columns
     text_fields: ClassVar[frozenset[str]] = frozenset()  # text and varchar columns
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
+    # The int field the database counts up on every update (storage `version`), if any
+    version: ClassVar[str | None] = None
     # Field holding a reference -> the noun of the row it refers to
     references: ClassVar[Mapping[str, str]] = {}
     _constraint_names: ClassVar[dict[str, tuple[str, ...]]]  # by _constraint_fields
@@ -145,10 +157,14 @@ class Repository(Generic[R]):
             self._raise_violation(error, values)
         return row  # type: ignore[no-any-return]
 
-    async def update(self, key: Any, body: BaseModel | Mapping[str, Any]) -> R:
-        """Sets the fields the client sent; null leaves a NOT NULL column as it is.
+    async def update(
+        self, key: Any, body: BaseModel | Mapping[str, Any], if_match: IfMatch | None = None
+    ) -> R:
+        """Sets the fields the client sent; null leaves a NOT NULL column as it is. With
+        `if_match`, only a row at one of its versions changes (else PreconditionFailed).
 
-        One UPDATE ... RETURNING: a concurrent DELETE makes it match no row, never half-apply.
+        One UPDATE ... RETURNING: a concurrent DELETE or update makes it match no row, never
+        half-apply.
         """
         sent = body.model_dump(exclude_unset=True) if isinstance(body, BaseModel) else body
         changes = {
@@ -162,23 +178,34 @@ class Repository(Generic[R]):
         if not self._storable_key(key):
             raise self._not_found(key)
         column = getattr(self.record, self.key)
+        values = dict(changes)
+        if self.version is not None:
+            values[self.version] = getattr(self.record, self.version) + 1
         statement = (
-            update(self.record).where(column == key).values(**changes).returning(self.record)
+            update(self.record)
+            .where(column == key, *self._version_matches(if_match))
+            .values(**values)
+            .returning(self.record)
         )
         try:
             row: R | None = (await self.session.scalars(statement)).one_or_none()
         except IntegrityError as error:
             self._raise_violation(error, changes)
         if row is None:
-            raise self._not_found(key)
+            raise await self._missing(key, if_match)
         return row
 
-    async def delete(self, key: Any) -> None:
-        """Of concurrent deletes of one row, exactly one succeeds; the others get NotFound."""
+    async def delete(self, key: Any, if_match: IfMatch | None = None) -> None:
+        """Of concurrent deletes of one row, exactly one succeeds; the others get NotFound. With
+        `if_match`, only a row at one of its versions goes (else PreconditionFailed)."""
         if not self._storable_key(key):
             raise self._not_found(key)
         column = getattr(self.record, self.key)
-        statement = delete(self.record).where(column == key).returning(column)
+        statement = (
+            delete(self.record)
+            .where(column == key, *self._version_matches(if_match))
+            .returning(column)
+        )
         try:
             deleted = (await self.session.scalars(statement)).one_or_none()
         except IntegrityError as error:
@@ -186,7 +213,34 @@ class Repository(Generic[R]):
                 raise Conflict(f"{self.noun} {key} is still referred to") from error
             raise
         if deleted is None:
-            raise self._not_found(key)
+            raise await self._missing(key, if_match)
+
+    def _version_matches(self, if_match: IfMatch | None) -> tuple[ColumnElement[bool], ...]:
+        """The WHERE conditions of a write under `if_match`: none without one, or for `*`."""
+        if if_match is None or if_match.any:
+            return ()
+        if self.version is None:
+            raise TypeError(f"{self.noun} rows have no version to compare with If-Match")
+        if not if_match.versions:  # only weak or foreign tags: nothing matches
+            return (false(),)
+        return (getattr(self.record, self.version).in_(if_match.versions),)
+
+    async def _missing(self, key: Any, if_match: IfMatch | None) -> Exception:
+        """Why a write under `if_match` matched no row: the row is gone (NotFound) or at
+        another version, which the client is told (PreconditionFailed)."""
+        if if_match is None or if_match.any or self.version is None:
+            return self._not_found(key)
+        column = getattr(self.record, self.key)
+        current = await self.session.scalar(
+            select(getattr(self.record, self.version)).where(column == key)
+        )
+        if current is None:
+            return self._not_found(key)
+        return PreconditionFailed(
+            f"{self.noun} {_show(key)} has changed: it is at version {current}, "
+            f"ETag {entity_tag(current)}",
+            current,
+        )
 
     def _storable_key(self, key: Any) -> bool:
         return self.key not in self.int_fields or BIGINT_MIN <= key <= BIGINT_MAX

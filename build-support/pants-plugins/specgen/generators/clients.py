@@ -28,6 +28,7 @@ class MethodView:
     path: str  # Python source: a string or f-string interpolating the path parameters
     query: str  # Python source of the params dict, "" for none
     returns: str
+    if_match: bool  # sends the If-Match header, the version the change applies to
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         uses_literal=uses_literal(tuple(operations)),
         imports=param_imports(tuple(operations)),
         uses_type_adapter=any(op.output.is_list for op in operations),
+        uses_if_match=any(op.rest and op.rest.if_match for op in operations),
     )
 
 
@@ -80,6 +82,10 @@ def _method_view(path: str, op: Operation) -> MethodView:
         signature.append(
             f"{param.name}: {param_annotation(param)}" + (f" = {default}" if default else "")
         )
+    if op.rest.if_match == "required":
+        signature.append("*, if_match: int")
+    elif op.rest.if_match:
+        signature.append("*, if_match: int | None = None")
     query = [p.name for p in params if p.source == "query"]
     return MethodView(
         operation=op,
@@ -88,4 +94,5 @@ def _method_view(path: str, op: Operation) -> MethodView:
         path=("f" if re.search(r"\{\w+\}", path) else "") + repr(path),
         query="{" + ", ".join(f"{name!r}: {name}" for name in query) + "}" if query else "",
         returns=output_annotation(op),
+        if_match=op.rest.if_match is not None,
     )

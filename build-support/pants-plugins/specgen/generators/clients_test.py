@@ -79,7 +79,12 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     assert uvicorn_server.started, "uvicorn did not start"
     try:
         yield SimpleNamespace(
-            url=f"http://127.0.0.1:{port}", gate=gate, clients=clients, models=models, bus=bus
+            url=f"http://127.0.0.1:{port}",
+            gate=gate,
+            clients=clients,
+            models=models,
+            bus=bus,
+            controller=controller,
         )
     finally:
         uvicorn_server.should_exit = True
@@ -101,7 +106,12 @@ async def test_client_round_trip(server: Any) -> None:
         listed = await client.list_customers(tier="gold")
         assert listed == [updated] and isinstance(listed[0], server.models.CustomerRead)
         assert await client.list_customers(tier="basic") == []
-        assert await client.delete_customer(created.id) is None
+        assert await client.delete_customer(created.id, if_match=3) is None
+    # The version the client sent, as the route parsed its If-Match header.
+    assert (
+        "delete_customer(if_match=IfMatch(versions=frozenset({3}), any=False))"
+        in server.controller.calls
+    )
 
 
 @pytest.mark.asyncio

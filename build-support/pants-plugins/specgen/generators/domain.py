@@ -15,6 +15,7 @@ from specgen.generators.openapi import (
 from specgen.generators.operations import (
     admin_only_fields,
     by_requiredness,
+    etag_field,
     output_annotation,
     param_annotation,
     param_imports,
@@ -53,6 +54,7 @@ class RouteView:
     # transaction ends in the session's rollback at close rather than a commit before the answer.
     commits: bool
     admin_only: List[str]  # input fields that only an admin may set
+    etag: Optional[str]  # the output's version field, answered as the ETag header
 
 
 def render_domain(spec: SpecSet, domain: Domain) -> str:
@@ -79,6 +81,7 @@ def render_domain(spec: SpecSet, domain: Domain) -> str:
         uses_literal=uses_literal(domain.operations),
         imports=param_imports(domain.operations),
         fastapi_names=_fastapi_names(routes),
+        preconditions=_precondition_names(routes),
         checks_admin_only=any(route.admin_only for route in routes),
         openapi=openapi_fragment(spec, domain),
     )
@@ -102,6 +105,11 @@ def _operation_view(spec: SpecSet, op: Operation) -> OperationView:
         call.append("principal=principal_")
         if subscribed:
             subscribe_call.append("principal=None")
+    if op.rest and op.rest.if_match:
+        signature.append("if_match: IfMatch | None")
+        call.append("if_match=if_match")
+        if subscribed:
+            subscribe_call.append("if_match=None")
     return OperationView(
         operation=op,
         signature=", ".join(signature),
@@ -129,6 +137,11 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
     arguments.append(f"principal_: Annotated[{principal}, Depends(guard_{op.name})]")
     arguments.append("unit_: Annotated[UnitT, Depends(transaction)]")
     arguments += [f"{_route_argument(p)} = {param_default(p)}" for p in defaulted]
+    if op.rest.if_match:
+        arguments.append('if_match_: Annotated[str | None, Header(alias="If-Match")] = None')
+    etag = etag_field(spec, domain, op)
+    if etag:
+        arguments.insert(0, "response_: Response")
     return RouteView(
         view=view,
         method=op.rest.method.lower(),
@@ -145,6 +158,7 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
         guard=_guard_arguments(op),
         commits=op.rest.method != "GET" or bool(view.success_channel or view.error_channel),
         admin_only=admin_only_fields(spec, op),
+        etag=etag,
     )
 
 
@@ -178,13 +192,25 @@ def _fastapi_names(routes: List[RouteView]) -> List[str]:
     if routes:
         names.add("Depends")
     for route in routes:
-        if route.response_model is None:
+        if route.response_model is None or route.etag:
             names.add("Response")
+        if route.view.operation.rest and route.view.operation.rest.if_match:
+            names.add("Header")
         names.update(
             _source_class(p)
             for p in route.view.operation.params
             if "Annotated[" in _route_argument(p)
         )
+    return sorted(names)
+
+
+def _precondition_names(routes: List[RouteView]) -> List[str]:
+    """What the generated module imports from servicekit.preconditions."""
+    names = set()
+    if any(route.etag for route in routes):
+        names.add("entity_tag")
+    if any(route.view.operation.rest and route.view.operation.rest.if_match for route in routes):
+        names |= {"IfMatch", "parse_if_match"}
     return sorted(names)
 
 

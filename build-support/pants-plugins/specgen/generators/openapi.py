@@ -12,7 +12,7 @@ from specgen.generators.jsonschema import (
     described,
     nullable,
 )
-from specgen.generators.operations import admin_only_fields
+from specgen.generators.operations import admin_only_fields, etag_field
 from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
 
 OPENAPI_VERSION = "3.1.0"
@@ -53,6 +53,8 @@ _ERROR_SCHEMAS: Dict[str, Dict[str, Any]] = {
 # and from its auth (servicekit.auth): no or a bad token, a caller without the role.
 PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNPROCESSABLE, UNAVAILABLE = 413, 415, 422, 503
 UNAUTHORIZED, FORBIDDEN = 401, 403
+# And from an If-Match header (servicekit.preconditions): malformed, stale, missing when required.
+BAD_REQUEST, PRECONDITION_FAILED, PRECONDITION_REQUIRED = 400, 412, 428
 
 # The bearer token scheme every non-public operation requires (the Authorize button of /docs).
 BEARER_SCHEME = "bearerAuth"
@@ -99,6 +101,10 @@ def error_statuses(spec: SpecSet, operation: Operation, rest: Rest) -> List[int]
         errors |= {PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE}
     if _validates(operation):
         errors.add(UNPROCESSABLE)
+    if rest.if_match:
+        errors |= {BAD_REQUEST, PRECONDITION_FAILED}
+    if rest.if_match == "required":
+        errors.add(PRECONDITION_REQUIRED)
     return sorted(errors)
 
 
@@ -114,8 +120,11 @@ def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) 
     bearer: Dict[str, List[str]] = {BEARER_SCHEME: []}
     # A public operation: without a token, or with one (which must then be valid).
     result["security"] = [{}, bearer] if operation.access.public else [bearer]
-    if operation.params:
-        result["parameters"] = [_parameter(param) for param in operation.params]
+    parameters = [_parameter(param) for param in operation.params]
+    if rest.if_match:
+        parameters.append(_IF_MATCH_PARAMETER | {"required": rest.if_match == "required"})
+    if parameters:
+        result["parameters"] = parameters
     if operation.input:
         result["requestBody"] = {
             "required": True,
@@ -127,6 +136,8 @@ def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) 
         success["content"] = _json(
             {"type": "array", "items": body} if operation.output.is_list else body
         )
+    if etag_field(spec, domain, operation):
+        success["headers"] = {"ETag": _ETAG_HEADER}
     result["responses"] = {str(rest.status): success}
     for status in error_statuses(spec, operation, rest):
         result["responses"][str(status)] = {
@@ -134,6 +145,18 @@ def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) 
             "content": _json({"$ref": COMPONENTS + "Error"}),
         }
     return result
+
+
+_IF_MATCH_PARAMETER: Dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "description": "The ETag of the version the change applies to; 412 when it has changed.",
+    "schema": {"type": "string"},
+}
+_ETAG_HEADER: Dict[str, Any] = {
+    "description": "The version of the answer, for If-Match.",
+    "schema": {"type": "string"},
+}
 
 
 def status_phrase(status: int) -> str:

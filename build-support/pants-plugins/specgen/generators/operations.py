@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from specgen.generators.pytypes import annotation, literal_enum, needed_imports, value_literal
-from specgen.ir import MISSING, EnumType, Operation, Param, SpecSet, walk
+from specgen.ir import MISSING, Domain, EnumType, Operation, Param, SpecSet, walk
 
 
 def param_annotation(param: Param) -> str:
@@ -52,3 +52,15 @@ def admin_only_fields(spec: SpecSet, operation: Operation) -> List[str]:
     if operation.input is None:
         return []
     return [field.name for field in spec.schema(operation.input).fields if field.admin_only]
+
+
+def etag_field(spec: SpecSet, domain: Domain, operation: Operation) -> Optional[str]:
+    """The field a route answers as its ETag: the version of a model the domain stores with
+    `version`, when the operation's single output carries it."""
+    if operation.output.schema is None or operation.output.is_list:
+        return None
+    schema = spec.schema(operation.output.schema)
+    version = next((s.version for s in domain.storage if s.model == schema.model), None)
+    if version and any(field.name == version for field in schema.fields):
+        return version
+    return None

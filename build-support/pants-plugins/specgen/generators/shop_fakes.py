@@ -47,7 +47,10 @@ class InMemoryCustomers:
         self.rows[customer_id] = current.model_copy(update=body.model_dump(exclude_unset=True))
         return self.rows[customer_id]
 
-    async def delete_customer(self, customer_id: uuid.UUID, principal: Any = None) -> None:
+    async def delete_customer(
+        self, customer_id: uuid.UUID, principal: Any = None, if_match: Any = None
+    ) -> None:
+        self.calls.append(f"delete_customer(if_match={if_match})")
         await self.get_customer(customer_id)
         del self.rows[customer_id]
 

@@ -195,6 +195,8 @@ def _server_default(field: Field, storage: Storage) -> Optional[str]:
     """The column's default on the database's side: inserts by any client get it too."""
     if field.name in storage.set_now_on_create:
         return "func.now()"
+    if field.name == storage.version:
+        return 'text("1")'
     default = field.default
     if default is MISSING and type(_base(field.type)) is EnumType:
         default = _base(field.type).default  # type: ignore[union-attr]

@@ -1,6 +1,8 @@
 """An operation's HTTP side in a domain file: its `rest` route and its `params`.
 
-rest: REST                      method, path ("" or "/..."), status, errors (4xx/5xx list)
+rest: REST                      method, path ("" or "/..."), status, errors (4xx/5xx list),
+                                if_match (optional or required: the If-Match header of a
+                                PUT, PATCH or DELETE, passed to the controller)
 params: [<identifier> or PARAM] a scalar or enum type; source "path" when `{name}` is in the path
 """
 
@@ -23,7 +25,10 @@ from specgen.ir import MISSING, EnumType, Param, Rest, ScalarType, implied_defau
 from specgen.type_grammar import CONSTRAINTS, fits, read_constraints, read_type, type_text
 from specgen.yaml_reader import Document, KeyPath
 
-REST = Shape(required=("method",), optional=("path", "status", "errors"))
+REST = Shape(required=("method",), optional=("path", "status", "errors", "if_match"))
+IF_MATCH = ("optional", "required")
+# Methods that change a resource a client may have read first (RFC 9110's lost update).
+_CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
 PARAM = Shape(
     required=("name",),
     optional=("type", "source", "required", "default", "description") + CONSTRAINTS,
@@ -70,7 +75,24 @@ def read_rest(doc: Document, path: KeyPath, value: Any) -> Optional[Rest]:
         doc.error(path + ("status",), f"status must be an HTTP status code, got {show(status)}")
         status = _DEFAULT_STATUS.get(method, 200)
     errors = _error_statuses(doc, path + ("errors",), body.get("errors"))
-    return Rest(method, route, status, errors)
+    return Rest(method, route, status, errors, _if_match(doc, path + ("if_match",), body, method))
+
+
+def _if_match(doc: Document, path: KeyPath, body: dict, method: str) -> Optional[str]:
+    value = body.get("if_match")
+    if value is None:
+        return None
+    if value not in IF_MATCH:
+        doc.error(path, f"if_match {show(value)} is not one of {', '.join(IF_MATCH)}")
+        return None
+    if method not in _CONDITIONAL_METHODS:
+        doc.error(
+            path,
+            f"a {method} takes no If-Match",
+            f"if_match is for {', '.join(_CONDITIONAL_METHODS)}: the methods that change a resource",
+        )
+        return None
+    return str(value)
 
 
 def _error_statuses(doc: Document, path: KeyPath, value: Any) -> Tuple[int, ...]:

@@ -9,6 +9,8 @@
         references: {<field>: <Model> or {model: <Model>, on_delete: <ON_DELETE>}}
         defaults: {<datetime field>: now}      set by the database when a row is inserted
         on_update: {<datetime field>: now}     ... and again whenever it is updated
+        version: <field>            a readonly int the database sets to 1, and counts up on every
+                                    update: the row's ETag, checked against If-Match
 
 Columns are the model's fields: their types, `optional` (NULL allowed) and scalar `default`s
 (server defaults) come from models.yaml. A reference names a model stored by the same domain.
@@ -37,7 +39,7 @@ from specgen.yaml_reader import Document, KeyPath
 
 STORED = Shape(
     required=("table", "primary_key"),
-    optional=("unique", "indexes", "references", "defaults", "on_update"),
+    optional=("unique", "indexes", "references", "defaults", "on_update", "version"),
 )
 REFERENCE = Shape(required=("model",), optional=("on_delete",))
 KEY_TYPES = ("int", "string", "uuid")
@@ -90,6 +92,7 @@ def _stored(doc: Document, path: KeyPath, model: Schema, body: dict) -> Optional
         references=_references(doc, path + ("references",), body.get("references"), model),
         set_now_on_create=_now_fields(doc, path + ("defaults",), body.get("defaults"), model),
         set_now_on_update=_now_fields(doc, path + ("on_update",), body.get("on_update"), model),
+        version=_version(doc, path + ("version",), body.get("version"), model, fields, key),
     )
     if key is not None:  # without a valid key, what it would generate is unknown
         _check_inserts_fill_every_column(doc, path, model, storage)
@@ -106,6 +109,37 @@ def _field_name(
         )
         return None
     return name
+
+
+def _version(
+    doc: Document,
+    path: KeyPath,
+    value: Any,
+    model: Schema,
+    fields: Dict[str, Field],
+    key: Optional[str],
+) -> Optional[str]:
+    if value is None:
+        return None
+    name = _field_name(doc, path, value, model, fields)
+    if name is None:
+        return None
+    field = fields[name]
+    if field.optional:
+        doc.error(path, f"version field '{name}' is optional", "a version is never null")
+    elif type(field.type) is not ScalarType or field.type.name != "int":
+        doc.error(path, f"version field '{name}' is not an int")
+    elif name == key:
+        doc.error(path, f"'{name}' is the primary key", "a version is a field of its own")
+    elif not field.readonly:
+        doc.error(
+            path,
+            f"version field '{name}' is not readonly",
+            "add readonly: true: the database sets it, clients only read it",
+        )
+    else:
+        return name
+    return None
 
 
 def _check_key(doc: Document, path: KeyPath, field: Field) -> None:
@@ -219,6 +253,7 @@ def _check_inserts_fill_every_column(
             or field.default is not MISSING
             or implied_default(field.type) is not MISSING
             or field.name in storage.set_now_on_create
+            or field.name == storage.version
             or (field.name == storage.primary_key and _generated_key(field))
         )
         if field.readonly and not filled:

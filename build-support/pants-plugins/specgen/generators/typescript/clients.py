@@ -98,6 +98,10 @@ def _method_view(spec: SpecSet, path: str, op: Operation) -> MethodView:
         arguments.append(f"params: {{ {members} }}" + (" = {}" if all_optional else ""))
     if op.input:
         arguments.append(f"body: {op.input}")
+    if op.rest.if_match:  # the version the change applies to, sent as If-Match
+        arguments.append(
+            "ifMatch: number" + ("" if op.rest.if_match == "required" else " | null = null")
+        )
     errors = [status for status in error_statuses(spec, op, op.rest) if status not in _UNEXPECTED]
     query = [p.name for p in op.params if p.source == "query"]
     output = op.output
