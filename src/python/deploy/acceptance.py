@@ -43,7 +43,7 @@ from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
 from deploy.stack_prometheus import StackPrometheus
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
-from servicekit.waiting import free_port
+from servicekit.waiting import free_port, wait_until
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
 
@@ -80,15 +80,6 @@ def ensure_swarm(stack: ExitStack) -> None:
     docker("swarm", "init", "--advertise-addr", "127.0.0.1")
     say("initialised a single-node swarm")
     stack.callback(lambda: docker("swarm", "leave", "--force"))
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AcceptanceError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
-    return time.monotonic() - start
 
 
 @dataclass(frozen=True)
@@ -327,13 +318,7 @@ class Acceptance:
             raise rollout.error
         # Swarm goes on reporting the finished rollback (which wait_for takes for a failure):
         # wait for the old image's tasks themselves.
-        deadline = time.monotonic() + 120
-        while self.backend_images() != before:
-            if time.monotonic() > deadline:
-                raise AcceptanceError(
-                    f"after the rollback the backend runs {self.backend_images()}"
-                )
-            time.sleep(1)
+        wait_until(lambda: self.backend_images() == before, 120, f"the backend back on {before}")
         self.figures["failed_rollout"] = {
             **rollout.load.figures(),
             "seconds_until_rolled_back": round(rollout.seconds, 1),
@@ -484,7 +469,13 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.rolling_update()
             acceptance.failed_rollout()
             acceptance.scale_workers()
-        except (AcceptanceError, converge.ConvergeError, DeployError, DockerError) as error:
+        except (
+            AcceptanceError,
+            TimeoutError,
+            converge.ConvergeError,
+            DeployError,
+            DockerError,
+        ) as error:
             print(deployment.state(), flush=True)
             sys.exit(f"swarm-acceptance: FAILED: {error}")
         finally:

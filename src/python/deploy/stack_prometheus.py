@@ -19,6 +19,7 @@ import httpx
 import yaml
 
 from deploy.docker_cli import DockerError, docker, exists
+from servicekit.waiting import answers_200, wait_until
 
 CONFIG_DIR = Path("infra/prometheus")
 ENSURE_PROMETHEUS = Path("build-support/bin/ensure-prometheus")
@@ -62,17 +63,7 @@ class StackPrometheus:
             *("--publish", f"mode=host,target=9090,published={self._port}"),
             self.image,
         )
-        deadline = time.monotonic() + 120
-        while not self._ready():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.service} did not answer within 120 s")
-            time.sleep(0.5)
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+        wait_until(lambda: answers_200(f"{self.url}/-/ready"), 120, f"{self.service} ready")
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-import time
 import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
@@ -23,7 +22,7 @@ from servicekit.auth.client import ServiceTokenAuth  # noqa: E402
 from servicekit.auth.tokens_testutil import TEST_KEYS  # noqa: E402
 from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from servicekit.http import ApiError  # noqa: E402
-from servicekit.waiting import free_port  # noqa: E402
+from servicekit.waiting import free_port, wait_until  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
 ADDRESS = {"street": "Main St 1", "city": "Berlin"}
@@ -67,10 +66,7 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     )
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert uvicorn_server.started, "uvicorn did not start"
+    wait_until(lambda: uvicorn_server.started, 10, "uvicorn started")
     try:
         yield SimpleNamespace(
             url=f"http://127.0.0.1:{port}", gate=gate, clients=clients, models=models, bus=bus
