@@ -31,8 +31,9 @@ import httpx
 
 from servicekit.waiting import answers_200, free_port, wait_until
 
-# From the sandbox or buildroot: src/python/servicekit/<this file> -> build-support/bin/.
-ENSURE_PROMETHEUS = Path(__file__).absolute().parents[3] / "build-support/bin/ensure-prometheus"
+# Relative to the working directory: the repository (swarm-acceptance's pex runs there, where this
+# file's own path is inside the pex) or a Pants sandbox, which holds it at the same path.
+ENSURE_PROMETHEUS = Path("build-support/bin/ensure-prometheus")
 
 _START_ATTEMPTS = 3
 _READY_TIMEOUT = 60.0
