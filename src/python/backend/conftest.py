@@ -15,7 +15,8 @@ from fastapi import FastAPI
 
 from backend.alembic_cli import upgrade_to_head
 from servicekit.scratch_database import any_scratch_database
-from servicekit.embedded import embedded_redis, free_port
+from servicekit.embedded import embedded_redis
+from servicekit.waiting import free_port
 
 
 @pytest.fixture(scope="module")

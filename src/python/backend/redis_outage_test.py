@@ -15,9 +15,10 @@ from backend.app import create_app
 from backend.tables import EVENT_OUTBOX
 from generated.events import USER_REGISTERED
 from generated.models import UserRegisteredEvent
-from servicekit.embedded import embedded_redis, free_port
+from servicekit.embedded import embedded_redis
 from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
 from servicekit.events.envelope import decode_entry
+from servicekit.waiting import free_port
 
 pytestmark = pytest.mark.asyncio
 

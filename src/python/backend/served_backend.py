@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 
 from servicekit.database import Database
 from backend.tables import EVENT_OUTBOX
-from servicekit.embedded import free_port
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
 from servicekit.health import READY_PATH
 from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS
+from servicekit.waiting import free_port
 
 
 @dataclass

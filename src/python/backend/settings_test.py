@@ -11,7 +11,7 @@ import pytest
 
 from backend import alembic_cli, main
 from backend.settings import Settings, load_settings
-from servicekit.embedded import free_port
+from servicekit.waiting import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,7 @@ from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
 from deploy.stack_prometheus import StackPrometheus
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
+from servicekit.waiting import free_port, wait_until
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
 
@@ -71,12 +72,6 @@ def host_address() -> str:
         return probe.getsockname()[0]
 
 
-def free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("0.0.0.0", 0))
-        return listener.getsockname()[1]
-
-
 def ensure_swarm(stack: ExitStack) -> None:
     state = docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip()
     if state == "active":
@@ -85,15 +80,6 @@ def ensure_swarm(stack: ExitStack) -> None:
     docker("swarm", "init", "--advertise-addr", "127.0.0.1")
     say("initialised a single-node swarm")
     stack.callback(lambda: docker("swarm", "leave", "--force"))
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AcceptanceError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
-    return time.monotonic() - start
 
 
 @dataclass(frozen=True)
@@ -332,13 +318,7 @@ class Acceptance:
             raise rollout.error
         # Swarm goes on reporting the finished rollback (which wait_for takes for a failure):
         # wait for the old image's tasks themselves.
-        deadline = time.monotonic() + 120
-        while self.backend_images() != before:
-            if time.monotonic() > deadline:
-                raise AcceptanceError(
-                    f"after the rollback the backend runs {self.backend_images()}"
-                )
-            time.sleep(1)
+        wait_until(lambda: self.backend_images() == before, 120, f"the backend back on {before}")
         self.figures["failed_rollout"] = {
             **rollout.load.figures(),
             "seconds_until_rolled_back": round(rollout.seconds, 1),
@@ -443,7 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     started = time.monotonic()
     telegram = FakeTelegram()
-    https_port = free_port()
+    # The ports Swarm publishes (this, HTTP_PORT, the Prometheus's) bind every address of the host.
+    https_port = free_port("0.0.0.0")
     with ExitStack() as stack:
         ensure_swarm(stack)
         api_url = stack.enter_context(telegram.serve("0.0.0.0"))
@@ -457,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         environment = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": telegram.token,
-            "HTTP_PORT": str(free_port()),
+            "HTTP_PORT": str(free_port("0.0.0.0")),
             "HTTPS_PORT": str(https_port),
             "SITE_ADDRESS": "localhost",
             "CADDY_TLS": "internal",
@@ -479,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.smoke()
             acceptance.least_privilege()
             acceptance.docs_under_csp()
-            prometheus = StackPrometheus(STACK, f"{STACK}_specfirst", free_port())
+            prometheus = StackPrometheus(STACK, f"{STACK}_specfirst", free_port("0.0.0.0"))
             if not options.keep:
                 stack.callback(prometheus.remove)
             prometheus.start(deployment.image_variables()["BACKEND_IMAGE"])
@@ -488,7 +469,13 @@ def main(argv: list[str] | None = None) -> None:
             acceptance.rolling_update()
             acceptance.failed_rollout()
             acceptance.scale_workers()
-        except (AcceptanceError, converge.ConvergeError, DeployError, DockerError) as error:
+        except (
+            AcceptanceError,
+            TimeoutError,
+            converge.ConvergeError,
+            DeployError,
+            DockerError,
+        ) as error:
             print(deployment.state(), flush=True)
             sys.exit(f"swarm-acceptance: FAILED: {error}")
         finally:

@@ -9,7 +9,6 @@ scrapes every second instead of the configuration's 15 s.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +18,10 @@ import httpx
 import yaml
 
 from deploy.docker_cli import DockerError, docker, exists
+from servicekit.prometheus_server import prometheus_binary
+from servicekit.waiting import answers_200, wait_until
 
 CONFIG_DIR = Path("infra/prometheus")
-ENSURE_PROMETHEUS = Path("build-support/bin/ensure-prometheus")
 SCRAPE_INTERVAL = "1s"
 
 
@@ -35,14 +35,10 @@ class StackPrometheus:
 
     def start(self, base_image: str) -> None:
         """Builds the image on `base_image` and runs the service; returns once it answers."""
-        binary = Path(
-            subprocess.run(
-                [str(ENSURE_PROMETHEUS)], capture_output=True, text=True, check=True
-            ).stdout.strip()
-        )
+        binary = prometheus_binary()
         self.image = f"specfirst/prometheus-acceptance:{int(time.time())}"
         with tempfile.TemporaryDirectory() as context:
-            shutil.copy(binary / "prometheus", context)
+            shutil.copy(binary, Path(context, "prometheus"))
             config = yaml.safe_load((CONFIG_DIR / "prometheus.yml").read_text())
             config["global"].update(scrape_interval=SCRAPE_INTERVAL, evaluation_interval="1s")
             Path(context, "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -62,17 +58,7 @@ class StackPrometheus:
             *("--publish", f"mode=host,target=9090,published={self._port}"),
             self.image,
         )
-        deadline = time.monotonic() + 120
-        while not self._ready():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.service} did not answer within 120 s")
-            time.sleep(0.5)
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+        wait_until(lambda: answers_200(f"{self.url}/-/ready"), 120, f"{self.service} ready")
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)

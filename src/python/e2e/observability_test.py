@@ -30,9 +30,9 @@ from e2e.processes import (
     wait_until_answering,
 )
 from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
-from servicekit.embedded import free_port
 from servicekit.otlp_receiver import OtlpReceiver, ReceivedSpan, SpanKind, otlp_receiver
 from servicekit.prometheus_server import PrometheusServer, prometheus_server
+from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
 
 ADMIN = bearer("backend")

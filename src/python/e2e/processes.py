@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO
 
 import asyncpg  # type: ignore[import-untyped]
-import httpx
+
+from servicekit.waiting import answers_200, wait_until
 
 DATABASE_SERVER_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,18 +45,15 @@ def stop_service(process: subprocess.Popen[str]) -> str:
 def wait_until_answering(
     url: str, process: subprocess.Popen[str], path: str = "/health/ready", timeout: float = 60.0
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until GET `url` + `path` answers 200; fails at once, with its output, if `process` exits."""
+
+    def answering() -> bool:
         if process.poll() is not None:
             output = process.communicate()[0]
             raise AssertionError(f"{process.args!r} exited:\n{output}")
-        try:
-            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url}{path} not answering 200 within {timeout}s")
+        return answers_200(f"{url}{path}")
+
+    wait_until(answering, timeout, f"{url}{path} answering 200")
 
 
 def lines_of(log: Path) -> list[str]:

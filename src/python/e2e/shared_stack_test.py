@@ -22,7 +22,7 @@ from e2e.processes import start_service, wait_until_answering
 from servicekit import shared_stack
 from servicekit.auth.keys import development_keys
 from servicekit.auth.tokens import mint_token
-from servicekit.embedded import free_port
+from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
 
 # Variables that would point the services elsewhere than the shared embedded servers.

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from e2e.processes import REDIS_URL, start_service, stop_service, wait_until_answering
-from servicekit.embedded import free_port
+from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
 from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
 

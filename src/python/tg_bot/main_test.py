@@ -23,8 +23,9 @@ from redis import Redis
 
 from generated.events import USER_REGISTERED
 from generated.models import UserCreate, UserRead, UserRegisteredEvent
-from servicekit.embedded import embedded_redis, free_port
+from servicekit.embedded import embedded_redis
 from servicekit.events import EventBus
+from servicekit.waiting import free_port
 from tg_bot import main as tg_bot_main
 from tg_bot.fake_telegram import FakeTelegram, serve_in_thread
 from tg_bot.notifications import ALREADY_REGISTERED, HELP, WELCOME

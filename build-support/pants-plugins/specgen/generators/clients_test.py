@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import socket
 import threading
-import time
 import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator
@@ -24,18 +22,13 @@ from servicekit.auth.client import ServiceTokenAuth  # noqa: E402
 from servicekit.auth.tokens_testutil import TEST_KEYS  # noqa: E402
 from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from servicekit.http import ApiError  # noqa: E402
+from servicekit.waiting import free_port, wait_until  # noqa: E402
 from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 
 ADDRESS = {"street": "Main St 1", "city": "Berlin"}
 AUTH = Authenticator(TokenVerifier(TEST_KEYS, audience="shop"))
 # The frontend's calls, signed as a service for the shop (the spec's customers auth).
 AS_FRONTEND = ServiceTokenAuth(TEST_KEYS, "frontend", "shop")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class FlakyGate:
@@ -67,16 +60,13 @@ def server(generate_into_path: Callable[..., Any]) -> Iterator[Any]:
     app.include_router(
         customers.create_router(lambda _unit: controller, lambda: PublishOnCommit(bus), AUTH)
     )
-    port = _free_port()
+    port = free_port()
     uvicorn_server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert uvicorn_server.started, "uvicorn did not start"
+    wait_until(lambda: uvicorn_server.started, 10, "uvicorn started")
     try:
         yield SimpleNamespace(
             url=f"http://127.0.0.1:{port}",

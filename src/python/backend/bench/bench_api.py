@@ -50,8 +50,9 @@ from backend.bench.same_work import (
 from backend.bench.wrk import Run, ensure_wrk, run_wrk
 from servicekit.scratch_database import reachable_server_url, scratch_database
 from servicekit.auth.keys import generate_key_set, parse_keys
-from servicekit.embedded import embedded_postgres, embedded_redis, free_port
+from servicekit.embedded import embedded_postgres, embedded_redis
 from servicekit.otlp_receiver import otlp_receiver
+from servicekit.waiting import free_port
 
 
 @dataclass(frozen=True)

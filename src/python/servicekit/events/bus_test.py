@@ -22,6 +22,7 @@ from servicekit.events import DeliveryPolicy, EventBus, EventChannel, PermanentF
 from servicekit.events.channel import Retention
 from servicekit.events.dead_letters import dead_letters, replay
 from servicekit.events.envelope import decode_entry
+from servicekit.waiting import wait_until_async
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 FAST_RETRIES = DeliveryPolicy(max_failures=3, retry_delay=0.05, claim_idle=0.1, claim_interval=0.05)
@@ -460,11 +461,11 @@ async def test_transient_failures_back_off_exponentially(
 
 async def wait_until_acknowledged(redis: Redis, channel: EventChannel[Ping]) -> None:
     """Handlers return before the bus acknowledges: waits for nothing to be pending."""
-    for _ in range(100):
-        if (await redis.xpending(channel.stream, "testers"))["pending"] == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("entries still pending")
+
+    async def nothing_pending() -> bool:
+        return (await redis.xpending(channel.stream, "testers"))["pending"] == 0
+
+    await wait_until_async(nothing_pending, 5, "nothing pending")
 
 
 async def wait_for_dead_letters(redis: Redis, channel: EventChannel[Ping], count: int) -> list:

