@@ -35,10 +35,19 @@ def check_field_types(catalog: Catalog) -> None:
 
 
 def check_services(catalog: Catalog) -> None:
-    """Operation names and routes are unique within a service, across its domains."""
+    """Operation names, routes and tables are unique within a service, across its domains."""
     names: Dict[Tuple[str, str], str] = {}
     routes: Dict[Tuple[str, str, str], str] = {}
+    tables: Dict[Tuple[str, str], str] = {}  # one metadata per service holds a table once
     for (service, _), (domain, doc) in sorted(catalog.domains.items()):
+        for storage in domain.storage:
+            earlier = tables.setdefault((service, storage.table), domain.file)
+            if earlier != domain.file:
+                doc.error(
+                    ("storage", storage.model, "table"),
+                    f"table '{storage.table}' is already stored by {earlier}",
+                    "a service's domains share one database: name the table apart",
+                )
         for operation in domain.operations:
             path = ("operations", operation.name)
             earlier = names.setdefault((service, operation.name), domain.file)

@@ -148,7 +148,7 @@ class Repository(Generic[R]):
 
     async def create(self, body: BaseModel | Mapping[str, Any]) -> R:
         values = body.model_dump() if isinstance(body, BaseModel) else dict(body)
-        self._check_range(values)
+        self._check_storable(values)
         row = self.record(**values)
         self.session.add(row)
         try:
@@ -174,7 +174,7 @@ class Repository(Generic[R]):
         }
         if not changes:
             raise NothingToUpdate("the update sets no field")
-        self._check_range(changes)
+        self._check_storable(changes)
         if not self._storable_key(key):
             raise self._not_found(key)
         column = getattr(self.record, self.key)
@@ -250,7 +250,7 @@ class Repository(Generic[R]):
         shown = f" {_show(key)}" if self._storable_key(key) and len(str(key)) <= 100 else ""
         return NotFound(f"{self.noun}{shown} not found")
 
-    def _check_range(self, values: Mapping[str, Any]) -> None:
+    def _check_storable(self, values: Mapping[str, Any]) -> None:
         """What PostgreSQL refuses, refused first as the client's mistake (422), not a 500."""
         for name, value in values.items():
             if isinstance(value, str) and name in self.text_fields and "\x00" in value:
