@@ -168,6 +168,9 @@ class Rest:
     # Whether the route takes an If-Match header (optimistic concurrency): None, "optional" or
     # "required" (428 without one).
     if_match: Optional[str] = None
+    # Whether the route takes an Idempotency-Key header: "optional", "required" or "off"; None
+    # (not written) is the default of generators.operations.idempotency.
+    idempotency: Optional[str] = None
 
 
 @dataclass(frozen=True)

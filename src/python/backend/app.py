@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from backend.api.deps import debug_controller, get_unit_of_work, users_controller
 from servicekit.database import Database
-from backend.tables import EVENT_OUTBOX
+from backend.tables import EVENT_OUTBOX, IDEMPOTENCY_KEYS
 from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED
@@ -19,11 +20,14 @@ from servicekit.auth import Authenticator, KeySet, TokenVerifier
 from servicekit.events import EventBus
 from servicekit.events.relay import OutboxRelay
 from servicekit.health import add_health_routes
+from servicekit.idempotency import IdempotencyKeys
 from servicekit.metrics import sample_every
 from servicekit.swagger_ui import serve_swagger_ui
 
 TITLE = "backend"
 VERSION = "0.1.0"
+# How often expired idempotency keys are deleted (a batch at a time).
+PURGE_INTERVAL_SECONDS = 600.0
 
 
 def create_app(
@@ -39,7 +43,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(app.state.relay.run())]
+        tasks = [
+            asyncio.create_task(app.state.relay.run()),
+            # A periodic task that logs a failure and goes on, as the metrics' sampling does.
+            asyncio.create_task(sample_every(PURGE_INTERVAL_SECONDS, purge_expired_keys)),
+        ]
         if metrics:
             tasks.append(asyncio.create_task(sample_every(5.0, app.state.relay.sample)))
         yield
@@ -70,6 +78,16 @@ def create_app(
     app.state.relay = OutboxRelay(
         database.engine, EVENT_OUTBOX, bus, channels=(USER_REGISTERED, COMMAND_RECEIVED)
     )
+    keys_kept = app.state.idempotency_keys = IdempotencyKeys(
+        IDEMPOTENCY_KEYS,
+        ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds),
+        wait_seconds=settings.idempotency_wait_seconds,
+    )
+
+    async def purge_expired_keys() -> None:
+        async with database.sessions() as session:
+            await keys_kept.purge_expired(session)
+
     auth = Authenticator(TokenVerifier(keys or settings.key_set(), audience=TITLE))
     domains = [
         (users, users.create_router(users_controller, get_unit_of_work, auth)),

@@ -37,6 +37,11 @@ class Settings(AuthSettings, ObservabilitySettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     # How long start-up waits for the database to answer before giving up.
     startup_timeout_seconds: float = Field(default=30.0, ge=0)
+    # Idempotency-Key: how long a key's answer is kept for repeats, and how long a repeat waits
+    # for the first request with its key (then 409); under the statement timeout, which would
+    # end the wait as a 503.
+    idempotency_key_ttl_seconds: float = Field(default=24 * 3600, gt=0)
+    idempotency_wait_seconds: float = Field(default=4.0, gt=0)
     # /docs and /openapi.json; unset: served in development, not in production.
     docs: bool | None = None
 

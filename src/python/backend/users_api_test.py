@@ -4,56 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from fastapi import FastAPI
-from redis.asyncio import Redis
 
-from backend.app import create_app
+from backend.conftest import Backend, new_telegram_id
 from servicekit.persistence import BIGINT_MAX
-from generated.events import USER_REGISTERED
-from generated.models import UserRegisteredEvent
-from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
-
-# Tests of a module share its database: each test takes telegram ids no other test uses.
-_telegram_ids = itertools.count(random.randrange(10**12))
 
 pytestmark = pytest.mark.asyncio
-
-
-def new_telegram_id() -> int:
-    return next(_telegram_ids)
-
-
-@dataclass
-class Backend:
-    client: httpx.AsyncClient
-    app: FastAPI
-
-    async def registered(self) -> list[UserRegisteredEvent]:
-        """The user_registered events on the stream since the test began, all committed ones
-        relayed."""
-        await self.app.state.relay.relay_all()
-        return await self.app.state.bus.messages(USER_REGISTERED)
-
-
-@pytest_asyncio.fixture
-async def backend(migrated_database_url: str, redis_url: str) -> AsyncIterator[Backend]:
-    """The app on the test module's database and Redis, with the event stream emptied."""
-    app = create_app(migrated_database_url, redis_url, keys=TEST_KEYS)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://backend", headers=bearer("backend")
-    ) as client, app.router.lifespan_context(app):
-        redis = Redis.from_url(redis_url)
-        await redis.delete(USER_REGISTERED.stream)
-        await redis.aclose()
-        yield Backend(client, app)
 
 
 async def create_user(client: httpx.AsyncClient, **fields: object) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from servicekit import persistence, preconditions
+from servicekit import idempotency, persistence, preconditions
 from servicekit.metrics import DEPENDENCY_UNAVAILABLE
 
 # Starlette comes with FastAPI; its HTTPException is also what the router raises for 404 and 405.
@@ -65,6 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_class, _storage_error(status))
     app.add_exception_handler(persistence.InvalidValue, _invalid_value)
     app.add_exception_handler(persistence.PreconditionFailed, _precondition_failed)
+    app.add_exception_handler(idempotency.IdempotencyKeyInUse, _idempotency_key_in_use)
     for error in UNAVAILABLE:
         app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
@@ -112,6 +113,9 @@ _STORAGE_ERRORS: dict[type[Exception], int] = {
     persistence.NothingToUpdate: 400,
     preconditions.MalformedPrecondition: 400,
     preconditions.PreconditionRequired: 428,
+    idempotency.MalformedIdempotencyKey: 400,
+    idempotency.MissingIdempotencyKey: 400,
+    idempotency.IdempotencyKeyReused: 422,
 }
 
 
@@ -127,6 +131,11 @@ async def _precondition_failed(request: Request, error: Exception) -> ErrorRespo
     assert isinstance(error, persistence.PreconditionFailed)
     etag = preconditions.entity_tag(error.current_version)
     return error_response(412, str(error), {"ETag": etag})
+
+
+async def _idempotency_key_in_use(request: Request, error: Exception) -> ErrorResponse:
+    """409: the first request with the key may still succeed; a retry then gets its answer."""
+    return error_response(409, str(error), {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _invalid_value(request: Request, error: Exception) -> ErrorResponse:

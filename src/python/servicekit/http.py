@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -10,6 +11,11 @@ import httpx
 
 from servicekit.http_retry import RETRIED_STATUSES, RetryableAnswer, RetryPolicy
 from servicekit.tracing import traced
+
+
+def new_idempotency_key() -> str:
+    """A key for one logical call: its retries send it again, so the service does the call once."""
+    return str(uuid.uuid4())
 
 
 class ApiError(Exception):

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+from servicekit.idempotency import IdempotencyKeys
 from servicekit.preconditions import IfMatch, entity_tag
 
 # PostgreSQL's bigint, the column type of every int field.
@@ -60,8 +61,9 @@ class SessionUnitOfWork:
     """The unit of work of a service with a database and no event outbox: the generated routes
     commit the controller's changes, or roll them back."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, idempotency: IdempotencyKeys | None = None) -> None:
         self.session = session
+        self.idempotency = idempotency  # where routes that take Idempotency-Key keep them
 
     def publish(self, channel: Any, message: Any) -> None:
         raise ValueError(f"no event outbox to publish {channel.name} in")

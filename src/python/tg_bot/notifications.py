@@ -28,7 +28,10 @@ class Notifications:
             await self._telegram.send_message(body.user_id, HELP)
             return
         try:
-            await self._users.create_user(UserCreate(telegram_id=body.user_id))
+            # One key per command, the same when the event is delivered again: the client's
+            # retries and a redelivery get the first answer, never a second registration.
+            key = f"start-{body.user_id}-{body.timestamp.isoformat()}"
+            await self._users.create_user(UserCreate(telegram_id=body.user_id), idempotency_key=key)
         except ApiError as error:
             if error.status_code != 409:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
@@ -20,7 +21,12 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 def users_backend(status_by_telegram_id: dict[int, int]) -> httpx.MockTransport:
     """POST /users answering 201, or the status given for that telegram_id."""
+    return httpx.MockTransport(users_answer(status_by_telegram_id))
 
+
+def users_answer(
+    status_by_telegram_id: dict[int, int],
+) -> Callable[[httpx.Request], httpx.Response]:
     def answer(request: httpx.Request) -> httpx.Response:
         assert (request.method, request.url.path) == ("POST", "/users")
         telegram_id = json.loads(request.content)["telegram_id"]
@@ -35,7 +41,7 @@ def users_backend(status_by_telegram_id: dict[int, int]) -> httpx.MockTransport:
         }
         return httpx.Response(201, json={**user, "updated_at": NOW.isoformat()})
 
-    return httpx.MockTransport(answer)
+    return answer
 
 
 def command(text: str, user_id: int = 42) -> CommandReceived:
@@ -64,3 +70,29 @@ async def test_commands_and_welcomes() -> None:
     assert fake.messages_to(42) == [WELCOME]
     assert fake.messages_to(7) == [ALREADY_REGISTERED]
     assert fake.messages_to(9) == [HELP]
+
+
+@pytest.mark.asyncio
+async def test_registration_is_retried_with_one_key_and_a_redelivery_sends_it_again() -> None:
+    """The backend's 503 is retried (safe: the POST carries an Idempotency-Key, the same on every
+    attempt), and the same command delivered again sends the same key: one registration."""
+    keys: list[str] = []
+    answers = iter([503, 201, 201])
+    registered = users_answer({})
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        status = next(answers)
+        return httpx.Response(503) if status == 503 else registered(request)
+
+    fake = FakeTelegram()
+    with fake.serve() as api_url:
+        users = BackendUsersClient(
+            "http://backend", transport=httpx.MockTransport(flaky), backoff=0.01
+        )
+        async with httpx.AsyncClient() as http:
+            bot = Notifications(TelegramApi(api_url, fake.token, http), users)
+            await bot.handle_command(command("/start"))
+            await bot.handle_command(command("/start"))  # the event, delivered again
+        await users.aclose()
+    assert len(keys) == 3 and len(set(keys)) == 1

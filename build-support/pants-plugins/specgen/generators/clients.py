@@ -10,6 +10,7 @@ from specgen.generators.naming import camel
 from specgen.generators.openapi import route_path
 from specgen.generators.operations import (
     by_requiredness,
+    idempotency,
     output_annotation,
     param_annotation,
     param_default,
@@ -17,7 +18,7 @@ from specgen.generators.operations import (
     uses_literal,
 )
 from specgen.generators.render import render
-from specgen.ir import Manifest, Operation, SpecSet
+from specgen.ir import Domain, Manifest, Operation, SpecSet
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class MethodView:
     query: str  # Python source of the params dict, "" for none
     returns: str
     if_match: bool  # sends the If-Match header, the version the change applies to
+    idempotent: bool  # sends an Idempotency-Key, and so may be retried
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         by_name = {op.name: op for op in domain.operations}
         # Operations without a REST binding have no URL to call.
         methods = tuple(
-            _method_view(route_path(domain, op.rest), op)
+            _method_view(domain, op)
             for op in (by_name[name] for name in consumed.operations)
             if op.rest is not None
         )
@@ -70,11 +72,13 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         imports=param_imports(tuple(operations)),
         uses_type_adapter=any(op.output.is_list for op in operations),
         uses_if_match=any(op.rest and op.rest.if_match for op in operations),
+        uses_keys=any(method.idempotent for client in clients for method in client.methods),
     )
 
 
-def _method_view(path: str, op: Operation) -> MethodView:
+def _method_view(domain: Domain, op: Operation) -> MethodView:
     assert op.rest is not None
+    path = route_path(domain, op.rest)
     params = by_requiredness(op.params)
     signature = [f"body: {op.input}"] if op.input else []
     for param in params:
@@ -82,10 +86,16 @@ def _method_view(path: str, op: Operation) -> MethodView:
         signature.append(
             f"{param.name}: {param_annotation(param)}" + (f" = {default}" if default else "")
         )
+    keyword_only = []
     if op.rest.if_match == "required":
-        signature.append("*, if_match: int")
+        keyword_only.append("if_match: int")
     elif op.rest.if_match:
-        signature.append("*, if_match: int | None = None")
+        keyword_only.append("if_match: int | None = None")
+    keyed = idempotency(domain, op)
+    if keyed:  # None: a new key for this call, which every retry of it sends again
+        keyword_only.append("idempotency_key: str | None = None")
+    if keyword_only:
+        signature += ["*", *keyword_only]
     query = [p.name for p in params if p.source == "query"]
     return MethodView(
         operation=op,
@@ -95,4 +105,5 @@ def _method_view(path: str, op: Operation) -> MethodView:
         query="{" + ", ".join(f"{name!r}: {name}" for name in query) + "}" if query else "",
         returns=output_annotation(op),
         if_match=op.rest.if_match is not None,
+        idempotent=keyed is not None,
     )

@@ -16,6 +16,7 @@ from specgen.generators.operations import (
     admin_only_fields,
     by_requiredness,
     etag_field,
+    idempotency,
     output_annotation,
     param_annotation,
     param_imports,
@@ -55,6 +56,8 @@ class RouteView:
     commits: bool
     admin_only: List[str]  # input fields that only an admin may set
     etag: Optional[str]  # the output's version field, answered as the ETag header
+    idempotency: Optional[str]  # "optional" or "required": takes an Idempotency-Key header
+    request: str  # Python source of the parameters and body a key's request hash covers
 
 
 def render_domain(spec: SpecSet, domain: Domain) -> str:
@@ -82,6 +85,7 @@ def render_domain(spec: SpecSet, domain: Domain) -> str:
         imports=param_imports(domain.operations),
         fastapi_names=_fastapi_names(routes),
         preconditions=_precondition_names(routes),
+        takes_keys=any(route.idempotency for route in routes),
         checks_admin_only=any(route.admin_only for route in routes),
         openapi=openapi_fragment(spec, domain),
     )
@@ -142,6 +146,14 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
     etag = etag_field(spec, domain, op)
     if etag:
         arguments.insert(0, "response_: Response")
+    keyed = idempotency(domain, op)
+    if keyed:
+        arguments.append(
+            'idempotency_key_: Annotated[str | None, Header(alias="Idempotency-Key")] = None'
+        )
+    request = [f"{p.name!r}: {p.name}" for p in op.params]
+    if op.input:
+        request.insert(0, "'body': body")
     return RouteView(
         view=view,
         method=op.rest.method.lower(),
@@ -152,13 +164,15 @@ def _route_view(spec: SpecSet, domain: Domain, view: OperationView) -> RouteView
         # FastAPI documents its own 422.
         responses={
             status: {"description": status_phrase(status)}
-            for status in error_statuses(spec, op, op.rest)
+            for status in error_statuses(spec, domain, op, op.rest)
             if status != UNPROCESSABLE
         },
         guard=_guard_arguments(op),
         commits=op.rest.method != "GET" or bool(view.success_channel or view.error_channel),
         admin_only=admin_only_fields(spec, op),
         etag=etag,
+        idempotency=keyed,
+        request="{" + ", ".join(request) + "}",
     )
 
 
@@ -194,8 +208,10 @@ def _fastapi_names(routes: List[RouteView]) -> List[str]:
     for route in routes:
         if route.response_model is None or route.etag:
             names.add("Response")
-        if route.view.operation.rest and route.view.operation.rest.if_match:
+        if route.view.operation.rest and route.view.operation.rest.if_match or route.idempotency:
             names.add("Header")
+        if route.idempotency:
+            names.add("Response")
         names.update(
             _source_class(p)
             for p in route.view.operation.params

@@ -12,7 +12,7 @@ from specgen.generators.jsonschema import (
     described,
     nullable,
 )
-from specgen.generators.operations import admin_only_fields, etag_field
+from specgen.generators.operations import admin_only_fields, etag_field, idempotency
 from specgen.ir import MISSING, Domain, Operation, Param, Rest, SpecSet
 
 OPENAPI_VERSION = "3.1.0"
@@ -55,6 +55,8 @@ PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNPROCESSABLE, UNAVAILABLE = 413, 415
 UNAUTHORIZED, FORBIDDEN = 401, 403
 # And from an If-Match header (servicekit.preconditions): malformed, stale, missing when required.
 BAD_REQUEST, PRECONDITION_FAILED, PRECONDITION_REQUIRED = 400, 412, 428
+# And from an Idempotency-Key header (servicekit.idempotency): the first request still running.
+CONFLICT = 409
 
 # The bearer token scheme every non-public operation requires (the Authorize button of /docs).
 BEARER_SCHEME = "bearerAuth"
@@ -90,7 +92,7 @@ def openapi_fragment(spec: SpecSet, domain: Domain) -> Dict[str, Any]:
     }
 
 
-def error_statuses(spec: SpecSet, operation: Operation, rest: Rest) -> List[int]:
+def error_statuses(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) -> List[int]:
     """Every failure status of the operation: its rest.errors and those any service may answer."""
     # A bad token gets 401 even on a public route.
     errors = set(rest.errors) | {UNAUTHORIZED, UNAVAILABLE}
@@ -105,6 +107,8 @@ def error_statuses(spec: SpecSet, operation: Operation, rest: Rest) -> List[int]
         errors |= {BAD_REQUEST, PRECONDITION_FAILED}
     if rest.if_match == "required":
         errors.add(PRECONDITION_REQUIRED)
+    if idempotency(domain, operation):  # a bad key; a key still in use; a key reused
+        errors |= {BAD_REQUEST, CONFLICT, UNPROCESSABLE}
     return sorted(errors)
 
 
@@ -123,6 +127,9 @@ def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) 
     parameters = [_parameter(param) for param in operation.params]
     if rest.if_match:
         parameters.append(_IF_MATCH_PARAMETER | {"required": rest.if_match == "required"})
+    keyed = idempotency(domain, operation)
+    if keyed:
+        parameters.append(_IDEMPOTENCY_KEY_PARAMETER | {"required": keyed == "required"})
     if parameters:
         result["parameters"] = parameters
     if operation.input:
@@ -139,7 +146,7 @@ def _operation(spec: SpecSet, domain: Domain, operation: Operation, rest: Rest) 
     if etag_field(spec, domain, operation):
         success["headers"] = {"ETag": _ETAG_HEADER}
     result["responses"] = {str(rest.status): success}
-    for status in error_statuses(spec, operation, rest):
+    for status in error_statuses(spec, domain, operation, rest):
         result["responses"][str(status)] = {
             "description": status_phrase(status),
             "content": _json({"$ref": COMPONENTS + "Error"}),
@@ -152,6 +159,12 @@ _IF_MATCH_PARAMETER: Dict[str, Any] = {
     "in": "header",
     "description": "The ETag of the version the change applies to; 412 when it has changed.",
     "schema": {"type": "string"},
+}
+_IDEMPOTENCY_KEY_PARAMETER: Dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "A key per logical request (a UUID): a repeat with it gets the first answer.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _ETAG_HEADER: Dict[str, Any] = {
     "description": "The version of the answer, for If-Match.",

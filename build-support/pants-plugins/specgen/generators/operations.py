@@ -64,3 +64,23 @@ def etag_field(spec: SpecSet, domain: Domain, operation: Operation) -> Optional[
     if version and any(field.name == version for field in schema.fields):
         return version
     return None
+
+
+# Methods whose repeat is not the same as one request (RFC 9110): retried safely only with a key.
+_NOT_IDEMPOTENT = ("POST", "PATCH")
+
+
+def idempotency(domain: Domain, operation: Operation) -> Optional[str]:
+    """Whether a route takes an Idempotency-Key: "optional", "required" or None. By default a
+    POST or PATCH that publishes events takes one in a domain that stores data, whose service
+    has a database to keep keys in (its unit of work's `idempotency`)."""
+    rest = operation.rest
+    if rest is None:
+        return None
+    if rest.idempotency is not None:
+        return None if rest.idempotency == "off" else rest.idempotency
+    events = operation.events
+    publishes = events.publish_on_success or events.publish_on_error
+    if rest.method in _NOT_IDEMPOTENT and publishes and domain.storage:
+        return "optional"
+    return None

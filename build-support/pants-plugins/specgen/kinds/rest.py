@@ -2,7 +2,10 @@
 
 rest: REST                      method, path ("" or "/..."), status, errors (4xx/5xx list),
                                 if_match (optional or required: the If-Match header of a
-                                PUT, PATCH or DELETE, passed to the controller)
+                                PUT, PATCH or DELETE, passed to the controller),
+                                idempotency (optional, required or off: the Idempotency-Key
+                                header; by default optional for a POST or PATCH that publishes
+                                events in a domain that declares storage)
 params: [<identifier> or PARAM] a scalar or enum type; source "path" when `{name}` is in the path
 """
 
@@ -25,8 +28,9 @@ from specgen.ir import MISSING, EnumType, Param, Rest, ScalarType, implied_defau
 from specgen.type_grammar import CONSTRAINTS, fits, read_constraints, read_type, type_text
 from specgen.yaml_reader import Document, KeyPath
 
-REST = Shape(required=("method",), optional=("path", "status", "errors", "if_match"))
+REST = Shape(required=("method",), optional=("path", "status", "errors", "if_match", "idempotency"))
 IF_MATCH = ("optional", "required")
+IDEMPOTENCY = ("optional", "required", "off")
 # Methods that change a resource a client may have read first (RFC 9110's lost update).
 _CONDITIONAL_METHODS = ("PUT", "PATCH", "DELETE")
 PARAM = Shape(
@@ -75,7 +79,27 @@ def read_rest(doc: Document, path: KeyPath, value: Any) -> Optional[Rest]:
         doc.error(path + ("status",), f"status must be an HTTP status code, got {show(status)}")
         status = _DEFAULT_STATUS.get(method, 200)
     errors = _error_statuses(doc, path + ("errors",), body.get("errors"))
-    return Rest(method, route, status, errors, _if_match(doc, path + ("if_match",), body, method))
+    return Rest(
+        method,
+        route,
+        status,
+        errors,
+        _if_match(doc, path + ("if_match",), body, method),
+        _idempotency(doc, path + ("idempotency",), body, method),
+    )
+
+
+def _idempotency(doc: Document, path: KeyPath, body: dict, method: str) -> Optional[str]:
+    value = body.get("idempotency")
+    if value is None:
+        return None
+    if value not in IDEMPOTENCY:
+        doc.error(path, f"idempotency {show(value)} is not one of {', '.join(IDEMPOTENCY)}")
+        return None
+    if method == "GET" and value != "off":
+        doc.error(path, "a GET is idempotent already", "remove idempotency")
+        return None
+    return str(value)
 
 
 def _if_match(doc: Document, path: KeyPath, body: dict, method: str) -> Optional[str]:

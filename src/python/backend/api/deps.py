@@ -24,9 +24,12 @@ from servicekit.events.relay import OutboxRelay
 
 async def get_unit_of_work(request: Request) -> AsyncIterator[OutboxUnitOfWork]:
     """The request's transaction: its session (the controller's too) and its events, in the outbox."""
-    relay: OutboxRelay = request.app.state.relay
-    async with request_session(request.app.state.database) as session:
-        yield OutboxUnitOfWork(session, EVENT_OUTBOX, committed=relay.wake)
+    state = request.app.state
+    relay: OutboxRelay = state.relay
+    async with request_session(state.database) as session:
+        yield OutboxUnitOfWork(
+            session, EVENT_OUTBOX, committed=relay.wake, idempotency=state.idempotency_keys
+        )
 
 
 def users_controller(unit: OutboxUnitOfWork) -> UsersController:

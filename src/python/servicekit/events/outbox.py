@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from servicekit.events.channel import EventChannel, M
+from servicekit.idempotency import IdempotencyKeys
 from servicekit.tracing import current_trace_context
 
 
@@ -64,10 +65,16 @@ class OutboxUnitOfWork:
     """
 
     def __init__(
-        self, session: AsyncSession, table: Table, *, committed: Callable[[], None] | None = None
+        self,
+        session: AsyncSession,
+        table: Table,
+        *,
+        committed: Callable[[], None] | None = None,
+        idempotency: IdempotencyKeys | None = None,
     ) -> None:
         self.session = session
         self.table = table
+        self.idempotency = idempotency  # where routes that take Idempotency-Key keep them
         self._committed = committed
         self._staged: list[dict[str, Any]] = []
         self._committing = False

@@ -22,9 +22,10 @@ from specgen.generators.openapi import (
     error_statuses,
     route_path,
 )
+from specgen.generators.operations import idempotency
 from specgen.generators.render import render
 from specgen.generators.typescript.types import ts_type
-from specgen.ir import Manifest, Operation, SpecSet
+from specgen.ir import Domain, Manifest, Operation, SpecSet
 
 # Answers about the transport or the service's state, not the call: a client this generator makes
 # never sends a body too large or not JSON, and an unavailable service is not the caller's to fix.
@@ -40,6 +41,7 @@ class MethodView:
     query: str  # TypeScript object literal of the query parameters, "" for none
     returns: str
     errors: Tuple[int, ...]
+    idempotent: bool  # sends an Idempotency-Key
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         domain = spec.domain(consumed.service, consumed.domain)
         by_name = {op.name: op for op in domain.operations}
         methods = tuple(
-            _method_view(spec, route_path(domain, op.rest), op)
+            _method_view(spec, domain, op)
             for op in (by_name[name] for name in consumed.operations)
             if op.rest is not None  # an operation without a REST binding has no URL to call
         )
@@ -84,11 +86,13 @@ def render_clients(spec: SpecSet, manifest: Manifest) -> str:
         comment="//",
         clients=clients,
         models=sorted(models),
+        keyed=any(m.idempotent for client in clients for m in client.methods),
     )
 
 
-def _method_view(spec: SpecSet, path: str, op: Operation) -> MethodView:
+def _method_view(spec: SpecSet, domain: Domain, op: Operation) -> MethodView:
     assert op.rest is not None
+    path = route_path(domain, op.rest)
     arguments: List[str] = []
     if op.params:
         members = "; ".join(
@@ -102,7 +106,12 @@ def _method_view(spec: SpecSet, path: str, op: Operation) -> MethodView:
         arguments.append(
             "ifMatch: number" + ("" if op.rest.if_match == "required" else " | null = null")
         )
-    errors = [status for status in error_statuses(spec, op, op.rest) if status not in _UNEXPECTED]
+    keyed = idempotency(domain, op)
+    if keyed:  # one per logical call, which every repeat sends again
+        arguments.append("idempotencyKey: string = newIdempotencyKey()")
+    errors = [
+        status for status in error_statuses(spec, domain, op, op.rest) if status not in _UNEXPECTED
+    ]
     query = [p.name for p in op.params if p.source == "query"]
     output = op.output
     returns = "void" if output.schema is None else output.schema + ("[]" if output.is_list else "")
@@ -114,6 +123,7 @@ def _method_view(spec: SpecSet, path: str, op: Operation) -> MethodView:
         query="{ " + ", ".join(f"{name}: params.{name}" for name in query) + " }" if query else "",
         returns=returns,
         errors=tuple(errors),
+        idempotent=keyed is not None,
     )
 
 
