@@ -49,7 +49,7 @@ from backend.bench.same_work import (
 )
 from backend.bench.wrk import Run, ensure_wrk, run_wrk
 from servicekit.scratch_database import reachable_server_url, scratch_database
-from servicekit.auth.keys import generate_key_set, parse_keys
+from servicekit.auth.keys import VerificationKeys, generate_signing_key
 from servicekit.embedded import embedded_postgres, embedded_redis
 from servicekit.otlp_receiver import otlp_receiver
 from servicekit.waiting import free_port
@@ -133,7 +133,7 @@ def served(
     database_url: str,
     redis_url: str,
     stream_prefix: str,
-    auth_keys: str,
+    auth_jwks: str,
     otlp_endpoint: str,
 ) -> Iterator[App]:
     """The variant in a process of its own, on a database migrated by backend.prestart."""
@@ -147,7 +147,7 @@ def served(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         EVENTS_STREAM_PREFIX=stream_prefix,
-        AUTH_KEYS=auth_keys,
+        AUTH_JWKS=auth_jwks,
         BACKEND_EMBEDDED="false",
         BACKEND_HOST="127.0.0.1",
         BACKEND_PORT=str(port),
@@ -282,8 +282,9 @@ def main() -> None:
         server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
         redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded_redis())
         run_id = uuid.uuid4().hex[:12]
-        auth_keys = generate_key_set("bench")
-        tokens = Tokens(parse_keys(auth_keys))
+        signing_key = generate_signing_key("bench")
+        tokens = Tokens(signing_key)
+        auth_jwks = VerificationKeys.of(signing_key.verification_key()).to_json()
         apps = {}
         for number, variant in enumerate(variants):
             database_url = stack.enter_context(
@@ -292,7 +293,7 @@ def main() -> None:
             stream_prefix = f"bench.{run_id}.{number}."
             apps[variant.name] = stack.enter_context(
                 served(
-                    variant, database_url, redis_url, stream_prefix, auth_keys, receiver.endpoint
+                    variant, database_url, redis_url, stream_prefix, auth_jwks, receiver.endpoint
                 )
             )
         stack.enter_context(deleted_afterwards(redis_url, list(apps.values())))
