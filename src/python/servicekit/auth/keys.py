@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -105,7 +106,9 @@ def _jwk(
     return jwk
 
 
-def generate_signing_key(kid: str) -> SigningKey:
+def generate_signing_key(kid: str, algorithm: str = EDDSA) -> SigningKey:
+    if algorithm == HS256:
+        return SigningKey(kid, HS256, secrets.token_bytes(MIN_SECRET_BYTES))
     return SigningKey(kid, EDDSA, Ed25519PrivateKey.generate())
 
 
