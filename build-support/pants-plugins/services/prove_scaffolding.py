@@ -18,6 +18,7 @@ service that stores data. Exits non-zero on the first failure; prints the figure
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -122,12 +123,16 @@ def image_size(image: str) -> int:
     return int(output.strip())
 
 
-# The images run as in production (PROFILE=production), where a service needs its token keys.
-AUTH_KEYS = "AUTH_KEYS=prove:" + secrets.token_hex(32)
+# The images run as in production (PROFILE=production), where a service needs its token keys:
+# an Ed25519 public key (32 bytes) whose private half nobody has, as the proof mints no tokens.
+_PUBLIC_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+AUTH_JWKS = "AUTH_JWKS=" + json.dumps(
+    {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": _PUBLIC_KEY, "kid": "prove"}]}
+)
 
 
 def docker_run(name: str, image: str, *env: str) -> None:
-    env_args: List[str] = [arg for value in (AUTH_KEYS, *env) for arg in ("-e", value)]
+    env_args: List[str] = [arg for value in (AUTH_JWKS, *env) for arg in ("-e", value)]
     run(
         REPO,
         "docker",

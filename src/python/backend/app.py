@@ -16,7 +16,7 @@ from backend.settings import DEFAULTS, Settings
 from generated.backend import debug, users
 from generated.events import COMMAND_RECEIVED, USER_REGISTERED
 from servicekit.api import NATIVE_TELEMETRY_OFF, harden, serve_spec_openapi
-from servicekit.auth import Authenticator, KeySet, TokenVerifier
+from servicekit.auth import Authenticator, VerificationKeys
 from servicekit.events import EventBus
 from servicekit.events.relay import OutboxRelay
 from servicekit.health import add_health_routes
@@ -31,11 +31,14 @@ PURGE_INTERVAL_SECONDS = 600.0
 
 
 def create_app(
-    database_url: str, redis_url: str, settings: Settings = DEFAULTS, keys: KeySet | None = None
+    database_url: str,
+    redis_url: str,
+    settings: Settings = DEFAULTS,
+    keys: VerificationKeys | None = None,
 ) -> FastAPI:
     """Opens nothing: the database and Redis are connected on first use.
 
-    Tokens are checked with `keys`, by default those the settings name (AUTH_KEYS); a domain whose
+    Tokens are checked with `keys`, by default those the settings name (AUTH_JWKS); a domain whose
     spec keeps it out of the settings' profile (debug, in production) is not served at all.
     """
 
@@ -88,7 +91,7 @@ def create_app(
         async with database.sessions() as session:
             await keys_kept.purge_expired(session)
 
-    auth = Authenticator(TokenVerifier(keys or settings.key_set(), audience=TITLE))
+    auth = Authenticator(settings.token_verifier(TITLE, keys))
     domains = [
         (users, users.create_router(users_controller, get_unit_of_work, auth)),
         (debug, debug.create_router(debug_controller, get_unit_of_work, auth)),

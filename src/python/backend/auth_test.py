@@ -18,14 +18,19 @@ import pytest
 import pytest_asyncio
 
 from backend.app import create_app
-from servicekit.auth.keys import generate_key_set, parse_keys
+from servicekit.auth.keys import generate_signing_key
 from servicekit.auth.tokens import mint_token
-from servicekit.auth.tokens_testutil import TEST_KEYS, bearer
+from servicekit.auth.tokens_testutil import (
+    TEST_KEYS,
+    TEST_SERVICE_SIGNING_KEY,
+    TEST_SIGNING_KEY,
+    bearer,
+)
 
 pytestmark = pytest.mark.asyncio
 
 ADMIN = bearer("backend")
-SERVICE = bearer("backend", "service", subject="tg_bot")
+SERVICE = bearer("backend", "service", subject="tg_bot", key=TEST_SERVICE_SIGNING_KEY)
 _telegram_ids = itertools.count(random.randrange(10**12))
 
 
@@ -78,15 +83,15 @@ async def test_every_documented_operation_refuses_a_caller_without_a_token(
 
 BAD_TOKENS = {
     "garbage": "not-a-token",
-    "expired": mint_token(TEST_KEYS, "admin", ["admin"], "backend", ttl_seconds=-120),
-    "another audience": mint_token(TEST_KEYS, "admin", ["admin"], "tg_bot"),
+    "expired": mint_token(TEST_SIGNING_KEY, "admin", ["admin"], "backend", ttl_seconds=-120),
+    "another audience": mint_token(TEST_SIGNING_KEY, "admin", ["admin"], "tg_bot"),
     "another key, same kid": mint_token(
-        parse_keys(generate_key_set("test")), "admin", ["admin"], "backend"
+        generate_signing_key("test"), "admin", ["admin"], "backend"
     ),
-    "unknown kid": mint_token(parse_keys(generate_key_set("other")), "admin", ["admin"], "backend"),
+    "unknown kid": mint_token(generate_signing_key("other"), "admin", ["admin"], "backend"),
     "alg none": jwt.encode(
-        {"sub": "admin", "roles": ["admin"], "aud": "backend", "iat": 0, "exp": 2**40},
-        None,
+        {"sub": "admin", "roles": ["admin"], "aud": "backend", "iat": 0, "exp": 2**40, "jti": "1"},
+        "",  # no key: PyJWT's "none"
         algorithm="none",
         headers={"kid": "test"},
     ),
@@ -95,8 +100,8 @@ BAD_TOKENS = {
 
 def _tampered() -> str:
     """An admin's claims on a user's signature."""
-    header, _, signature = mint_token(TEST_KEYS, "7", ["user"], "backend").split(".")
-    claims = {"sub": "7", "roles": ["admin"], "aud": "backend", "iat": 0, "exp": 2**40}
+    header, _, signature = mint_token(TEST_SIGNING_KEY, "7", ["user"], "backend").split(".")
+    claims = {"sub": "7", "roles": ["admin"], "aud": "backend", "iat": 0, "exp": 2**40, "jti": "1"}
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{payload}.{signature}"
 
@@ -108,9 +113,8 @@ async def test_a_bad_token_is_401_and_changes_nothing(client: httpx.AsyncClient,
     elif name == "basic scheme":
         authorization = "Basic " + base64.b64encode(b"admin:admin").decode()
     elif name == "no claims":
-        secret = TEST_KEYS.signing_secret
         authorization = "Bearer " + jwt.encode(
-            {}, secret, algorithm="HS256", headers={"kid": "test"}
+            {}, TEST_SIGNING_KEY.key, algorithm="EdDSA", headers={"kid": "test"}
         )
     else:
         authorization = f"Bearer {BAD_TOKENS[name]}"
@@ -126,7 +130,7 @@ async def test_a_bad_token_is_401_and_changes_nothing(client: httpx.AsyncClient,
 
 
 async def test_a_token_within_the_clock_leeway_is_accepted(client: httpx.AsyncClient) -> None:
-    token = mint_token(TEST_KEYS, "admin", ["admin"], "backend", ttl_seconds=-5)
+    token = mint_token(TEST_SIGNING_KEY, "admin", ["admin"], "backend", ttl_seconds=-5)
     response = await client.get("/users", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
 
@@ -145,6 +149,16 @@ async def test_a_service_may_register_and_read_users_only(client: httpx.AsyncCli
     ]
     assert [response.status_code for response in refused] == [403, 403, 403]
     assert refused[0].json() == {"detail": "this operation needs one of the roles: admin"}
+
+
+async def test_a_service_key_cannot_sign_an_admin_token(client: httpx.AsyncClient) -> None:
+    # The calling services' key, as tg_bot holds it: admitted for the role service only.
+    forged = bearer("backend", "admin", key=TEST_SERVICE_SIGNING_KEY)
+    response = await client.get("/users", headers=forged)
+    assert_unauthorized(response)
+    assert response.json() == {
+        "detail": "the token's key 'test-service' may not grant the roles: admin, user"
+    }
 
 
 async def test_a_user_reads_and_deletes_itself_and_nobody_else(client: httpx.AsyncClient) -> None:

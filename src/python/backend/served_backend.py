@@ -27,7 +27,7 @@ from backend.tables import EVENT_OUTBOX
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
 from servicekit.health import READY_PATH
-from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS
+from servicekit.auth.tokens_testutil import TEST_AUTH_JWKS
 from servicekit.waiting import free_port
 
 
@@ -86,7 +86,7 @@ class BackendProcess:
                     "BACKEND_EMBEDDED": "false",
                     "BACKEND_HOST": "127.0.0.1",
                     "BACKEND_PORT": str(self.port),
-                    "AUTH_KEYS": TEST_AUTH_KEYS,
+                    "AUTH_JWKS": TEST_AUTH_JWKS,
                 },
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

@@ -11,7 +11,7 @@ from servicekit.settings import ObservabilitySettings, SettingsError, read_setti
 
 
 class Settings(AuthSettings, ObservabilitySettings):
-    """PROFILE and AUTH_KEYS come with AuthSettings, LOG_LEVEL, LOG_FORMAT and METRICS_PORT with
+    """PROFILE and the AUTH_ settings come with AuthSettings, LOG_LEVEL, LOG_FORMAT and METRICS_PORT with
     ObservabilitySettings; the rest are BACKEND_ variables."""
 
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore")

@@ -3,7 +3,7 @@ swarm, driven from outside through Caddy.
 
 1. Deploy infra/swarm/stack.yml as the deploy command does (phases, secrets, migrations).
 2. Smoke: without a token a write is refused (401); with an admin's token (the backend image's
-   mint command, the stack's AUTH_KEYS) create a user through Caddy; the bot's welcome reaches a
+   mint command, the operator's key) create a user through Caddy; the bot's welcome reaches a
    fake Telegram (on this host). Swagger UI at /backend/docs loads under the CSP. Least privilege: Caddy's security headers; from inside a backend task, Redis refuses a client
    without the password, the database role is no superuser, the environment is the backend's own.
 3. Metrics: a Prometheus on the rendered infra/prometheus/ configuration, in the stack's network
@@ -27,7 +27,6 @@ import json
 import os
 import random
 import re
-import secrets
 import socket
 import sys
 import threading
@@ -43,6 +42,8 @@ from deploy.load import Client, Load, LoadReport, Request
 from deploy.stack_file import StackFile
 from deploy.stack_prometheus import StackPrometheus
 from deploy.swarm import Deployment, DeployError, images_built_by_pants
+from servicekit.auth.client import SERVICE
+from servicekit.auth.keys import SigningKey, VerificationKeys, generate_signing_key
 from servicekit.waiting import free_port, wait_until
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import WELCOME
@@ -92,12 +93,16 @@ class Rollout:
 
 class Acceptance:
     def __init__(
-        self, deployment: Deployment, telegram: FakeTelegram, https_port: int, auth_keys: str
+        self,
+        deployment: Deployment,
+        telegram: FakeTelegram,
+        https_port: int,
+        operator_key: SigningKey,
     ) -> None:
         self.deployment = deployment
         self.telegram = telegram
         self.https_port = https_port
-        self.auth_keys = auth_keys
+        self.operator_key = operator_key
         self.token: str | None = None  # an admin's, once deployed
         self.figures: dict[str, Any] = {}
         self.images_made_here: list[str] = []
@@ -110,12 +115,13 @@ class Acceptance:
         return Client("localhost", self.https_port, self.token)
 
     def mint_admin_token(self) -> str:
-        """The documented way: the backend image's mint command, with the stack's AUTH_KEYS."""
+        """The documented way: the backend image's mint command, with the operator's key (which no
+        service of the stack holds)."""
         image = self.deployment.image_variables()["BACKEND_IMAGE"]
         return docker(
-            *("run", "--rm", "-e", "AUTH_KEYS", "--entrypoint", "/app/bin/python", image),
+            *("run", "--rm", "-e", "AUTH_SIGNING_KEY", "--entrypoint", "/app/bin/python", image),
             *("-m", "servicekit.auth.mint", "admin", "--audience", "backend", "--ttl", "7200"),
-            env={**os.environ, "AUTH_KEYS": self.auth_keys},
+            env={**os.environ, "AUTH_SIGNING_KEY": json.dumps(self.operator_key.to_jwk())},
         ).strip()
 
     def create_user(self, client: Client) -> int:
@@ -434,7 +440,12 @@ def main(argv: list[str] | None = None) -> None:
             f"TELEGRAM_API_URL={api_url.replace('0.0.0.0', host_address())}\n"
             "TELEGRAM_POLL_TIMEOUT=5\nEVENTS_CLAIM_IDLE=5\nBACKEND_DOCS=true\n"
         )
-        auth_keys = f"acceptance:{secrets.token_hex(32)}"
+        # As infra/.env.example has the operator make them: the operator's key, and tg_bot's own.
+        operator_key, bot_key = generate_signing_key("operator"), generate_signing_key("tg_bot")
+        jwks = VerificationKeys.of(
+            operator_key.verification_key(),
+            bot_key.verification_key(roles=[SERVICE], audiences=["backend"]),
+        )
         environment = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": telegram.token,
@@ -442,12 +453,13 @@ def main(argv: list[str] | None = None) -> None:
             "HTTPS_PORT": str(https_port),
             "SITE_ADDRESS": "localhost",
             "CADDY_TLS": "internal",
-            "AUTH_KEYS": auth_keys,  # the secret auth_keys; the test mints its tokens with it
+            "AUTH_JWKS": jwks.to_json(),  # the secret auth_jwks (the backend's)
+            "AUTH_SIGNING_KEY": json.dumps(bot_key.to_jwk()),  # auth_signing_key (tg_bot's)
         }
         deployment = Deployment(
             StackFile.read(), STACK, env_file, environment, say, images_built_by_pants()
         )
-        acceptance = Acceptance(deployment, telegram, https_port, auth_keys)
+        acceptance = Acceptance(deployment, telegram, https_port, operator_key)
         if not options.keep:
             # Last in, first out: the stack goes first, then the images its tasks ran.
             stack.callback(acceptance.remove_built_images)

@@ -21,6 +21,8 @@ from typing import Callable, Mapping
 from deploy import converge
 from deploy.docker_cli import DockerError, docker, exists, inspect
 from deploy.stack_file import StackFile
+from servicekit.auth.keys import parse_jwks, parse_signing_key
+from servicekit.settings import SettingsError
 
 STACK_NAME = "specfirst"
 CONVERGE_TIMEOUT = 300.0
@@ -36,7 +38,8 @@ def _database_url(user: str, password: str) -> str:
 
 # Secrets the deploy generates when the swarm lacks them, in groups sharing one new password: the
 # owner's password and the URL that carries it, the application role's URL (the migration job
-# creates that role with it), Redis' password and URL, the services' token signing key.
+# creates that role with it), Redis' password and URL. The token keys (auth_jwks, auth_signing_key)
+# are the operator's to make (infra/.env.example), since the operator keeps the admin key.
 GENERATED_SECRETS: tuple[dict[str, Callable[[str], str]], ...] = (
     {
         "postgres_password": lambda password: password,
@@ -47,9 +50,25 @@ GENERATED_SECRETS: tuple[dict[str, Callable[[str], str]], ...] = (
         "redis_password": lambda password: password,
         "redis_url": lambda password: f"redis://:{password}@redis:6379/0",
     },
-    # servicekit.auth's AUTH_KEYS: `kid:secret` pairs, the first signs.
-    {"auth_keys": lambda password: f"k1:{password}"},
 )
+
+
+def check_service_key(environment: Mapping[str, str]) -> None:
+    """Refuses an AUTH_SIGNING_KEY (a calling service's secret) that AUTH_JWKS would let sign any
+    role: the operator's key must never reach a service."""
+    jwks, signing = environment.get("AUTH_JWKS"), environment.get("AUTH_SIGNING_KEY")
+    if not jwks or not signing:
+        return
+    try:
+        kid = parse_signing_key(signing, allow_hs256=False).kid
+        admitted = parse_jwks(jwks, allow_hs256=False).by_kid.get(kid)
+    except SettingsError as error:
+        raise DeployError(str(error)) from None
+    if admitted is not None and admitted.roles is None:
+        raise DeployError(
+            f"AUTH_SIGNING_KEY is key '{kid}', which AUTH_JWKS admits for every role: a service "
+            "gets a key of its own, narrowed (keygen --role service --audience backend)"
+        )
 
 
 def read_settings_file(path: Path) -> dict[str, str]:
@@ -137,6 +156,7 @@ class Deployment:
         else generated with the rest of its group; a half-present group is refused."""
         wanted = self.stack.secret_names()
         missing = [name for name in wanted if not exists("secret", name)]
+        check_service_key(self.environment)
         for name in list(missing):
             if self.environment.get(name.upper()):
                 self._create_secret(name, self.environment[name.upper()])

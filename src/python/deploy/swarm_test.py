@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy.swarm import DeployError, images_built_by_pants, read_settings_file
+from deploy.swarm import (
+    DeployError,
+    check_service_key,
+    images_built_by_pants,
+    read_settings_file,
+)
+from servicekit.auth.keys import VerificationKeys, generate_signing_key
 
 
 def test_the_images_pants_built_are_known_by_id(tmp_path: Path) -> None:
@@ -43,3 +49,13 @@ def test_a_line_without_a_value_is_named_by_file_and_line(tmp_path: Path) -> Non
     settings.write_text("A=1\nTELEGRAM_API_URL\n")
     with pytest.raises(DeployError, match=f"^{settings}:2: expected KEY=VALUE"):
         read_settings_file(settings)
+
+
+def test_a_service_never_gets_a_key_that_may_sign_any_role() -> None:
+    operator, bot = generate_signing_key("operator"), generate_signing_key("tg_bot")
+    jwks = VerificationKeys.of(
+        operator.verification_key(), bot.verification_key(roles=["service"])
+    ).to_json()
+    check_service_key({"AUTH_JWKS": jwks, "AUTH_SIGNING_KEY": json.dumps(bot.to_jwk())})
+    with pytest.raises(DeployError, match="key 'operator', which AUTH_JWKS admits for every role"):
+        check_service_key({"AUTH_JWKS": jwks, "AUTH_SIGNING_KEY": json.dumps(operator.to_jwk())})

@@ -29,7 +29,12 @@ from e2e.processes import (
     stop_service,
     wait_until_answering,
 )
-from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
+from servicekit.auth.tokens_testutil import (
+    TEST_AUTH_JWKS,
+    TEST_SERVICE_AUTH_SIGNING_KEY,
+    TEST_SERVICE_SIGNING_KEY,
+    bearer,
+)
 from servicekit.otlp_receiver import OtlpReceiver, ReceivedSpan, SpanKind, otlp_receiver
 from servicekit.prometheus_server import PrometheusServer, prometheus_server
 from servicekit.waiting import free_port
@@ -55,7 +60,8 @@ def observing_env(receiver: OtlpReceiver, stream_prefix: str) -> dict[str, str]:
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # ms: spans reach the receiver soon after they end
         "LOG_FORMAT": "json",
         "EVENTS_STREAM_PREFIX": stream_prefix,
-        "AUTH_KEYS": TEST_AUTH_KEYS,
+        "AUTH_JWKS": TEST_AUTH_JWKS,  # the backend's
+        "AUTH_SIGNING_KEY": TEST_SERVICE_AUTH_SIGNING_KEY,  # tg_bot's
     }
 
 
@@ -307,6 +313,6 @@ def test_every_line_is_json_with_its_request_or_event_and_no_secret(observed: Ob
     everything = (observed.logs / "backend.log").read_text() + (
         observed.logs / "tg_bot.log"
     ).read_text()
-    secret_key = TEST_AUTH_KEYS.split(":", 1)[1]
-    assert TELEGRAM_TOKEN not in everything and secret_key not in everything
+    private_key = TEST_SERVICE_SIGNING_KEY.to_jwk()["d"]
+    assert TELEGRAM_TOKEN not in everything and private_key not in everything
     assert ADMIN["Authorization"].split()[1] not in everything

@@ -20,7 +20,7 @@ import redis
 
 from e2e.processes import start_service, wait_until_answering
 from servicekit import shared_stack
-from servicekit.auth.keys import development_keys
+from servicekit.auth.keys import development_signing_key
 from servicekit.auth.tokens import mint_token
 from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
@@ -94,7 +94,7 @@ def test_two_processes_share_one_stack_and_the_last_stops_it(home: Path, signum:
             telegram_id = 4242
             # Minted as `pants run .../auth:mint` would: with the machine's development key, which
             # the backend made at start and tg_bot signs its calls with.
-            token = mint_token(development_keys(), "admin", ["admin"], "backend")
+            token = mint_token(development_signing_key(), "admin", ["admin"], "backend")
             response = httpx.post(
                 f"{backend_url}/users",
                 json={"telegram_id": telegram_id},

@@ -19,7 +19,11 @@ import redis
 from e2e.processes import REDIS_URL, start_service, stop_service, wait_until_answering
 from servicekit.waiting import free_port
 from tg_bot.fake_telegram import FakeTelegram
-from servicekit.auth.tokens_testutil import TEST_AUTH_KEYS, bearer
+from servicekit.auth.tokens_testutil import (
+    TEST_AUTH_JWKS,
+    TEST_SERVICE_AUTH_SIGNING_KEY,
+    bearer,
+)
 
 ADMIN = bearer("backend")
 
@@ -43,7 +47,7 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
         "BACKEND_HOST": "127.0.0.1",
         "BACKEND_PORT": str(backend_port),
         "EVENTS_STREAM_PREFIX": stream_prefix,
-        "AUTH_KEYS": TEST_AUTH_KEYS,
+        "AUTH_JWKS": TEST_AUTH_JWKS,
     }
     # As Compose does: the pre-start step migrates, then the replica serves.
     prestart = start_service("backend.prestart", backend_env)
@@ -60,7 +64,8 @@ def system(database_url: str, stream_prefix: str) -> Iterator[System]:
                 "TELEGRAM_BOT_TOKEN": telegram.token,
                 "TELEGRAM_POLL_TIMEOUT": "1",
                 "EVENTS_STREAM_PREFIX": stream_prefix,
-                "AUTH_KEYS": TEST_AUTH_KEYS,  # it signs its calls to the backend
+                # Its own key, which the backend admits for the role service only.
+                "AUTH_SIGNING_KEY": TEST_SERVICE_AUTH_SIGNING_KEY,
             },
         )
         try:

@@ -16,16 +16,15 @@ from prometheus_client import REGISTRY
 
 from servicekit.api import harden
 from servicekit.auth import Authenticator, Principal, TokenVerifier
-from servicekit.auth.keys import parse_keys
 from servicekit.auth.tokens import mint_token
+from servicekit.auth.tokens_testutil import TEST_KEYS, TEST_SIGNING_KEY
 from servicekit.logs import formatter
 from servicekit.strict_json import StrictJSONRoute
 
 pytestmark = pytest.mark.asyncio
 
-KEYS = parse_keys("test:" + "k" * 64)
 # At module level: the route's annotations are read from the module (postponed evaluation).
-guard = Authenticator(TokenVerifier(KEYS, audience="test")).guard(public=True)
+guard = Authenticator(TokenVerifier(TEST_KEYS, audience="test")).guard(public=True)
 
 
 def users_app() -> FastAPI:
@@ -81,7 +80,7 @@ def count(operation: str, status: str) -> float:
 async def test_a_request_is_logged_with_its_id_operation_route_and_subject(
     client: httpx.AsyncClient, lines: list[str]
 ) -> None:
-    token = mint_token(KEYS, "user-7", ["user"], "test")
+    token = mint_token(TEST_SIGNING_KEY, "user-7", ["user"], "test")
     response = await client.get(
         "/users/7", headers={"X-Request-ID": "req-42", "Authorization": f"Bearer {token}"}
     )

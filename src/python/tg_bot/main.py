@@ -36,7 +36,7 @@ async def run(settings: Settings) -> None:
             logger.info("no REDIS_URL; using the shared embedded Redis at %s", redis_url)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=10, transport=traced()))
         # Signed as the service tg_bot, for the backend's users routes open to services.
-        auth = ServiceTokenAuth(settings.key_set(), "tg_bot", BackendUsersClient.service)
+        auth = ServiceTokenAuth(settings.signing_key(), "tg_bot", BackendUsersClient.service)
         users = BackendUsersClient(str(settings.backend_url), auth=auth)
         stack.push_async_callback(users.aclose)
         token = (

@@ -11,7 +11,7 @@ from servicekit.settings import ObservabilitySettings, RedisUrl
 
 class Settings(AuthSettings, ObservabilitySettings):
     """Each field is read from the environment variable of the same name, in capitals (PROFILE
-    and AUTH_KEYS, which sign the bot's calls to the backend, come with AuthSettings; LOG_LEVEL,
+    and AUTH_SIGNING_KEY, the bot's own key for its calls to the backend, come with AuthSettings; LOG_LEVEL,
     LOG_FORMAT and METRICS_PORT with ObservabilitySettings)."""
 
     # None: the machine's shared embedded Redis (servicekit.shared_stack; not in the image).

@@ -19,7 +19,7 @@ from faststream.redis import TestRedisBroker  # noqa: E402
 
 from servicekit.auth import Authenticator, TokenVerifier  # noqa: E402
 from servicekit.auth.client import ServiceTokenAuth  # noqa: E402
-from servicekit.auth.tokens_testutil import TEST_KEYS  # noqa: E402
+from servicekit.auth.tokens_testutil import TEST_KEYS, TEST_SERVICE_SIGNING_KEY  # noqa: E402
 from servicekit.events import EventBus, PublishOnCommit  # noqa: E402
 from servicekit.http import ApiError  # noqa: E402
 from servicekit.waiting import free_port, wait_until  # noqa: E402
@@ -28,7 +28,7 @@ from specgen.generators.shop_fakes import InMemoryCustomers  # noqa: E402
 ADDRESS = {"street": "Main St 1", "city": "Berlin"}
 AUTH = Authenticator(TokenVerifier(TEST_KEYS, audience="shop"))
 # The frontend's calls, signed as a service for the shop (the spec's customers auth).
-AS_FRONTEND = ServiceTokenAuth(TEST_KEYS, "frontend", "shop")
+AS_FRONTEND = ServiceTokenAuth(TEST_SERVICE_SIGNING_KEY, "frontend", "shop")
 
 
 class FlakyGate:

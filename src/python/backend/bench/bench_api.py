@@ -1,7 +1,7 @@
 """Requests per second and latency of the generated backend next to a hand-written app, under wrk.
 
 `pants run src/python/backend/bench:bench_api -- [--rounds 3] [--duration 10] [--connections 64]
-[--observability]`
+[--observability] [--token-algorithm EdDSA|HS256]`
 
 The generated backend runs as in production (`python -m backend.main`, after `backend.prestart`
 migrated its database); the baseline (handwritten_app.py, the same work written by hand) is
@@ -12,7 +12,9 @@ apt-get when missing and run as root), outside both: `wrk -t2 -c<connections>`.
 
 Before measuring, both apps get the same requests and must give the same answers and publish the
 same events (the checks include tokens missing, bad and without the role). Load is sent with a
-service token, as tg_bot sends it. After each measurement the app's relay must empty its outbox before the next one
+service token, as tg_bot sends it, signed with --token-algorithm's kind of key (EdDSA, as in
+production, or HS256); the same token on every request, so the apps' verified-token cache answers
+all but the first check. After each measurement the app's relay must empty its outbox before the next one
 starts (the time it took is shown as "drain"), and at the end every user created must have its
 event on the stream. Rounds alternate which app goes first; the figures are the medians over
 rounds, the ratio is generated/handwritten, and each line shows the 1-minute load average.
@@ -49,7 +51,7 @@ from backend.bench.same_work import (
 )
 from backend.bench.wrk import Run, ensure_wrk, run_wrk
 from servicekit.scratch_database import reachable_server_url, scratch_database
-from servicekit.auth.keys import generate_key_set, parse_keys
+from servicekit.auth.keys import EDDSA, HS256, VerificationKeys, generate_signing_key
 from servicekit.embedded import embedded_postgres, embedded_redis
 from servicekit.otlp_receiver import otlp_receiver
 from servicekit.waiting import free_port
@@ -133,7 +135,7 @@ def served(
     database_url: str,
     redis_url: str,
     stream_prefix: str,
-    auth_keys: str,
+    auth_jwks: str,
     otlp_endpoint: str,
 ) -> Iterator[App]:
     """The variant in a process of its own, on a database migrated by backend.prestart."""
@@ -147,7 +149,7 @@ def served(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         EVENTS_STREAM_PREFIX=stream_prefix,
-        AUTH_KEYS=auth_keys,
+        AUTH_JWKS=auth_jwks,
         BACKEND_EMBEDDED="false",
         BACKEND_HOST="127.0.0.1",
         BACKEND_PORT=str(port),
@@ -265,6 +267,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     parser.add_argument("--connections", type=int, default=64, help="wrk's connections")
     parser.add_argument(
+        "--token-algorithm",
+        choices=[EDDSA, HS256],
+        default=EDDSA,
+        help="the key the apps verify tokens with (HS256: a shared secret, development only)",
+    )
+    parser.add_argument(
         "--observability", action="store_true", help="what logs, metrics and traces cost"
     )
     options = parser.parse_args()
@@ -282,8 +290,9 @@ def main() -> None:
         server_url = reachable_server_url() or stack.enter_context(embedded_postgres())
         redis_url = os.environ.get("REDIS_URL") or stack.enter_context(embedded_redis())
         run_id = uuid.uuid4().hex[:12]
-        auth_keys = generate_key_set("bench")
-        tokens = Tokens(parse_keys(auth_keys))
+        signing_key = generate_signing_key("bench", options.token_algorithm)
+        tokens = Tokens(signing_key)
+        auth_jwks = VerificationKeys.of(signing_key.verification_key()).to_json()
         apps = {}
         for number, variant in enumerate(variants):
             database_url = stack.enter_context(
@@ -292,7 +301,7 @@ def main() -> None:
             stream_prefix = f"bench.{run_id}.{number}."
             apps[variant.name] = stack.enter_context(
                 served(
-                    variant, database_url, redis_url, stream_prefix, auth_keys, receiver.endpoint
+                    variant, database_url, redis_url, stream_prefix, auth_jwks, receiver.endpoint
                 )
             )
         stack.enter_context(deleted_afterwards(redis_url, list(apps.values())))

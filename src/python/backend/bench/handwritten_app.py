@@ -7,7 +7,7 @@ transaction. A relay of its own appends the outbox rows to the same Redis stream
 format, the way the backend's relay does (one at a time per database, oldest first, each batch in
 one pipelined round trip).
 Callers show a bearer token, checked as the backend checks it (servicekit.auth's verifier: key id,
-signature, expiry, audience; then the roles). The engine's pool and timeouts come from the
+signature, expiry, lifetime, audience, key restrictions, deny-list; then the roles). The engine's pool and timeouts come from the
 backend's settings.
 
 With METRICS_PORT set, each request is observed as an engineer would add it by hand with the same
@@ -43,7 +43,7 @@ from generated.backend.storage.users import UserRecord
 from servicekit.persistence import BIGINT_MAX
 from servicekit.api import NATIVE_TELEMETRY_OFF
 from backend.settings import Settings
-from servicekit.auth import InvalidToken, Principal, TokenVerifier
+from servicekit.auth import InvalidToken, Principal
 from servicekit.events.envelope import REUSABLE_ID_HEADER
 
 logger = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def create_handwritten_app(database_url: str, redis_url: str, settings: Settings
         async with sessions() as session:
             yield session
 
-    verifier = TokenVerifier(settings.key_set(), audience="backend")
+    verifier = settings.token_verifier("backend")
     bearer = HTTPBearer(auto_error=False)
 
     async def get_caller(

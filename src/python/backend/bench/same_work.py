@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from servicekit.persistence import async_driver_url
 from backend.bench.handwritten_app import STREAM_MAX_LENGTH
-from servicekit.auth import KeySet, mint_token
+from servicekit.auth import SigningKey, mint_token
 from servicekit.events.envelope import decode_entry
 
 STREAM = "events.user_registered"
@@ -28,20 +28,20 @@ AUDIENCE = "backend"
 
 @dataclass(frozen=True)
 class Tokens:
-    """Bearer tokens for the apps, signed with the key set both check them with."""
+    """Bearer tokens for the apps, signed with the key whose public part both check them with."""
 
-    keys: KeySet
+    key: SigningKey
 
     @property
     def admin(self) -> str:
-        return mint_token(self.keys, "bench-admin", ["admin"], AUDIENCE)
+        return mint_token(self.key, "bench-admin", ["admin"], AUDIENCE)
 
     @property
     def service(self) -> str:
-        return mint_token(self.keys, "bench", ["service"], AUDIENCE)
+        return mint_token(self.key, "bench", ["service"], AUDIENCE)
 
     def user(self, user_id: int) -> str:
-        return mint_token(self.keys, str(user_id), [], AUDIENCE)
+        return mint_token(self.key, str(user_id), [], AUDIENCE)
 
 
 @dataclass(frozen=True)

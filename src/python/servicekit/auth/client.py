@@ -1,4 +1,5 @@
-"""A service's own calls to another, signed with a service token it mints and renews itself."""
+"""A service's own calls to another, signed with a service token it mints and renews itself, with
+its own key (AUTH_SIGNING_KEY), which the called service admits for the role service only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Generator
 
 import httpx
 
-from servicekit.auth.keys import KeySet
+from servicekit.auth.keys import SigningKey
 from servicekit.auth.tokens import mint_token
 
 SERVICE = "service"
@@ -17,8 +18,10 @@ class ServiceTokenAuth(httpx.Auth):
     """httpx auth for the generated clients: `Bearer <token>` of role service, subject the
     calling service, audience the called one; renewed when less than a tenth of its life is left."""
 
-    def __init__(self, keys: KeySet, service: str, audience: str, ttl_seconds: int = 900) -> None:
-        self.keys = keys
+    def __init__(
+        self, key: SigningKey, service: str, audience: str, ttl_seconds: int = 900
+    ) -> None:
+        self.key = key
         self.service = service
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -29,7 +32,7 @@ class ServiceTokenAuth(httpx.Auth):
         now = time.monotonic()
         if now >= self._renew_at:
             self._token = mint_token(
-                self.keys, self.service, [SERVICE], self.audience, self.ttl_seconds
+                self.key, self.service, [SERVICE], self.audience, self.ttl_seconds
             )
             self._renew_at = now + self.ttl_seconds * 0.9
         return self._token

@@ -1,8 +1,9 @@
 """Mints a bearer token: `python -m servicekit.auth.mint admin --audience backend`.
 
 Kinds: `user --subject <id>` (role user), `admin` (roles admin and user), `service --subject
-<name>` (role service); `--role` adds more. The key comes from AUTH_KEYS, or in development from
-this machine's key, which the services started with `./pants run` use too.
+<name>` (role service); `--role` adds more. The key comes from AUTH_SIGNING_KEY, or in development
+from this machine's key, which the services started with `./pants run` use too. The token's jti
+goes to stderr: AUTH_REVOKED_JTIS takes it to revoke the token.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from servicekit.auth.keys import AuthSettings
-from servicekit.auth.tokens import ADMIN, mint_token
+from servicekit.auth.settings import AuthSettings
+from servicekit.auth.tokens import ADMIN, mint_token, new_jti
 from servicekit.settings import exit_on_settings_error, read_settings
 
 ROLES_OF_KIND = {"user": ["user"], "admin": [ADMIN, "user"], "service": ["service"]}
@@ -31,9 +32,17 @@ def main(argv: list[str] | None = None) -> None:
     if not subject:
         parser.error(f"a {args.kind} token needs --subject")
     with exit_on_settings_error("mint"):
-        keys = read_settings(AuthSettings).key_set()
+        settings = read_settings(AuthSettings)
+        key = settings.signing_key()
+    if args.ttl > settings.auth_max_token_lifetime_seconds:
+        parser.error(
+            f"--ttl {args.ttl} is longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS "
+            f"({settings.auth_max_token_lifetime_seconds}): services would refuse the token"
+        )
     roles = ROLES_OF_KIND[args.kind] + args.role
-    sys.stdout.write(mint_token(keys, subject, roles, args.audience, args.ttl) + "\n")
+    jti = new_jti()
+    sys.stdout.write(mint_token(key, subject, roles, args.audience, args.ttl, jti) + "\n")
+    sys.stderr.write(f"mint: jti {jti}\n")
 
 
 if __name__ == "__main__":
