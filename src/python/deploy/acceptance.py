@@ -10,12 +10,15 @@ swarm, driven from outside through Caddy.
    (deploy.stack_prometheus), scrapes every replica; under a steady load the backend's
    http_requests_total agrees with the load generator's count within 1%.
 4. Kill one backend task (`docker kill`) under load: failed requests, seconds until replaced.
-5. Roll the backend to a new image under load: failed requests, seconds to converge. Then to an
+   Clients that send Idempotency-Keys and retry (deploy.load, keyed) must lose none.
+5. Roll the backend to a new image under load: failed requests (keyed: none), seconds to
+   converge. Then to an
    image that never gets healthy: Swarm rolls back, the deploy fails saying so, the old tasks serve.
 6. Scale tg_bot from 1 to 3 while users are created: every welcome is sent exactly once.
 7. Remove the stack, its volumes and secrets (and leave the swarm if this test created it).
 
-Load comes from threads of this process, never retrying; figures go to stdout and a JSON file.
+Load comes from threads of this process: key-less clients that never retry, beside keyed ones
+that retry as a careful client does; figures go to stdout and a JSON file.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ class AcceptanceError(AssertionError):
     pass
 
 
+def require_no_keyed_failure(phase: str, keyed: LoadReport) -> None:
+    """Clients that send keys and retry lose nothing (#23): a dead replica's POST is sent again."""
+    if keyed.failed:
+        raise AcceptanceError(f"{phase}: clients sending Idempotency-Keys lost {keyed.describe()}")
+
+
 def say(message: str) -> None:
     print(f"swarm-acceptance: {message}", flush=True)
 
@@ -86,6 +95,7 @@ def ensure_swarm(stack: ExitStack) -> None:
 @dataclass(frozen=True)
 class Rollout:
     load: LoadReport
+    keyed: LoadReport  # of the clients that send Idempotency-Keys and retry
     seconds: float
     timings: dict[str, float]
     error: converge.ConvergeError | None
@@ -145,8 +155,12 @@ class Acceptance:
 
         return next_request
 
-    def load(self) -> Load:
-        return Load("localhost", self.https_port, self.requests(), self.token)
+    def load(self, keyed: bool = False) -> Load:
+        """Key-less: 4 clients that never retry. Keyed: 2 that send Idempotency-Keys and retry."""
+        workers = 2 if keyed else 4
+        return Load(
+            "localhost", self.https_port, self.requests(), self.token, workers=workers, keyed=keyed
+        )
 
     def deploy(self) -> None:
         start = time.monotonic()
@@ -240,7 +254,7 @@ class Acceptance:
 
     def kill_one_backend_task(self) -> None:
         backend = self.service("backend")
-        with self.load() as load:
+        with self.load() as load, self.load(keyed=True) as keyed:
             time.sleep(5)
             before = self.running_tasks(backend)
             victim_task, victim_container = next(iter(before.items()))
@@ -257,9 +271,14 @@ class Acceptance:
             time.sleep(10)  # Caddy sees the new task at its next DNS refresh (5 s)
         self.figures["task_kill"] = {
             **load.report.figures(),
+            "keyed": keyed.report.figures(),
             "seconds_until_replaced": round(replace_seconds, 1),
         }
-        say(f"task kill: {load.report.describe()}; replaced in {replace_seconds:.1f} s")
+        say(
+            f"task kill: key-less {load.report.describe()}; keyed {keyed.report.describe()}; "
+            f"replaced in {replace_seconds:.1f} s"
+        )
+        require_no_keyed_failure("task kill", keyed.report)
 
     def build_backend_image(self, name: str, instructions: str) -> str:
         """A new backend image on the running one (a new content id, as a rebuild gives)."""
@@ -281,7 +300,7 @@ class Acceptance:
         )
         timings: dict[str, float] = {}
         error = None
-        with self.load() as load:
+        with self.load() as load, self.load(keyed=True) as keyed:
             time.sleep(5)
             start = time.monotonic()
             try:
@@ -290,7 +309,7 @@ class Acceptance:
                 error = failure
             seconds = time.monotonic() - start
             time.sleep(10)
-        return Rollout(load.report, seconds, timings, error)
+        return Rollout(load.report, keyed.report, seconds, timings, error)
 
     def backend_images(self) -> set[str]:
         tasks = inspect_tasks(*self.running_tasks(self.service("backend")))
@@ -307,10 +326,15 @@ class Acceptance:
             )
         self.figures["rolling_update"] = {
             **rollout.load.figures(),
+            "keyed": rollout.keyed.figures(),
             "seconds_to_converge": round(rollout.seconds, 1),
             "phases": {k: round(v, 1) for k, v in rollout.timings.items()},
         }
-        say(f"rolling update: {rollout.load.describe()}; converged in {rollout.seconds:.1f} s")
+        say(
+            f"rolling update: key-less {rollout.load.describe()}; keyed "
+            f"{rollout.keyed.describe()}; converged in {rollout.seconds:.1f} s"
+        )
+        require_no_keyed_failure("rolling update", rollout.keyed)
 
     def failed_rollout(self) -> None:
         """An image that never gets healthy: Swarm rolls back, the deploy says so, and the old
