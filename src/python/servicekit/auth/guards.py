@@ -53,10 +53,11 @@ class Authenticator:
     ) -> RouteGuard:
         """The guard of a route with this rule.
 
-        roles: any of them admits the caller (none: any signed-in caller); owner: the path
-        parameter that admits a caller whose subject equals its value.
+        roles: any of them admits the caller; owner: the path parameter that admits a caller
+        whose subject equals its value; neither: any signed-in caller.
         """
         required = frozenset(roles)
+        any_signed_in = not required and owner is None
 
         async def principal(request: Request) -> Principal | None:
             # As FastAPI's HTTPBearer reads the header (not used itself: a dependency of its own,
@@ -71,15 +72,14 @@ class Authenticator:
             except InvalidToken as problem:
                 raise self._unauthorized(str(problem), "invalid_token") from None
             bind_log_fields(subject=caller.subject)  # the token itself is never logged
-            if public or not required or caller.roles & required:
+            if public or any_signed_in or caller.roles & required:
                 return caller
             if owner is not None and request.path_params.get(owner) == caller.subject:
                 return caller
-            needed = ", ".join(sorted(required))
-            detail = f"this operation needs one of the roles: {needed}"
+            needed = [f"one of the roles: {', '.join(sorted(required))}"] if required else []
             if owner is not None:
-                detail += f", or a caller whose subject is the {owner}"
-            raise HTTPException(403, detail)
+                needed.append(f"a caller whose subject is the {owner}")
+            raise HTTPException(403, f"this operation needs {', or '.join(needed)}")
 
         return RouteGuard(principal)
 

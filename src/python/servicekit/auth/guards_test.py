@@ -46,6 +46,7 @@ class CountingVerifier(TokenVerifier):
 AUTH = Authenticator(CountingVerifier(TEST_KEYS, audience=AUDIENCE))
 admin = AUTH.guard(roles=["admin"])
 admin_or_owner = AUTH.guard(roles=["admin"], owner="owner_id")
+owner_only = AUTH.guard(owner="owner_id")
 public = AUTH.guard(public=True)
 
 
@@ -60,6 +61,10 @@ def notes_app() -> FastAPI:
     async def put(
         owner_id: str, note: Note, principal: Annotated[Principal, Depends(admin_or_owner)]
     ) -> str:
+        return principal.subject
+
+    @router.get("/owners/{owner_id}/note")
+    async def get(owner_id: str, principal: Annotated[Principal, Depends(owner_only)]) -> str:
         return principal.subject
 
     @router.post("/public/notes")
@@ -159,3 +164,19 @@ async def test_the_checked_caller_reaches_the_route_and_its_token_is_verified_on
     assert CountingVerifier.verified == before + 1
     public = await client.post("/public/notes", json={"text": "a"})
     assert (public.status_code, public.json()) == (200, None)
+
+
+async def test_an_owner_rule_without_roles_admits_the_owner_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.get("/owners/7/note", headers=USER_7)).json() == "7"
+    for headers in (bearer(AUDIENCE, "user", subject="8"), ADMIN):
+        refused = await client.get("/owners/7/note", headers=headers)
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "detail": "this operation needs a caller whose subject is the owner_id"
+        }
+    refused = await client.put("/owners/8/note", json={"text": "a"}, headers=USER_7)
+    assert refused.json() == {
+        "detail": "this operation needs one of the roles: admin, or a caller whose subject is the owner_id"
+    }
