@@ -4,7 +4,9 @@ Clients are the services and apps generated from the old specs. A change breaks 
 they send may now be rejected (a narrowed type, a field made required, a new required input
 field), when what they receive may no longer fit their models (a widened type or a field made
 nullable in a response or event), or when something they use is gone or moved (a removed or
-renamed model, field, operation or event; a changed route, status, input or output).
+renamed model, field, operation or event; a changed route, status, input or output), or when
+they may no longer call it (an `auth` admitting fewer callers, a field made `admin_only`, a domain
+taken out of a profile's app).
 A rename is a removal plus an addition: the removal breaks. Manifests say what a service uses,
 not what it offers, so they are not compared (the loader checks they still resolve).
 A stored model's changes are also judged for the rows already in its table: a change the
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, Mapping, Optional, Set, Tuple, TypeVar
 
 from specgen.ir import (
+    Access,
     DictType,
     Domain,
     EnumType,
@@ -261,6 +264,13 @@ def _compare_fields(
             "made nullable" if new.optional else "no longer nullable",
             new.optional and usage.received,
         )
+    if old.admin_only != new.admin_only:
+        # A client without the admin role that sends the field now gets 403.
+        yield Change(
+            where,
+            "made admin_only" if new.admin_only else "no longer admin_only",
+            new.admin_only and usage.sent,
+        )
     if old.default != new.default:
         yield Change(where, "default changed", False)
     if old.description != new.description:
@@ -317,6 +327,14 @@ def _compare_domain(old: Domain, new: Domain) -> Iterable[Change]:
             f"route prefix changed: {old.prefix!r} -> {new.prefix!r}",
             True,
         )
+    for profile in sorted(set(old.profiles) ^ set(new.profiles)):
+        # An app of a profile that no longer serves the domain answers its routes with 404.
+        served = profile in new.profiles
+        yield Change(
+            f"{new.service}.{new.name}",
+            f"{'now' if served else 'no longer'} served in the {profile} profile",
+            not served,
+        )
     old_operations = {o.name: o for o in old.operations}
     new_operations = {o.name: o for o in new.operations}
     for name, before, after in _pairs(old_operations, new_operations):
@@ -335,6 +353,14 @@ def _compare_operation(where: str, old: Operation, new: Operation) -> Iterable[C
     if old.output != new.output:
         yield Change(where, f"output changed: {_output_text(old)} -> {_output_text(new)}", True)
     yield from _compare_rest(where, old, new)
+    if old.rest is not None and new.rest is not None:
+        change = access_change(old.access, new.access)
+        if change != SAME:
+            yield Change(
+                where,
+                f"auth {change}: {access_text(old.access)} -> {access_text(new.access)}",
+                change != WIDENED,
+            )
     for kind in ("subscribe", "publish_on_success", "publish_on_error"):
         before, after = getattr(old.events, kind), getattr(new.events, kind)
         if before != after:
@@ -406,6 +432,47 @@ def _compare_param(where: str, old: Optional[Param], new: Optional[Param]) -> It
         yield Change(where, "default changed", False)
     if old.description != new.description:
         yield Change(where, "description changed", False)
+
+
+def access_change(old: Access, new: Access) -> str:
+    """SAME, WIDENED (admits every caller the old rule did, and more), NARROWED or CHANGED."""
+    widened, narrowed = _admits_all(new, old), _admits_all(old, new)
+    if widened and narrowed:
+        return SAME  # the same callers, written differently (role order)
+    if widened:
+        return WIDENED
+    return NARROWED if narrowed else CHANGED
+
+
+def _admits_all(wider: Access, narrower: Access) -> bool:
+    """Whether `wider` admits every caller `narrower` admits (see ir.Access)."""
+    if wider.public or narrower.public:
+        return wider.public
+    if _any_signed_in(wider) or _any_signed_in(narrower):
+        return _any_signed_in(wider)
+    # A caller is admitted by a role or as the owner: each way `narrower` has, `wider` needs too.
+    owner_kept = narrower.owner is None or narrower.owner == wider.owner
+    return set(narrower.roles) <= set(wider.roles) and owner_kept
+
+
+def _any_signed_in(access: Access) -> bool:
+    return not access.public and not access.roles and access.owner is None
+
+
+def access_text(access: Access) -> str:
+    """The rule as a spec writes it: public, user, admin, [admin, service], {roles: [admin], owner: id}."""
+    if access.public:
+        return "public"
+    roles = f"[{', '.join(access.roles)}]"
+    if access.owner is not None:
+        return (
+            f"{{roles: {roles}, owner: {access.owner}}}"
+            if access.roles
+            else f"{{owner: {access.owner}}}"
+        )
+    if not access.roles:
+        return "user"
+    return access.roles[0] if len(access.roles) == 1 else roles
 
 
 # ---------------------------------------------------------------------------- storage

@@ -292,6 +292,77 @@ def test_widened_parameter_is_safe() -> None:
     )
 
 
+# ---------------------------------------------------------------------------- auth
+
+
+def _auth_diff(old: str, new: str) -> Tuple[List[str], List[str]]:
+    """(breaking, safe) when get_user's auth goes from `old` to `new`."""
+    line = "    output: UserRead\n    params:"
+    base = {**BASE, USERS: BASE[USERS].replace(line, f"    auth: {old}\n{line}")}
+    return _diff((USERS, f"auth: {old}", f"auth: {new}"), base=base)
+
+
+@pytest.mark.parametrize(
+    "old, new, change",
+    [
+        ("public", "user", "narrowed"),
+        ("user", "admin", "narrowed"),
+        ("[admin, service]", "admin", "narrowed"),
+        ("{roles: [admin], owner: user_id}", "admin", "narrowed"),
+        ("{roles: [admin], owner: user_id}", "{owner: user_id}", "narrowed"),
+        ("admin", "service", "changed"),
+    ],
+)
+def test_auth_admitting_fewer_callers_breaks(old: str, new: str, change: str) -> None:
+    assert _auth_diff(old, new) == ([f"backend.users.get_user: auth {change}: {old} -> {new}"], [])
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("user", "public"),
+        ("admin", "user"),
+        ("admin", "[admin, service]"),
+        ("admin", "{roles: [admin], owner: user_id}"),
+        ("{owner: user_id}", "{roles: [service], owner: user_id}"),
+    ],
+)
+def test_auth_admitting_more_callers_is_safe(old: str, new: str) -> None:
+    assert _auth_diff(old, new) == ([], [f"backend.users.get_user: auth widened: {old} -> {new}"])
+
+
+def test_reordered_roles_are_no_change() -> None:
+    assert _auth_diff("[admin, service]", "[service, admin]") == ([], [])
+
+
+def test_a_field_made_admin_only_breaks_what_clients_send() -> None:
+    made = (MODELS, "score: {type: int}", "score: {type: int, admin_only: true}")
+    breaking, safe = _diff(made, where="score")
+    # User is in no operation or event, so clients may build it: sent too.
+    assert breaking == [
+        "models.User.fields.score: made admin_only",
+        "models.UserCreate.fields.score: made admin_only",
+    ]
+    assert safe == ["models.UserRead.fields.score: made admin_only"]
+    restricted = {**BASE, MODELS: BASE[MODELS].replace(made[1], made[2])}
+    breaking, safe = _diff((MODELS, made[2], made[1]), base=restricted, where="UserCreate")
+    assert (breaking, safe) == ([], ["models.UserCreate.fields.score: no longer admin_only"])
+
+
+def test_a_domain_taken_out_of_a_profile_breaks() -> None:
+    config = 'config: {rest: {prefix: "/users"}}'
+    development_only = 'config: {rest: {prefix: "/users"}, profiles: [development]}'
+    assert _diff((USERS, config, development_only)) == (
+        ["backend.users: no longer served in the production profile"],
+        [],
+    )
+    narrowed = {**BASE, USERS: BASE[USERS].replace(config, development_only)}
+    assert _diff((USERS, development_only, config), base=narrowed) == (
+        [],
+        ["backend.users: now served in the production profile"],
+    )
+
+
 # ---------------------------------------------------------------------------- the type lattice
 
 

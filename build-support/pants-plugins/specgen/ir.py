@@ -196,8 +196,8 @@ class Access:
     """Who may call a REST operation.
 
     public: anyone, with or without a token. Otherwise a verified bearer token is required, and
-    its roles must include one of `roles` (empty: any signed-in caller), unless `owner` names a
-    path parameter equal to the token's subject (the caller acting on itself).
+    its roles must include one of `roles`, unless `owner` names a path parameter equal to the
+    token's subject (the caller acting on itself); with neither, any signed-in caller.
     """
 
     public: bool = False

@@ -227,6 +227,32 @@ async def test_a_body_that_is_not_declared_json_is_415(
     assert response.json() == {"detail": "the body must be JSON, sent as application/json"}
 
 
+BAD_USER_BODIES = {
+    "invalid JSON": (b'{"telegram_id": ', "application/json", 422),
+    "not declared JSON": (b'{"telegram_id": 1}', "text/plain", 415),
+    "not a user": (b'{"telegram_id": "one"}', "application/json", 422),
+}
+
+
+@pytest.mark.parametrize("name", BAD_USER_BODIES)
+async def test_only_a_caller_who_may_call_learns_what_is_wrong_with_the_body(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    body, content_type, status = BAD_USER_BODIES[name]
+    user = await new_user(client)
+
+    async def send(method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+        return await client.request(
+            method, path, content=body, headers={**headers, "content-type": content_type}
+        )
+
+    for method, path in (("POST", "/users"), ("PUT", f"/users/{user['id']}")):
+        assert_unauthorized(await send(method, path, {}))
+        assert_unauthorized(await send(method, path, {"Authorization": "Bearer not-a-token"}))
+        assert (await send(method, path, as_user(user))).status_code == 403
+        assert (await send(method, path, ADMIN)).status_code == status
+
+
 async def test_a_token_costs_no_database_round_trip_when_refused(client: httpx.AsyncClient) -> None:
     # Refusal happens before any dependency opens a session: a burst of bad tokens stays fast.
     started = time.monotonic()

@@ -84,6 +84,19 @@ def test_a_body_over_the_limit_is_413(
     assert response.status_code == 413 and "4096 bytes" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+def test_a_body_over_the_limit_without_a_token_is_401_and_never_read(
+    client: httpx.Client, user_id: int, method: str, path: str
+) -> None:
+    body = b'{"telegram_id": 1, "command": "' + b"x" * 10_000_000 + b'"}'
+    request = client.build_request(
+        method, path.format(id=user_id), content=body, headers={"content-type": "application/json"}
+    )
+    del request.headers["authorization"]
+    response = client.send(request)
+    assert response.status_code == 401 and response.headers["connection"] == "close"
+
+
 def test_an_overlong_command_is_422(client: httpx.Client) -> None:
     too_long = {"command": "x" * 65, "args": [], "user_id": 1}
     too_many = {"command": "/x", "args": ["a"] * 33, "user_id": 1}

@@ -75,7 +75,8 @@ def harden(
     app: FastAPI, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, metrics: bool = True
 ) -> None:
     """Every error as JSON in one shape (servicekit.errors), bodies over `max_body_bytes` refused
-    with 413, and every request observed (`metrics`: counted and timed for Prometheus too).
+    with 413 when read (after the route has checked its caller), and every request observed
+    (`metrics`: counted and timed for Prometheus too).
     (Strict JSON parsing comes with the generated routers: servicekit.strict_json.)"""
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

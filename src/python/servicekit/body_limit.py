@@ -7,14 +7,15 @@ from fastapi import HTTPException
 # Starlette comes with FastAPI.
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # pants: no-infer-dep
 
-from servicekit.errors import error_response
-
 PAYLOAD_TOO_LARGE = 413
 
 
 class BodySizeLimit:
-    """ASGI middleware: a declared Content-Length over `max_bytes` is refused before anything is
-    read; a body sent without one is counted as it arrives and refused once past the limit."""
+    """ASGI middleware: a body over `max_bytes` is refused with 413 when the app reads it, so that
+    a route checks its caller first (servicekit.strict_json). A declared Content-Length over the
+    limit is refused at the first read, before anything is received, and whatever the answer, it
+    closes the connection so that the body is never read; a body sent without one is counted as
+    it arrives and refused once past the limit."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -26,10 +27,16 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(PAYLOAD_TOO_LARGE, self._detail())
-            # Closing the connection spares reading the rest of the body.
-            response.headers["Connection"] = "close"
-            await response(scope, receive, send)
+
+            async def refusing_receive() -> Message:
+                raise self._too_large()
+
+            async def closing_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
+                await send(message)
+
+            await self.app(scope, refusing_receive, closing_send)
             return
         received = 0
 
@@ -38,11 +45,13 @@ class BodySizeLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                # FastAPI passes an HTTPException raised while reading the body on to its handler.
-                raise HTTPException(PAYLOAD_TOO_LARGE, self._detail())
+                raise self._too_large()
             return message
 
         await self.app(scope, counting_receive, send)
 
-    def _detail(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes"
+    def _too_large(self) -> HTTPException:
+        # FastAPI passes an HTTPException raised while reading the body on to its handler.
+        return HTTPException(
+            PAYLOAD_TOO_LARGE, f"the request body is larger than {self.max_bytes} bytes"
+        )

@@ -8,7 +8,10 @@ A route with a body takes only `application/json` (or a `+json` type): FastAPI w
 sent without a Content-Type as JSON, and so accept the simple requests a browser sends across
 sites without asking (CSRF, once credentials ride on cookies). Anything else is a 415.
 
-The route class is also where a request's spec operation is first known (servicekit.request_observer).
+The route class is also where a request's spec operation is first known (servicekit.request_observer),
+and where its guard (servicekit.auth.guards) checks the caller before anything reads the body: a
+caller who may not call the operation gets 401 or 403, never a 413, 415 or 422 that would tell it
+the body's limit or schema.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
+from servicekit.auth.guards import RouteGuard
 from servicekit.logs import bind_log_fields
 from servicekit.metrics import HTTP_IN_FLIGHT
 
@@ -55,18 +59,27 @@ class StrictJSONRequest(Request):
 
 
 class StrictJSONRoute(APIRoute):
-    """A route whose JSON body is parsed strictly (FastAPI's custom route class), and which names
-    what it runs after its operation: the log fields, the in-flight gauge."""
+    """A route whose JSON body is parsed strictly (FastAPI's custom route class), whose guards
+    check the caller before the body is read, and which names what it runs after its operation:
+    the log fields, the in-flight gauge."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         operation = self.operation_id or self.name
         in_flight = HTTP_IN_FLIGHT.labels(operation)
         strict = self.body_field is not None
+        # The guards among the route's own dependencies (Depends(<guard>) parameters).
+        guards = [
+            dependency.call
+            for dependency in self.dependant.dependencies
+            if isinstance(dependency.call, RouteGuard)
+        ]
 
         async def observed_handler(request: Request) -> Response:
             bind_log_fields(operation=operation)
             with in_flight.track_inprogress():
+                for guard in guards:
+                    await guard.check_before_body(request)
                 if not strict:  # nothing to parse: FastAPI's handler as it is
                     return await handler(request)
                 if not _is_json(request.headers.get("content-type", "")):
