@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from generated.models import CommandReceived, UserCreate, UserRegisteredEvent
 from generated.tg_bot.clients import BackendUsersClient
+from servicekit.events import current_event_id
 from servicekit.http import ApiError
 from tg_bot.telegram import TelegramApi
 
@@ -28,10 +29,13 @@ class Notifications:
             await self._telegram.send_message(body.user_id, HELP)
             return
         try:
-            # One key per command, the same when the event is delivered again: the client's
+            # One key per command event, the same when it is delivered again: the client's
             # retries and a redelivery get the first answer, never a second registration.
-            key = f"start-{body.user_id}-{body.timestamp.isoformat()}"
-            await self._users.create_user(UserCreate(telegram_id=body.user_id), idempotency_key=key)
+            event_id = current_event_id()
+            await self._users.create_user(
+                UserCreate(telegram_id=body.user_id),
+                idempotency_key=f"start-{event_id}" if event_id else None,
+            )
         except ApiError as error:
             if error.status_code != 409:
                 raise

@@ -11,6 +11,7 @@ import pytest
 
 from generated.models import CommandReceived, UserRegisteredEvent
 from generated.tg_bot.clients import BackendUsersClient
+from servicekit.events import handling_event
 from servicekit.http import ApiError
 from tg_bot.fake_telegram import FakeTelegram
 from tg_bot.notifications import ALREADY_REGISTERED, HELP, WELCOME, Notifications
@@ -92,7 +93,8 @@ async def test_registration_is_retried_with_one_key_and_a_redelivery_sends_it_ag
         )
         async with httpx.AsyncClient() as http:
             bot = Notifications(TelegramApi(api_url, fake.token, http), users)
-            await bot.handle_command(command("/start"))
-            await bot.handle_command(command("/start"))  # the event, delivered again
+            for _ in range(2):  # the event, and the event delivered again
+                with handling_event("event-1"):
+                    await bot.handle_command(command("/start"))
         await users.aclose()
     assert len(keys) == 3 and len(set(keys)) == 1

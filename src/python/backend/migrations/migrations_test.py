@@ -49,12 +49,17 @@ def _inspect(database_url: str) -> tuple[set[str], list[Any]]:
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     config = alembic_config(migrations, database_url)
     command.upgrade(config, "head")
-    assert _inspect(database_url)[0] == {"alembic_version", "users", "event_outbox"}
+    assert _inspect(database_url)[0] == {
+        "alembic_version",
+        "users",
+        "event_outbox",
+        "idempotency_keys",
+    }
     command.downgrade(config, "base")
     assert _inspect(database_url)[0] == {"alembic_version"}
     command.upgrade(config, "head")
     tables, differences = _inspect(database_url)
-    assert tables == {"alembic_version", "users", "event_outbox"}
+    assert tables == {"alembic_version", "users", "event_outbox", "idempotency_keys"}
     assert differences == [], "the ORM models and the migrations differ; add a migration"
 
 
@@ -87,7 +92,10 @@ def test_concurrent_upgrades_of_an_empty_database_all_succeed(database_url: str)
                 output, _ = upgrade.communicate(timeout=120)
                 assert upgrade.returncode == 0, output
             tables, differences = _inspect(empty)
-            assert tables == {"alembic_version", "users", "event_outbox"} and differences == []
+            assert (
+                tables == {"alembic_version", "users", "event_outbox", "idempotency_keys"}
+                and differences == []
+            )
 
 
 def _alembic(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:

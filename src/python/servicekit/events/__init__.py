@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from servicekit.events.channel import EventChannel
     from servicekit.events.delivery import DeliveryPolicy
     from servicekit.events.failures import PermanentFailure, RetryAfter
+    from servicekit.events.handling import current_event_id, handling_event
     from servicekit.events.unit_of_work import PublishOnCommit, UnitOfWork, nothing_to_commit
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "PublishOnCommit",
     "RetryAfter",
     "UnitOfWork",
+    "current_event_id",
+    "handling_event",
     "nothing_to_commit",
 ]
 
@@ -40,6 +43,8 @@ _MODULES = {
     "RetryAfter": "failures",
     "PublishOnCommit": "unit_of_work",
     "UnitOfWork": "unit_of_work",
+    "current_event_id": "handling",
+    "handling_event": "handling",
     "nothing_to_commit": "unit_of_work",
 }
 

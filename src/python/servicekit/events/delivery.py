@@ -27,6 +27,7 @@ from servicekit.events.acknowledgements import Acknowledgements
 from servicekit.events.channel import EventChannel, M
 from servicekit.events.envelope import REUSABLE_ID_HEADER, decode_entry
 from servicekit.events.failures import PermanentFailure, RetryAfter
+from servicekit.events.handling import handling_event
 from servicekit.logs import log_context
 from servicekit.metrics import (
     EVENT_DURATION,
@@ -167,6 +168,7 @@ class Delivery(Generic[M]):
                 event_id=event_id, stream=self.channel.stream, group=self.group, attempt=attempt
             ),
             self._span(headers, event_id, attempt),
+            handling_event(event_id),
         ):
             start = time.perf_counter()
             try:
