@@ -42,11 +42,19 @@ BOTH_SERVICES = {
 
 # backend's HTTP app: the modules that import its generated routers (api/deps.py, app.py), what
 # imports them (main.py, the benchmark that runs it, the test utilities that run main.py as a
-# process), the tests that import the app or run it, and the BUILD targets of all of these. Not
-# its controllers or migrations, which use generated.models or its tables but no router.
+# process, and conftest.py, whose `backend` fixture is the app), the tests that import the app or
+# run it (the migrations' tests too, through conftest.py), and the BUILD targets of all of these.
+# Not its controllers or migrations, which use generated.models or its tables but no router.
 BACKEND_APP = {
     *_in(BACKEND, "api/deps.py", "app.py", "main.py", "bench/bench_api.py"),
-    *_in(BACKEND, "forked_backend.py:test_utils", "served_backend.py:test_utils"),
+    *_in(
+        BACKEND,
+        "forked_backend.py:test_utils",
+        "served_backend.py:test_utils",
+        "conftest.py:test_utils",
+        "migrations/migrations_test.py:tests",
+        "migrations:tests",
+    ),
     *_in(
         BACKEND,
         *(
@@ -60,6 +68,8 @@ BACKEND_APP = {
                 "debug_api",
                 "fuzz",
                 "hostile_requests",
+                "idempotency",
+                "idempotency_kill",
                 "outbox",
                 "outbox_kill",
                 "redis_hung",
@@ -98,6 +108,7 @@ BACKEND_STORAGE = {
         "migrations/versions/0001_create_users.py:../versions",
         "migrations/versions/0002_create_event_outbox.py:../versions",
         "migrations/versions/0003_event_outbox_trace_context.py:../versions",
+        "migrations/versions/0004_create_idempotency_keys.py:../versions",
         "migrations:migrations",
         "migrations:tests",
         "migrations:versions",

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
-from generated.backend.storage.users import UserRecord
+from backend.served_backend import (
+    BackendProcess,
+    committed_users,
+    events_with_ids,
+    outbox_rows,
+    redis_server,
+)
 from generated.events import USER_REGISTERED
 from servicekit.auth.tokens_testutil import bearer
-from servicekit.database import Database
 from servicekit.waiting import wait_until_async
 
 ROUNDS = int(os.environ.get("IDEMPOTENCY_KILL_ROUNDS", "10"))
@@ -109,13 +112,8 @@ async def test_a_request_cut_off_by_a_kill_is_answered_once_when_sent_again(
         finally:
             backend.close()
         events = await events_with_ids(redis.url, USER_REGISTERED)
-    database = Database(migrated_database_url)
-    async with database.sessions() as session:
-        rows = (await session.execute(select(UserRecord.id, UserRecord.telegram_id))).all()
-    await database.dispose()
-
-    users = dict(rows)
-    users_of_telegram_id = Counter(telegram_id for _, telegram_id in rows)
+    users = await committed_users(migrated_database_url)
+    users_of_telegram_id = Counter(users.values())
     replays = sum(call.replayed for call in calls)
     print(
         f"{ROUNDS} rounds: {len(calls)} calls, {replays} answered by a replay of a commit the "

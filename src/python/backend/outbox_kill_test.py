@@ -20,11 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from servicekit.database import Database
-from generated.backend.storage.users import UserRecord
-from backend.served_backend import BackendProcess, events_with_ids, outbox_rows, redis_server
+from backend.served_backend import (
+    BackendProcess,
+    committed_users,
+    events_with_ids,
+    outbox_rows,
+    redis_server,
+)
 from generated.events import USER_REGISTERED
 from servicekit.auth.tokens_testutil import bearer
 
@@ -93,11 +96,7 @@ async def test_a_backend_killed_between_commit_and_publish_loses_no_event(
         finally:
             backend.close()
         events = await events_with_ids(redis.url, USER_REGISTERED)
-    database = Database(migrated_database_url)
-    async with database.sessions() as session:
-        rows = await session.execute(select(UserRecord.id, UserRecord.telegram_id))
-        users = {user_id: telegram_id for user_id, telegram_id in rows}
-    await database.dispose()
+    users = await committed_users(migrated_database_url)
 
     event_ids_of_user: defaultdict[int, set[str]] = defaultdict(set)
     for event_id, event in events:

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from servicekit.database import Database
 from backend.tables import EVENT_OUTBOX
+from generated.backend.storage.users import UserRecord
 from servicekit.events import EventChannel
 from servicekit.events.delivery import decode_entry
 from servicekit.health import READY_PATH
@@ -164,6 +165,17 @@ async def outbox_rows(database_url: str) -> int:
     try:
         async with database.engine.connect() as connection:
             return int(await connection.scalar(select(func.count()).select_from(EVENT_OUTBOX)) or 0)
+    finally:
+        await database.dispose()
+
+
+async def committed_users(database_url: str) -> dict[int, int]:
+    """user id -> telegram_id of every user the database holds."""
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            rows = await connection.execute(select(UserRecord.id, UserRecord.telegram_id))
+            return {user_id: telegram_id for user_id, telegram_id in rows}
     finally:
         await database.dispose()
 

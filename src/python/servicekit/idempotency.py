@@ -106,32 +106,9 @@ class IdempotencyKeys:
     wait_seconds: float = 10.0
 
     async def claim(
-        self,
-        session: AsyncSession,
-        header: str | None,
-        principal: Principal | None,
-        operation: str,
-        request: Mapping[str, Any],
-        *,
-        required: bool,
-    ) -> Claim:
-        """The request's claim on its key: to answer with (a replay), or to store its answer in."""
-        if header is None:
-            if required:
-                raise MissingIdempotencyKey(f"this operation needs an {HEADER} header")
-            return Claim(None, session, "", None)
-        if not _KEY.fullmatch(header):
-            raise MalformedIdempotencyKey(
-                f"{HEADER}: expected 1 to 255 visible ASCII characters, such as a UUID"
-            )
-        scope = principal.subject if principal is not None else ""
-        fingerprint = request_hash(operation, request)
-        replay = await self._claim(session, scope, header, fingerprint)
-        return Claim(self, session, scope, header, replay)
-
-    async def _claim(
         self, session: AsyncSession, scope: str, key: str, fingerprint: str
     ) -> Response | None:
+        """Claims `key` for a request with `fingerprint`; the first answer when it is a repeat."""
         table = self.table
         # A duplicate's insert waits for the first request's transaction: bounded, and only here.
         await session.execute(text(f"SET LOCAL lock_timeout = {int(self.wait_seconds * 1000)}"))
@@ -199,14 +176,25 @@ async def claim_key(
     *,
     required: bool,
 ) -> Claim:
-    """`IdempotencyKeys.claim` in the unit of work's session, with the unit's keys."""
+    """A route's claim on the Idempotency-Key `header`, in the unit of work's session with its
+    keys: the first answer to send again (a repeat), or where to store this request's answer."""
     keys: IdempotencyKeys | None = getattr(unit, "idempotency", None)
     if keys is None:  # a wiring mistake: fails the service's first test, not a client's retry
         raise RuntimeError(
             f"{operation} takes an {HEADER}, but the unit of work keeps no keys: give it "
             "idempotency=IdempotencyKeys(idempotency_table(<the service's metadata>))"
         )
-    return await keys.claim(unit.session, header, principal, operation, request, required=required)
+    if header is None:
+        if required:
+            raise MissingIdempotencyKey(f"this operation needs an {HEADER} header")
+        return Claim(None, unit.session, "", None)
+    if not _KEY.fullmatch(header):
+        raise MalformedIdempotencyKey(
+            f"{HEADER}: expected 1 to 255 visible ASCII characters, such as a UUID"
+        )
+    scope = principal.subject if principal is not None else ""
+    replay = await keys.claim(unit.session, scope, header, request_hash(operation, request))
+    return Claim(keys, unit.session, scope, header, replay)
 
 
 @dataclass

@@ -90,31 +90,29 @@ def read_rest(doc: Document, path: KeyPath, value: Any) -> Optional[Rest]:
 
 
 def _idempotency(doc: Document, path: KeyPath, body: dict, method: str) -> Optional[str]:
-    value = body.get("idempotency")
-    if value is None:
-        return None
-    if value not in IDEMPOTENCY:
-        doc.error(path, f"idempotency {show(value)} is not one of {', '.join(IDEMPOTENCY)}")
-        return None
-    if method == "GET" and value != "off":
+    if method == "GET" and body.get("idempotency") not in (None, "off"):
         doc.error(path, "a GET is idempotent already", "remove idempotency")
         return None
-    return str(value)
+    return _one_of(doc, path, body.get("idempotency"), IDEMPOTENCY)
 
 
 def _if_match(doc: Document, path: KeyPath, body: dict, method: str) -> Optional[str]:
-    value = body.get("if_match")
-    if value is None:
-        return None
-    if value not in IF_MATCH:
-        doc.error(path, f"if_match {show(value)} is not one of {', '.join(IF_MATCH)}")
-        return None
-    if method not in _CONDITIONAL_METHODS:
+    if method not in _CONDITIONAL_METHODS and body.get("if_match") is not None:
         doc.error(
             path,
             f"a {method} takes no If-Match",
             f"if_match is for {', '.join(_CONDITIONAL_METHODS)}: the methods that change a resource",
         )
+        return None
+    return _one_of(doc, path, body.get("if_match"), IF_MATCH)
+
+
+def _one_of(doc: Document, path: KeyPath, value: Any, choices: Tuple[str, ...]) -> Optional[str]:
+    """`value` when it is one of `choices`; None when absent or not (an error)."""
+    if value is None:
+        return None
+    if value not in choices:
+        doc.error(path, f"{path[-1]} {show(value)} is not one of {', '.join(choices)}")
         return None
     return str(value)
 
