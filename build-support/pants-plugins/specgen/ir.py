@@ -245,7 +245,7 @@ class Storage:
     references: Tuple[Reference, ...] = ()
     set_now_on_create: Tuple[str, ...] = ()  # datetime fields the database sets when inserting
     set_now_on_update: Tuple[str, ...] = ()  # ... and again on every update
-    version: Optional[str] = None  # an int field the database counts up on every update
+    version: Optional[str] = None  # an int field the repository counts up on every update
 
 
 @dataclass(frozen=True)

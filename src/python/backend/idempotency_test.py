@@ -110,6 +110,12 @@ async def test_an_expired_key_runs_again_and_is_purged(backend: Backend) -> None
         await session.commit()
     # Expired: the request runs again, and meets the user it created (409), not its old answer.
     assert (await backend.client.post("/users", json=taken, headers=keyed(key))).status_code == 409
+    # Claimed afresh by a request that succeeds, the key is kept again: its repeat is a replay.
+    fresh = {"telegram_id": new_telegram_id()}
+    first = await backend.client.post("/users", json=fresh, headers=keyed(key))
+    again = await backend.client.post("/users", json=fresh, headers=keyed(key))
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
     async with backend.app.state.database.sessions() as session:
         await session.execute(
             update(IDEMPOTENCY_KEYS).values(expires_at=func.now() - timedelta(seconds=1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn
+from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.database import Timeouts
@@ -48,6 +48,15 @@ class Settings(AuthSettings, ObservabilitySettings):
     @property
     def serves_docs(self) -> bool:
         return self.docs if self.docs is not None else self.profile == "development"
+
+    @model_validator(mode="after")
+    def _key_waits_end_before_statements_do(self) -> Settings:
+        if self.idempotency_wait_seconds >= self.db_statement_timeout_seconds:
+            raise ValueError(
+                "BACKEND_IDEMPOTENCY_WAIT_SECONDS must be below BACKEND_DB_STATEMENT_TIMEOUT_SECONDS"
+                " (a repeat would meet the statement timeout, a 503, instead of a 409)"
+            )
+        return self
 
     def require_urls(self) -> None:
         """Without embedded servers, DATABASE_URL and REDIS_URL must be set."""

@@ -49,6 +49,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
             {"BACKEND_EMBEDDED": "false", "DATABASE_URL": "postgresql://db/app"},
             "backend: REDIS_URL is not set (required when BACKEND_EMBEDDED=false)",
         ),
+        (
+            {"BACKEND_IDEMPOTENCY_WAIT_SECONDS": "5"},
+            "backend: BACKEND_IDEMPOTENCY_WAIT_SECONDS must be below",
+        ),
     ],
 )
 def test_bad_settings_exit_with_one_line(

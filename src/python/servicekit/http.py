@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from servicekit.http_retry import RETRIED_STATUSES, RetryableAnswer, RetryPolicy
+from servicekit.http_retry import RetryableAnswer, RetryPolicy, retried_answer
 from servicekit.tracing import traced
 
 
@@ -66,7 +66,7 @@ class ServiceClient:
                     response = await self._client.request(
                         method, path, params=query, json=json, headers=headers
                     )
-                    if response.status_code in RETRIED_STATUSES:
+                    if retried_answer(response):
                         raise RetryableAnswer(response)
         except RetryableAnswer as answer:
             response = answer.response

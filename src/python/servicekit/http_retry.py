@@ -3,8 +3,8 @@
 A request is repeated only when repeating it cannot do twice what was asked once: GET, HEAD, PUT,
 DELETE and OPTIONS are idempotent, a POST or PATCH is only with an `Idempotency-Key` header (the
 server then answers a repeat with the first outcome). Those are retried after a connection error,
-a timeout or a 502/503/504, with exponential backoff and jitter or after the server's
-`Retry-After`. Any request is retried when it never left: the connection could not be made.
+a timeout, a 502/503/504 or a 409 with Retry-After (a key still in use), with exponential backoff
+and jitter or after the server's `Retry-After`. Any request is retried when it never left: the connection could not be made.
 """
 
 from __future__ import annotations
@@ -27,12 +27,26 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 IDEMPOTENCY_KEY = "idempotency-key"
 # Answers of a gateway or an overloaded server: the request may succeed when sent again.
 RETRIED_STATUSES = frozenset({502, 503, 504})
+# A request with an Idempotency-Key whose first sending still runs (servicekit.idempotency): its
+# answer comes to a later repeat. Without Retry-After a 409 is a conflict, final.
+KEY_IN_USE = 409
+
+
+def retried_answer(response: httpx.Response) -> bool:
+    """Whether an answer asks for the request again: a 502/503/504, or a 409 with Retry-After
+    (whether the request may be repeated at all is `may_repeat`'s)."""
+    status = response.status_code
+    return status in RETRIED_STATUSES or (
+        status == KEY_IN_USE and "retry-after" in response.headers
+    )
+
+
 # The request was never sent, so sending it cannot repeat it.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class RetryableAnswer(Exception):
-    """A 502/503/504 answer, raised inside the retry loop so that tenacity sees it."""
+    """A `retried_answer`, raised inside the retry loop so that tenacity sees it."""
 
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"{response.status_code} from {response.request.url}")

@@ -176,6 +176,18 @@ async def test_with_an_idempotency_key_it_is_sent_again_with_the_same_key(method
 
 
 @pytest.mark.asyncio
+async def test_a_key_still_in_use_is_asked_again_and_a_conflict_is_final() -> None:
+    """409 with Retry-After: the key's first request still runs, and a repeat gets its answer;
+    a 409 without (a unique key taken) is the answer."""
+    app = ScriptedApp(Answer(409, headers={"Retry-After": "0"}), Answer(201, b'{"id": 7}'))
+    async with serving(app) as url, _client(url) as client:
+        response = await client.request(
+            "POST", "/orders", json={"a": 1}, headers={"Idempotency-Key": "order-42"}
+        )
+    assert response.json() == {"id": 7} and len(app.seen) == 2
+
+
+@pytest.mark.asyncio
 async def test_retry_after_is_honoured() -> None:
     app = ScriptedApp(Answer(503, headers={"Retry-After": "1"}), OK)
     async with serving(app) as url, _client(url) as client:

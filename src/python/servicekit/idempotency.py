@@ -118,7 +118,12 @@ class IdempotencyKeys:
             .values(scope=scope, key=key, request_hash=fingerprint, expires_at=expires_at)
             .on_conflict_do_update(  # an expired key is claimed afresh
                 index_elements=[table.c.scope, table.c.key],
-                set_={"request_hash": fingerprint, "status": None, "body": None},
+                set_={
+                    "request_hash": fingerprint,
+                    "status": None,
+                    "body": None,
+                    "expires_at": expires_at,
+                },
                 where=table.c.expires_at < func.now(),
             )
             .returning(table.c.key)
@@ -160,8 +165,12 @@ class IdempotencyKeys:
             .where(table.c.expires_at < func.now())
             .limit(PURGE_BATCH)
         )
+        # Expired again in the outer WHERE: a key claimed afresh while the DELETE waited for its
+        # row lock is re-checked there (PostgreSQL re-evaluates it), and kept.
         result = await session.execute(
-            delete(table).where(tuple_(table.c.scope, table.c.key).in_(expired))
+            delete(table).where(
+                tuple_(table.c.scope, table.c.key).in_(expired), table.c.expires_at < func.now()
+            )
         )
         await session.commit()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -221,9 +230,10 @@ class Claim:
 
 
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:
-    """What identifies a request: its operation, parameters and validated body."""
+    """What identifies a request: its operation, parameters and the body fields it sent (unset
+    ones left out: a field the server adds a default for changes no client's request)."""
     canonical = json.dumps(
-        {"operation": operation, "request": jsonable_encoder(request)},
+        {"operation": operation, "request": jsonable_encoder(request, exclude_unset=True)},
         sort_keys=True,
         separators=(",", ":"),
     )

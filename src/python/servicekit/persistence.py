@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, MetaData, delete, false, select, update
@@ -21,8 +21,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
-from servicekit.idempotency import IdempotencyKeys
 from servicekit.preconditions import IfMatch, entity_tag
+
+if TYPE_CHECKING:  # a type only: persistence runs without the HTTP side's imports
+    from servicekit.idempotency import IdempotencyKeys
 
 # PostgreSQL's bigint, the column type of every int field.
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -119,7 +121,7 @@ class Repository(Generic[R]):
     int_fields: ClassVar[frozenset[str]] = frozenset()  # bigint columns
     text_fields: ClassVar[frozenset[str]] = frozenset()  # text and varchar columns
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
-    # The int field the database counts up on every update (storage `version`), if any
+    # The int field every update here counts up (storage `version`), if any
     version: ClassVar[str | None] = None
     # Field holding a reference -> the noun of the row it refers to
     references: ClassVar[Mapping[str, str]] = {}

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 _ENTITY_TAG = r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*'
 _ENTITY_TAG_LIST = re.compile(f"{_ENTITY_TAG}(?:,{_ENTITY_TAG})*")
 _ONE_TAG = re.compile(_ENTITY_TAG)
-# A version the database can hold (bigint) is at most 19 digits; a longer tag matches none.
+# A version the database can hold (a bigint): a tag beyond it matches none.
 _VERSION = re.compile(r"[0-9]{1,19}")
+_MAX_VERSION = 2**63 - 1
 
 
 class MalformedPrecondition(ValueError):
@@ -60,6 +61,6 @@ def parse_if_match(header: str | None, *, required: bool) -> IfMatch | None:
         versions=frozenset(
             int(tag)
             for weak, tag in _ONE_TAG.findall(header)
-            if not weak and _VERSION.fullmatch(tag)
+            if not weak and _VERSION.fullmatch(tag) and int(tag) <= _MAX_VERSION
         )
     )

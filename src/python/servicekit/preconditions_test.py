@@ -23,6 +23,7 @@ from servicekit.preconditions import (
         (' "3" , "12",W/"4"', IfMatch(versions=frozenset({3, 12}))),  # weak tags never match
         ('"abc", "3,4"', IfMatch()),  # tags this service never gave
         ('"' + "9" * 5000 + '"', IfMatch()),  # beyond any version, not a 4,300-digit int parse
+        ('"9223372036854775808"', IfMatch()),  # one past bigint: no version, not a 500
     ],
 )
 def test_parsed_header(header: str | None, parsed: IfMatch | None) -> None:

@@ -83,7 +83,7 @@ def exit_on_settings_error(program: str) -> Iterator[None]:
 
 def _describe(env_prefix: str, problem: Any) -> str:
     if not problem["loc"]:  # a check across fields names its variables itself
-        return str(problem["msg"])
+        return str(problem["ctx"]["error"]) if "error" in problem.get("ctx", {}) else problem["msg"]
     name = str(problem["loc"][0])
     # An aliased field is reported by its alias (DATABASE_URL), the others by prefix and name.
     variable = name if name.isupper() else f"{env_prefix}{name}".upper()

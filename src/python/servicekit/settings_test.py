@@ -38,7 +38,7 @@ class ExampleSettings(BaseSettings):
         ),
         (
             {"EXAMPLE_MODE": "closed"},
-            "Value error, EXAMPLE_SECRET is required when EXAMPLE_MODE=closed",
+            "EXAMPLE_SECRET is required when EXAMPLE_MODE=closed",
         ),
     ],
 )

@@ -72,8 +72,8 @@ _NOT_IDEMPOTENT = ("POST", "PATCH")
 
 def idempotency(domain: Domain, operation: Operation) -> Optional[str]:
     """Whether a route takes an Idempotency-Key: "optional", "required" or None. By default a
-    POST or PATCH that publishes events takes one in a domain that stores data, whose service
-    has a database to keep keys in (its unit of work's `idempotency`)."""
+    POST or PATCH that publishes events and needs a signed-in caller takes one in a domain that
+    stores data, whose service has a database to keep keys in (its unit of work's `idempotency`)."""
     rest = operation.rest
     if rest is None:
         return None
@@ -81,6 +81,8 @@ def idempotency(domain: Domain, operation: Operation) -> Optional[str]:
         return None if rest.idempotency == "off" else rest.idempotency
     events = operation.events
     publishes = events.publish_on_success or events.publish_on_error
-    if rest.method in _NOT_IDEMPOTENT and publishes and domain.storage:
+    # Not a public one by default: anonymous callers would share one scope of keys.
+    signed_in = not operation.access.public
+    if rest.method in _NOT_IDEMPOTENT and publishes and domain.storage and signed_in:
         return "optional"
     return None

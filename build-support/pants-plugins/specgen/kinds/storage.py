@@ -9,8 +9,8 @@
         references: {<field>: <Model> or {model: <Model>, on_delete: <ON_DELETE>}}
         defaults: {<datetime field>: now}      set by the database when a row is inserted
         on_update: {<datetime field>: now}     ... and again whenever it is updated
-        version: <field>            a readonly int the database sets to 1, and counts up on every
-                                    update: the row's ETag, checked against If-Match
+        version: <field>            a readonly int the database sets to 1, and the repository
+                                    counts up on every update: the row's ETag, for If-Match
 
 Columns are the model's fields: their types, `optional` (NULL allowed) and scalar `default`s
 (server defaults) come from models.yaml. A reference names a model stored by the same domain.
